@@ -1,0 +1,1 @@
+"""The command line, the FastAPI app and the maps."""
