@@ -1,0 +1,1 @@
+"""Benchmarks: speed, memory and solution quality, printed as tables (``--json`` for JSON lines)."""
