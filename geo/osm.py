@@ -201,7 +201,7 @@ def find_source(
         return min(covering, key=lambda s: (-round(_cover_share(s, wanted), 2), _bbox_area(s.bounds)))
     if not get_settings().offline and _online():
         return OsmSource("overpass", None, None)
-    raise DataNotFoundError(_no_data_message(area_wgs84))
+    raise DataNotFoundError(_no_data_message(wanted_wgs84 if wanted_wgs84 is not None else area_wgs84))
 
 
 def _bbox_area(bounds: tuple[float, float, float, float] | None) -> float:
@@ -231,7 +231,7 @@ def _online(timeout_s: float = 3.0) -> bool:
 
 def _no_data_message(area: BaseGeometry) -> str:
     w, s, e, n = (round(v, 3) for v in area.bounds)
-    data_osm = get_settings().data_dir / "osm"
+    data_osm = get_settings().osm_cache_dir
     return (
         f"no OSM road data covers this area (lon {w}–{e}, lat {s}–{n}) and the Overpass API cannot "
         "be reached. Get an extract and put it in "

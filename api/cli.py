@@ -1,0 +1,184 @@
+"""The ``gomrac`` command line.
+
+Every command takes a ward name (``"Lê Chân"``, ``"le chan"``, an old name) or ``--boundary FILE``
+for any other area; ``--json`` prints machine-readable results on stdout; messages and progress
+go to stderr. Errors print one clear line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from analysis.errors import DataNotFoundError, GomracError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+log = logging.getLogger("gomrac")
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
+    """Register a command function under a space-separated name ("ward summary")."""
+    def deco(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        COMMANDS[name] = fn
+        return fn
+    return deco
+
+
+def _area_args(p: argparse.ArgumentParser, *, ward_required: bool = False) -> None:
+    p.add_argument("ward", nargs=None if ward_required else "?", help="ward or commune name")
+    p.add_argument("--boundary", type=Path, help="a polygon file to use instead of a ward")
+    p.add_argument("--osm", type=Path, help="a local OSM extract (.osm, .osm.pbf, .graphml)")
+    p.add_argument("--population", type=float, help="persons living in the area (else census)")
+    p.add_argument("--facilities", type=Path, help="a facilities file overriding the shared one")
+    p.add_argument("--json", action="store_true", help="print JSON on stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(prog="gomrac", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log lines")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("wards", help="list Hai Phong's wards and communes")
+    p.add_argument("--json", action="store_true")
+
+    ward = sub.add_parser("ward", help="one ward's data").add_subparsers(dest="sub", required=True)
+    p = ward.add_parser("summary", help="boundary, networks, features, households and waste")
+    _area_args(p)
+    p = ward.add_parser("map", help="an interactive map of the ward's layers")
+    _area_args(p)
+    p.add_argument("--out", type=Path, required=True, help="HTML file to write")
+
+    p = sub.add_parser("plan", help="plan a ward end to end and write the interactive map")
+    _area_args(p)
+    p.add_argument("--out", type=Path, default=Path("out"), help="output folder")
+    p.add_argument("--sample-if-missing", action="store_true",
+                   help="without road data for the ward, run on the Hanoi sample area instead")
+    p.add_argument("--time-limit", type=float, default=30.0, help="seconds per optimisation")
+    p.add_argument("--walk-m", type=float, default=300.0)
+    p.add_argument("--budget", type=int, default=10, help="cameras to site")
+
+    from api import commands  # noqa: PLC0415 - registers the analysis commands
+
+    commands.add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return the exit status (0 ok, 2 error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    key = " ".join(x for x in (args.cmd, getattr(args, "sub", None)) if x)
+    try:
+        return COMMANDS[key](args)
+    except GomracError as exc:
+        sys.stderr.write(f"gomrac: error: {exc}\n")
+        return 2
+
+
+def emit(result: dict[str, Any] | list[Any], *, as_json: bool) -> None:
+    """Print a result: JSON on stdout, or ``key: value`` lines."""
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2, default=_json_default) + "\n")
+        return
+    if isinstance(result, list):
+        for row in result:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
+        return
+    for k, v in result.items():
+        text = json.dumps(v, ensure_ascii=False, default=_json_default) if isinstance(v, dict | list) else v
+        sys.stdout.write(f"{k}: {text}\n")
+
+
+def _json_default(value: object) -> object:
+    import numpy as np  # noqa: PLC0415
+
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+def load(args: argparse.Namespace, *, require_roads: bool = True, progress: bool = True) -> Any:
+    """Load a ward's data from the common area arguments (see `api.pipeline.load_ward_data`)."""
+    from api.pipeline import load_ward_data  # noqa: PLC0415 - keeps `gomrac wards` fast
+
+    return load_ward_data(
+        args.ward, boundary=args.boundary, osm_path=args.osm, facilities_path=args.facilities,
+        population=args.population, require_roads=require_roads,
+        progress=progress and sys.stderr.isatty(),
+    )
+
+
+@command("wards")
+def _wards(args: argparse.Namespace) -> int:
+    from geo.wards import list_wards  # noqa: PLC0415
+
+    w = list_wards()
+    rows = [
+        {"code": r.code, "name": r.full_name, "unit_type": r.unit_type,
+         "area_km2": round(float(r.area_km2), 2), "boundary_source": r.boundary_source}
+        for r in w.itertuples()
+    ]
+    if args.json:
+        emit(rows, as_json=True)
+    else:
+        for r in rows:
+            sys.stdout.write(f"{r['code']}  {r['name']:<28} {r['unit_type']:<8} {r['area_km2']:>8} km²\n")
+        sys.stdout.write(f"{len(rows)} units; boundaries: {rows[0]['boundary_source']}\n")
+    return 0
+
+
+@command("ward summary")
+def _ward_summary(args: argparse.Namespace) -> int:
+    from api.pipeline import ward_summary  # noqa: PLC0415
+
+    data = load(args, require_roads=False)
+    if data.roads_missing:
+        sys.stderr.write(f"gomrac: no road network for {data.area.name}: {data.roads_missing}\n")
+    emit(ward_summary(data), as_json=args.json)
+    return 0
+
+
+@command("ward map")
+def _ward_map(args: argparse.Namespace) -> int:
+    from api import maps  # noqa: PLC0415
+
+    data = load(args, require_roads=False)
+    m = maps.base_map(data)
+    if data.demand is not None:
+        maps.add_heatmap(m, data.demand.assign(geometry=data.demand.geometry), name="Hộ dân (households)",
+                         show=False)
+    out = maps.finish(m, args.out)
+    emit({"map": str(out), "ward": data.area.name}, as_json=args.json)
+    return 0
+
+
+@command("plan")
+def _plan(args: argparse.Namespace) -> int:
+    from api.plan import run_plan  # noqa: PLC0415
+
+    return run_plan(args)
+
+
+def require_roads_or_explain(data: Any) -> None:
+    """Raise the road-data error (with how to get an extract) when `data` has no networks."""
+    if data.networks is None:
+        raise DataNotFoundError(data.roads_missing or "no road network")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
