@@ -28,6 +28,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import re
 import time
 from collections.abc import Iterator, Mapping
@@ -300,14 +301,21 @@ def networks_for(
     cart = _subnetwork(raw, cart_area, rules, "cart")
     steps.update()
     folder.mkdir(parents=True, exist_ok=True)
-    ox.save_graphml(truck, truck_file)
-    ox.save_graphml(cart, cart_file)
+    _save_atomic(truck, truck_file)
+    _save_atomic(cart, cart_file)
     steps.update()
     steps.close()
     dt = time.perf_counter() - t0
     log.info("networks_for %s: truck %d nodes/%d edges, cart %d/%d from %s in %.1f s", area.name,
              len(truck), truck.number_of_edges(), len(cart), cart.number_of_edges(), source.label, dt)
     return Networks(truck, cart, source, False, dt, truck_area, cart_area)
+
+
+def _save_atomic(G: nx.MultiDiGraph, path: Path) -> None:
+    """Write a GraphML file so that a concurrent reader never sees it half-written."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    ox.save_graphml(G, tmp)
+    os.replace(tmp, path)
 
 
 def _cache_key(area: StudyArea, source: OsmSource, rules: NetworkRules, truck_area: BaseGeometry) -> str:

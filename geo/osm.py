@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -283,7 +284,7 @@ def clip_to_highways(src: OsmSource, bbox: tuple[float, float, float, float], ou
                 osmium.filter.IdFilter(keep)
             ):
                 writer.add(way)
-        shutil.move(tmp_out, out)
+        os.replace(tmp_out, out)
     log.info("clip_to_highways: %d highway ways from %s -> %s", len(keep), src.label, out.name)
     return out
 

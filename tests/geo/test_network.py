@@ -1,0 +1,194 @@
+"""Truck and handcart networks built from the real central-Hanoi OSM extract."""
+
+from __future__ import annotations
+
+import time
+import xml.etree.ElementTree as ET
+from functools import cache
+
+import networkx as nx
+import numpy as np
+import osmnx as ox
+import pytest
+from shapely.geometry import Point
+
+from analysis.errors import DataNotFoundError
+from geo import osm as geo_osm
+from geo.network import NetworkRules, largest_scc_share, networks_for
+from geo.settings import get_settings
+
+# Independent reading of the truck rules (NetworkRules' documented defaults), on raw OSM tags.
+NOT_FOR_TRUCKS = {"footway", "path", "steps", "pedestrian", "cycleway", "track", "bridleway",
+                  "corridor", "construction", "proposed", "platform", "elevator"}
+ALLEY_SERVICES = {"alley", "driveway", "parking_aisle", "drive-through", "emergency_access"}
+
+
+def _truck_forbidden(tags: dict[str, str]) -> bool:
+    if tags.get("highway") in NOT_FOR_TRUCKS or tags.get("service") in ALLEY_SERVICES:
+        return True
+    if any(tags.get(k) in {"no", "private"} for k in ("access", "vehicle", "motor_vehicle",
+                                                        "motorcar", "hgv")):
+        return True
+    if tags.get("area") == "yes":
+        return True
+    limits = {"width": 3.5, "est_width": 3.5, "maxweight": 12.0}  # metres, metres, tonnes
+    for key, limit in limits.items():
+        try:
+            if float(tags.get(key, "99").split()[0].replace(",", ".")) < limit:
+                return True
+        except ValueError:
+            pass
+    return False
+
+
+@cache
+def _raw_ways(path: str) -> tuple[dict[int, dict[str, str]], dict[int, list[int]]]:
+    tags: dict[int, dict[str, str]] = {}
+    nodes: dict[int, list[int]] = {}
+    for way in ET.parse(path).getroot().iter("way"):
+        wid = int(way.get("id"))
+        tags[wid] = {t.get("k"): t.get("v") for t in way.iter("tag")}
+        nodes[wid] = [int(n.get("ref")) for n in way.iter("nd")]
+    return tags, nodes
+
+
+def _osmids(value) -> list[int]:
+    return [int(v) for v in (value if isinstance(value, list) else [value])]
+
+
+def test_truck_network__strongly_connected(hanoi_networks) -> None:
+    """The truck network's largest strongly connected component holds at least 95% of its nodes."""
+    G = hanoi_networks.truck
+    assert len(G) > 1000
+    assert largest_scc_share(G) >= 0.95
+
+
+def test_cart_only_edges__forbidden_or_unreachable(hanoi_networks, hanoi_streets_file, hanoi_area) -> None:
+    """Every cart-only way is forbidden to trucks by its tags, or cut off from the truck network."""
+    tags, nodes = _raw_ways(str(hanoi_streets_file))
+    truck_ways = {w for _, _, d in hanoi_networks.truck.edges(data=True) for w in _osmids(d["osmid"])}
+    cart_ways = {w for _, _, d in hanoi_networks.cart.edges(data=True) for w in _osmids(d["osmid"])}
+    cart_only = cart_ways - truck_ways
+    assert len(cart_only) > 500  # the extract has hundreds of alleys and footways
+    # independent truck graph over every way whose tags allow trucks
+    allowed = nx.Graph()
+    for wid, t in tags.items():
+        if "highway" in t and not _truck_forbidden(t):
+            nx.add_path(allowed, nodes[wid])
+    main = max(nx.connected_components(allowed), key=len)
+    inner = hanoi_area.geometry.buffer(-0.002)  # away from the clipping edge
+    G = hanoi_networks.cart
+    bad = []
+    for wid in cart_only:
+        if _truck_forbidden(tags[wid]):
+            continue
+        ends = [n for n in nodes[wid] if n in G.nodes]
+        if not ends or not all(inner.contains(Point(G.nodes[n]["x"], G.nodes[n]["y"])) for n in ends):
+            continue
+        if any(n in main for n in nodes[wid]):
+            bad.append((wid, tags[wid]))
+    assert bad == []
+
+
+def test_truck_network__oneways_respected(hanoi_networks, hanoi_streets_file) -> None:
+    """A way tagged oneway=yes is never driven against its direction."""
+    tags, nodes = _raw_ways(str(hanoi_streets_file))
+    G = hanoi_networks.truck
+    checked = 0
+    for u, v, d in G.edges(data=True):
+        ids = _osmids(d["osmid"])
+        if len(ids) != 1 or tags[ids[0]].get("oneway") != "yes":
+            continue
+        order = nodes[ids[0]]
+        if order[0] == order[-1]:  # closed rings (roundabouts): start and end are one node
+            continue
+        if u in order and v in order:
+            assert order.index(u) < order.index(v), (u, v, ids)
+            checked += 1
+    assert checked > 50
+
+
+def test_cart_network__two_way(hanoi_networks) -> None:
+    """People on foot ignore one-way signs: every cart edge has its reverse."""
+    G = hanoi_networks.cart
+    assert all(G.has_edge(v, u) for u, v in G.edges())
+
+
+def test_networks__osmnx_compatible(hanoi_networks) -> None:
+    """osmnx functions work on both graphs: travel times are positive, routes exist."""
+    for G in (hanoi_networks.truck, hanoi_networks.cart):
+        tt = np.array([d["travel_time"] for _, _, d in G.edges(data=True)])
+        assert (tt > 0).all()
+        assert G.graph["crs"] == "epsg:4326"
+    G = hanoi_networks.truck
+    a = ox.distance.nearest_nodes(G, 105.835, 21.028)
+    b = ox.distance.nearest_nodes(G, 105.850, 21.020)
+    route = ox.routing.shortest_path(G, a, b, weight="travel_time")
+    assert route is not None and route[0] == a and route[-1] == b
+
+
+def test_cart_network__longer_than_truck(hanoi_networks) -> None:
+    """Alleys and footways make the handcart network far larger than the truck network."""
+    assert hanoi_networks.cart.number_of_edges() > 3 * hanoi_networks.truck.number_of_edges()
+
+
+def test_networks_for__cache(hanoi_area, tmp_path, monkeypatch) -> None:
+    """A second load reads the cache under data/osm and gives the same graphs faster."""
+    monkeypatch.setenv("GOMRAC_CACHE_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        t0 = time.perf_counter()
+        first = networks_for(hanoi_area)
+        cold = time.perf_counter() - t0
+        second = networks_for(hanoi_area)
+        assert not first.from_cache and second.from_cache
+        assert second.build_s < cold
+        assert (len(second.truck), second.truck.number_of_edges()) == (
+            len(first.truck), first.truck.number_of_edges())
+        assert list((tmp_path / "osm" / hanoi_area.slug).glob("truck-*.graphml"))
+    finally:
+        get_settings.cache_clear()
+
+
+def test_networks_for__rules_change_cache_key(hanoi_area) -> None:
+    """Looser width rules let more roads in and are cached separately."""
+    strict = networks_for(hanoi_area)
+    loose = networks_for(hanoi_area, rules=NetworkRules(truck_excluded_service=frozenset()))
+    assert loose.truck.number_of_edges() > strict.truck.number_of_edges()
+
+
+def test_find_source__no_data_explains(monkeypatch) -> None:
+    """Without an extract and offline, the error says how to get one (Geofabrik + osmium)."""
+    from geo.wards import find_ward
+
+    monkeypatch.setenv("GOMRAC_OFFLINE", "1")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(DataNotFoundError, match="osmium extract"):
+            geo_osm.find_source(find_ward("Lê Chân").geometry)
+    finally:
+        get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(("tags", "reason"), [
+    ({"highway": "service", "service": "alley"}, "service=alley"),
+    ({"highway": "residential", "width": "2.5"}, "width=2.5 < 3.5 m"),
+    ({"highway": "residential", "access": "private"}, "access=private"),
+    ({"highway": "footway"}, "highway=footway"),
+    ({"highway": "tertiary", "maxweight": "5"}, "maxweight=5 < 12.0 t"),
+    ({"highway": "residential", "width": "6 m"}, None),
+    ({"highway": ["residential", "service"]}, None),
+])
+def test_rules__truck_reason(tags, reason) -> None:
+    """The rules name the tag that closes a way to trucks."""
+    assert NetworkRules().truck_reason(tags) == reason
+
+
+def test_rules__cart_reason() -> None:
+    """Carts take alleys and footways but not steps or trunk roads."""
+    rules = NetworkRules()
+    assert rules.cart_reason({"highway": "service", "service": "alley"}) is None
+    assert rules.cart_reason({"highway": "footway"}) is None
+    assert rules.cart_reason({"highway": "steps"}) == "highway=steps"
+    assert rules.cart_reason({"highway": "trunk"}) == "highway=trunk"
+    assert NetworkRules(cart_allows_steps=True).cart_reason({"highway": "steps"}) is None
