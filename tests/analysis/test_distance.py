@@ -1,0 +1,137 @@
+"""Network distances: sparse Dijkstra against networkx, multi-source nearest, path geometry."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+from shapely.geometry import LineString, Point
+
+from analysis.distance import GraphArrays, cost_matrix, nearest_source_cost, path_line, path_nodes
+from analysis.errors import CRSError
+
+X0, Y0 = 600_000.0, 2_300_000.0  # UTM 48N, near Hai Phong
+
+
+def _grid(n: int = 4, step: float = 100.0, *, oneway_row: bool = True) -> nx.MultiDiGraph:
+    """An n×n street grid in UTM metres; the top row is one-way eastbound when `oneway_row`."""
+    G = nx.MultiDiGraph(crs="EPSG:32648")
+    for i in range(n):
+        for j in range(n):
+            G.add_node(i * n + j, x=X0 + j * step, y=Y0 + i * step)
+    for i in range(n):
+        for j in range(n):
+            a = i * n + j
+            for b in ([a + 1] if j < n - 1 else []) + ([a + n] if i < n - 1 else []):
+                G.add_edge(a, b, length=step, travel_time=step / 5)
+                if not (oneway_row and i == n - 1 and b == a + 1):
+                    G.add_edge(b, a, length=step, travel_time=step / 5)
+    return G
+
+
+def _pts(xy) -> gpd.GeoSeries:
+    return gpd.GeoSeries([Point(x, y) for x, y in xy], crs=32648)
+
+
+def test_cost_matrix__matches_networkx() -> None:
+    """On node positions the matrix equals networkx's shortest path lengths, one-ways included."""
+    G = _grid()
+    A = GraphArrays.from_graph(G)
+    nodes = list(G.nodes)
+    pts = _pts([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in nodes])
+    C = cost_matrix(A, pts, pts)
+    ref = dict(nx.all_pairs_dijkstra_path_length(G, weight="length"))
+    expected = np.array([[ref[a].get(b, np.inf) for b in nodes] for a in nodes])
+    np.testing.assert_allclose(C, expected)
+    # the top row is one-way eastbound: going west along it needs a detour of two blocks
+    assert C[15, 14] == pytest.approx(300.0)
+    assert C[14, 15] == pytest.approx(100.0)
+
+
+def test_cost_matrix__access_legs_and_limit() -> None:
+    """Off-network points add their straight access legs; a limit turns far pairs into inf."""
+    G = _grid()
+    A = GraphArrays.from_graph(G)
+    o = _pts([(X0 - 30, Y0)])  # 30 m west of node 0
+    t = _pts([(X0 + 300, Y0 + 40)])  # 40 m north of node 3
+    assert cost_matrix(A, o, t)[0, 0] == pytest.approx(30 + 300 + 40)
+    assert np.isinf(cost_matrix(A, o, t, limit=200)[0, 0])
+
+
+def test_cost_matrix__travel_time_units() -> None:
+    """With travel_time the access leg is converted at the network's mean speed (5 m/s here)."""
+    A = GraphArrays.from_graph(_grid(), weight="travel_time")
+    C = cost_matrix(A, _pts([(X0 - 50, Y0)]), _pts([(X0 + 100, Y0)]))
+    assert C[0, 0] == pytest.approx(50 / 5 + 100 / 5)
+
+
+def test_nearest_source_cost__equals_matrix_min() -> None:
+    """One multi-source search gives each target the minimum over the full matrix, and its source."""
+    rng = np.random.default_rng(1)
+    G = _grid(8, 50.0)
+    A = GraphArrays.from_graph(G)
+    sources = _pts(rng.uniform([X0, Y0], [X0 + 350, Y0 + 350], (7, 2)))
+    targets = _pts(rng.uniform([X0, Y0], [X0 + 350, Y0 + 350], (200, 2)))
+    full = cost_matrix(A, targets, sources)
+    cost, which = nearest_source_cost(A, sources, targets)
+    np.testing.assert_allclose(cost, full.min(axis=1))
+    np.testing.assert_allclose(full[np.arange(200), which], cost)
+
+
+def test_nearest_source_cost__limit_and_no_source() -> None:
+    """Beyond the limit a target is uncovered (inf, −1); with no source nothing is covered."""
+    A = GraphArrays.from_graph(_grid())
+    cost, which = nearest_source_cost(A, _pts([(X0, Y0)]), _pts([(X0 + 300, Y0 + 300)]), limit=300)
+    assert np.isinf(cost[0]) and which[0] == -1
+    cost, which = nearest_source_cost(A, _pts([]), _pts([(X0, Y0)]))
+    assert np.isinf(cost[0]) and which[0] == -1
+
+
+def test_snap__requires_metric() -> None:
+    """Points in degrees are refused: a wrong radius would be silent."""
+    A = GraphArrays.from_graph(_grid())
+    with pytest.raises(CRSError):
+        A.snap(gpd.GeoSeries([Point(106.7, 20.8)], crs=4326))
+
+
+def test_path_nodes_and_line__follow_edges() -> None:
+    """A path through stops joins shortest legs, and its line runs along the graph's edges."""
+    G = _grid()
+    A = GraphArrays.from_graph(G)
+    nodes = path_nodes(A, [0, 15, 0])
+    assert nodes[0] == 0 and nodes[-1] == 0 and 15 in nodes
+    for u, v in zip(nodes[:-1], nodes[1:], strict=True):
+        assert G.has_edge(u, v)
+    line = path_line(G, nodes)
+    expected = sum(G[u][v][0]["length"] for u, v in zip(nodes[:-1], nodes[1:], strict=True))
+    assert line.length == pytest.approx(expected)
+
+
+def test_path_line__uses_edge_geometry() -> None:
+    """A curved edge geometry is followed (and reversed when stored the other way)."""
+    G = nx.MultiDiGraph(crs="EPSG:32648")
+    G.add_node(1, x=0.0, y=0.0)
+    G.add_node(2, x=10.0, y=0.0)
+    curve = LineString([(10, 0), (5, 5), (0, 0)])  # stored from 2 to 1
+    G.add_edge(1, 2, length=curve.length, geometry=curve)
+    line = path_line(G, [1, 2])
+    assert line.coords[0] == (0.0, 0.0) and line.coords[-1] == (10.0, 0.0)
+    assert line.length == pytest.approx(curve.length)
+
+
+def test_cost_matrix__real_network_agrees_with_networkx(hanoi_networks) -> None:
+    """On the real Hanoi cart network, node-to-node costs equal networkx's Dijkstra."""
+    G = hanoi_networks.cart
+    A = GraphArrays.from_graph(G)
+    rng = np.random.default_rng(0)
+    picks = rng.choice(A.nodes, 6, replace=False)
+    xy = A.xy[[int(np.nonzero(A.nodes == p)[0][0]) for p in picks]]
+    C = cost_matrix(A, _pts(xy), _pts(xy))
+    finite = 0
+    for i, a in enumerate(picks):
+        lengths = nx.single_source_dijkstra_path_length(G, int(a), weight="length")
+        for j, b in enumerate(picks):
+            assert C[i, j] == pytest.approx(lengths.get(int(b), np.inf), abs=1e-6)
+            finite += int(b) in lengths
+    assert finite >= 20  # most picked nodes lie in the main component
