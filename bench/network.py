@@ -1,0 +1,74 @@
+"""Network build time (cold and cached) and peak memory per study area.
+
+    python -m bench.network [--ward "Lê Chân" ...] [--boundary FILE ...] [--json]
+
+With no argument it measures the Hanoi sample area and the four wards of the plans; a ward with
+no road data is listed with the reason instead of figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from analysis.errors import DataNotFoundError
+from bench._report import emit, max_rss_mib, measure
+from geo.network import networks_for
+from geo.settings import get_settings
+from geo.wards import resolve_area
+
+PLAN_WARDS = ("Lê Chân", "Phù Liễn", "Việt Hòa", "Kẻ Sặt")
+
+
+def run(ward: str | None, boundary: Path | None) -> dict[str, object]:
+    """Build one area's networks cold (empty cache) then cached; return the figures."""
+    area = resolve_area(ward, boundary=boundary)
+    row: dict[str, object] = {"area": area.name}
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["GOMRAC_CACHE_DIR"] = tmp
+        get_settings.cache_clear()
+        try:
+            with measure() as cold:
+                nets = networks_for(area)
+            with measure() as warm:
+                cached = networks_for(area)
+        except DataNotFoundError as exc:
+            row["status"] = "no road data: " + str(exc).split(".")[0]
+            return row
+        finally:
+            os.environ.pop("GOMRAC_CACHE_DIR", None)
+            get_settings.cache_clear()
+            shutil.rmtree(tmp, ignore_errors=True)
+    assert cached.from_cache
+    row.update({
+        "source": nets.source.label,
+        "truck_nodes": len(nets.truck), "truck_edges": nets.truck.number_of_edges(),
+        "cart_nodes": len(nets.cart), "cart_edges": nets.cart.number_of_edges(),
+        "cold_s": round(cold.seconds, 2), "cold_peak_mib": round(cold.peak_mib, 1),
+        "cached_s": round(warm.seconds, 2), "cached_peak_mib": round(warm.peak_mib, 1),
+        "process_max_rss_mib": round(max_rss_mib(), 1), "status": "ok",
+    })
+    return row
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Measure every requested area and print the table."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--ward", action="append", default=[])
+    p.add_argument("--boundary", action="append", type=Path, default=[])
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    os.environ.setdefault("GOMRAC_OFFLINE", "1")
+    get_settings.cache_clear()
+    boundaries = args.boundary or ([] if args.ward else [
+        get_settings().data_dir / "boundaries" / "hanoi_central_sample_area.geojson"])
+    wards = args.ward or ([] if args.boundary else list(PLAN_WARDS))
+    rows = [run(None, b) for b in boundaries] + [run(w, None) for w in wards]
+    emit(rows, as_json=args.json, title="Road networks: build time cold / cached, peak memory")
+
+
+if __name__ == "__main__":
+    main()
