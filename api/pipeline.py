@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 
+from analysis.distance import GraphArrays
 from analysis.errors import DataNotFoundError
 from analysis.demand import DemandParams, estimate_demand, proxy_groups
 from geo.crs import METRIC_CRS, to_metric
@@ -25,6 +27,7 @@ from geo.network import (
     largest_scc_share,
     networks_for,
     road_km_within,
+    routable,
 )
 from geo.osm import OSM_ATTRIBUTION
 from geo.population import Population, population_for
@@ -52,6 +55,16 @@ class WardData:
     params: DemandParams
     roads_missing: str | None = None  # why there is no road network, and how to get one
     notes: tuple[str, ...] = ()  # the area's notes and how the facility was chosen
+
+    @cached_property
+    def walk_arrays(self) -> GraphArrays:
+        """The walk/handcart network's main component as arrays (metres), built once."""
+        return GraphArrays.from_graph(routable(self.require_networks().cart), weight="length")
+
+    @cached_property
+    def truck_arrays(self) -> GraphArrays:
+        """The truck network's largest strongly connected component as arrays (seconds)."""
+        return GraphArrays.from_graph(routable(self.require_networks().truck), weight="travel_time")
 
     def require_networks(self) -> Networks:
         """The road networks, or the `DataNotFoundError` that says how to get them."""
