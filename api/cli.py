@@ -79,11 +79,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     key = " ".join(x for x in (args.cmd, getattr(args, "sub", None)) if x)
+    _silence_highs_banner()
     try:
         return COMMANDS[key](args)
     except GomracError as exc:
         sys.stderr.write(f"gomrac: error: {exc}\n")
         return 2
+
+
+def _silence_highs_banner() -> None:
+    """Create one HiGHS instance with stdout closed: HiGHS prints its banner to file descriptor 1
+    the first time a solver is created in a process, which would corrupt ``--json`` output."""
+    import os  # noqa: PLC0415
+
+    import highspy  # noqa: PLC0415
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs().setOptionValue("output_flag", False)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def emit(result: dict[str, Any] | list[Any], *, as_json: bool) -> None:

@@ -28,6 +28,34 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--time-limit", type=float, default=60.0, help="solver time limit, seconds")
     p.add_argument("--out", type=Path, required=True, help="output folder")
 
+    p = sub.add_parser("hotspots", help="dumping hotspots from reports")
+    _area_args(p)
+    _report_args(p)
+    p.add_argument("--method", choices=["dbscan", "hdbscan"], default="dbscan")
+    p.add_argument("--eps-m", type=float, default=75.0, help="DBSCAN neighbourhood, metres")
+    p.add_argument("--min-samples", type=int, default=5)
+    p.add_argument("--since", help="first day of the period (YYYY-MM-DD)")
+    p.add_argument("--until", help="last day of the period (YYYY-MM-DD)")
+    p.add_argument("--out", type=Path, help="output folder")
+
+    cams = sub.add_parser("cameras", help="camera siting").add_subparsers(dest="sub", required=True)
+    p = cams.add_parser("plan", help="site cameras within a budget over hotspots and sensitive sites")
+    _area_args(p)
+    _report_args(p)
+    p.add_argument("--budget", type=int, required=True, help="new cameras to place")
+    p.add_argument("--cameras", help="existing cameras file, or 'synthetic' for a demo")
+    p.add_argument("--points", type=Path, help="gathering points to watch (file)")
+    p.add_argument("--mobile", type=int, default=2, help="mobile cameras to rotate")
+    p.add_argument("--time-limit", type=float, default=60.0)
+    p.add_argument("--out", type=Path, help="output folder")
+
+
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reports", required=True,
+                   help="a reports file, 'db' (the Open311 database) or 'synthetic' (demo only)")
+    p.add_argument("--database-url", help="database for --reports db (else GOMRAC_DATABASE_URL)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic scenario")
+
 
 def existing_points(args: argparse.Namespace, data: Any) -> Any:
     """The existing gathering points of ``--existing``, validated against the ward."""
@@ -94,3 +122,59 @@ def add_points_layers(m: Any, plan: Any) -> None:
                     show=False, cluster=True)
     maps.add_legend(m, [("#1f77b4", "Điểm hiện có (existing)"), ("#2ca02c", "Điểm đề xuất (proposed)"),
                         ("#ff7f0e", "Hộ chưa phục vụ (uncovered)"), ("#d62728", "Vùng cấm (excluded)")])
+
+
+@command("hotspots")
+def _hotspots(args: argparse.Namespace) -> int:
+    from api.surveillance import analyse_hotspots, load_reports, write_hotspots  # noqa: PLC0415
+
+    data = load(args, require_roads=False)
+    reports = load_reports(data, args.reports, seed=args.seed, database_url=args.database_url)
+    h = analyse_hotspots(data, reports, method=args.method, eps_m=args.eps_m,
+                         min_samples=args.min_samples, since=args.since, until=args.until)
+    result = dict(h.summary)
+    if args.out:
+        result["files"] = write_hotspots(h, args.out, attribution=data.attribution())
+    emit(result, as_json=args.json)
+    return 0
+
+
+@command("cameras plan")
+def _cameras_plan(args: argparse.Namespace) -> int:
+    from api.surveillance import (  # noqa: PLC0415
+        analyse_hotspots,
+        chosen_sites,
+        demo_existing_cameras,
+        load_reports,
+        plan_cameras,
+    )
+    from geo.layers import read_layer, save_layer  # noqa: PLC0415
+
+    data = load(args)
+    reports = load_reports(data, args.reports, seed=args.seed, database_url=args.database_url)
+    h = analyse_hotspots(data, reports)
+    cameras = None
+    if args.cameras == "synthetic":
+        cameras = demo_existing_cameras(data, seed=args.seed)
+    elif args.cameras:
+        cameras = read_layer(args.cameras, kind="cameras", area=data.area.geometry,
+                             area_name=data.area.name)
+    points = (read_layer(args.points, kind="gathering_points", area=data.area.geometry,
+                         area_name=data.area.name) if args.points else None)
+    plan, _, rotation, poles, summary = plan_cameras(data, h, budget=args.budget,
+                                                     gathering_points=points,
+                                                     existing_cameras=cameras,
+                                                     time_limit_s=args.time_limit,
+                                                     mobile_cameras=args.mobile)
+    result: dict[str, Any] = {**summary, "reports": h.summary["reports"],
+                              "reports_source": reports.source}
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        sites = save_layer(chosen_sites(plan, poles), args.out / "cameras_proposed.geojson",
+                           attribution=data.attribution())
+        rotation.drop(columns="geometry", errors="ignore").to_csv(
+            args.out / "mobile_rotation.csv", index=False, encoding="utf-8-sig")
+        plan.by_kind.to_csv(args.out / "coverage_by_kind.csv", encoding="utf-8-sig")
+        result["files"] = {"cameras": str(sites), "rotation": str(args.out / "mobile_rotation.csv")}
+    emit(result, as_json=args.json)
+    return 0

@@ -358,7 +358,7 @@ def save_layer(gdf: gpd.GeoDataFrame, path: str | Path, *, attribution: list[str
     gdf = gdf.to_crs(WGS84)
     suffix = path.suffix.lower()
     if suffix in {".geojson", ".json"}:
-        doc: dict[str, Any] = json.loads(gdf.to_json(na="null", show_bbox=False, drop_id=True))
+        doc: dict[str, Any] = json.loads(gdf.to_json(na="null", show_bbox=False, drop_id=True, default=str))
         doc["attribution"] = " · ".join(lines)
         path.write_text(json.dumps(doc, ensure_ascii=False, default=str), encoding="utf-8")
     elif suffix == ".gpkg":
