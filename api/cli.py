@@ -138,6 +138,7 @@ def load(args: argparse.Namespace, *, require_roads: bool = True, progress: bool
     return load_ward_data(
         args.ward, boundary=args.boundary, osm_path=args.osm, facilities_path=args.facilities,
         population=args.population, require_roads=require_roads,
+        landfill=getattr(args, "landfill", None),
         progress=progress and sys.stderr.isatty(),
     )
 

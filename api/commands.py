@@ -9,6 +9,8 @@ from typing import Any
 
 from api.cli import _area_args, command, emit, load
 
+COLLECTION_NAMES = ("daily", "recyclable", "all", "food", "residual")
+
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the analysis commands to the top-level parser."""
@@ -26,6 +28,20 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--collections-per-day", type=float, default=2.0)
     p.add_argument("--alley-points", action="store_true", help="also site transfer points in alleys")
     p.add_argument("--time-limit", type=float, default=60.0, help="solver time limit, seconds")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+
+    routes = sub.add_parser("routes", help="collection routes").add_subparsers(dest="sub", required=True)
+    p = routes.add_parser("plan", help="optimised collection routes to the landfill")
+    _area_args(p)
+    p.add_argument("--points", type=Path, help="gathering points to collect (else planned first)")
+    p.add_argument("--landfill", help='facility to unload at (default "Tràng Cát")')
+    p.add_argument("--garage", help="garage position LON,LAT (default: at the landfill)")
+    p.add_argument("--fleet", type=Path, help="fleet file (CSV or JSON, one vehicle type a row)")
+    p.add_argument("--collection", choices=sorted(COLLECTION_NAMES), default="daily",
+                   help="daily (food + residual), recyclable (twice a week), all, or one stream")
+    p.add_argument("--baseline", type=Path, help="current routes (CSV: vehicle, point) to compare")
+    p.add_argument("--no-carts", action="store_true", help="skip the handcart (alley) tier")
+    p.add_argument("--time-limit", type=float, default=30.0, help="solver time limit, seconds")
     p.add_argument("--out", type=Path, required=True, help="output folder")
 
     p = sub.add_parser("hotspots", help="dumping hotspots from reports")
@@ -178,3 +194,48 @@ def _cameras_plan(args: argparse.Namespace) -> int:
         result["files"] = {"cameras": str(sites), "rotation": str(args.out / "mobile_rotation.csv")}
     emit(result, as_json=args.json)
     return 0
+
+
+@command("routes plan")
+def _routes_plan(args: argparse.Namespace) -> int:
+    from api import maps  # noqa: PLC0415
+    from api.points import PointsParams, plan_points  # noqa: PLC0415
+    from api.routes import RoutesParams, plan_routes, point_demand, write_outputs  # noqa: PLC0415
+    from api.routes import baseline_from_file, fleet_from_file, parse_lonlat  # noqa: PLC0415
+    from api.schedule import schedule_table, write_schedule  # noqa: PLC0415
+
+    data = load(args)
+    if args.points:
+        points = existing_points(argparse.Namespace(existing=args.points), data)
+        source = f"file:{args.points.name}"
+    else:
+        sys.stderr.write("gomrac: no --points given: planning gathering points first (--cover-all)\n")
+        points = plan_points(data, params=PointsParams(time_limit_s=args.time_limit)).proposed.to_crs(4326)
+        source = "planned (points plan --cover-all)"
+    params = RoutesParams(collection=args.collection, time_limit_s=args.time_limit,
+                          garage_lonlat=parse_lonlat(args.garage) if args.garage else None,
+                          fleet=fleet_from_file(args.fleet) if args.fleet else None,
+                          two_tier=not args.no_carts)
+    result = plan_routes(data, points, params=params)
+    summary = dict(result.summary)
+    summary["points_source"] = source
+    if args.baseline:
+        base = baseline_from_file(args.baseline, result, points)
+        summary["user_baseline_km"] = round(base.total_km, 2)
+        summary["user_baseline_saving_pct"] = round(
+            100 * (base.total_km - result.plan.total_km) / base.total_km, 2) if base.total_km else 0.0
+    files = write_outputs(result, args.out, attribution=data.attribution())
+    _, walks_to = point_demand(data, points)
+    names = [str(n) for n in points.get("name", [f"Điểm {i + 1}" for i in range(len(points))])]
+    streets = [str(s) for s in points.get("street", [""] * len(points)).fillna("")] \
+        if "street" in points else [""] * len(points)
+    table = schedule_table(data, [result], walks_to, names, streets)
+    files.update(write_schedule(table, args.out, ward=data.area.name, notes=result.notes))
+    m = maps.base_map(data, title=f"{data.area.name}: tuyến thu gom (collection routes)")
+    maps.add_points(m, points, name="Điểm tập kết (gathering points)", color="#2ca02c",
+                    popup_cols=["name", "street", "households", "kg_per_day"])
+    maps.add_routes(m, result.routes, result.stops)
+    files["map"] = str(maps.finish(m, args.out / "routes_map.html"))
+    summary["files"] = files
+    emit(summary, as_json=args.json)
+    return 0 if not result.violations else 1

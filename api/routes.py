@@ -1,0 +1,433 @@
+"""`gomrac routes plan`: collection routes to the landfill over the real truck network.
+
+Glue between the ward's data and `analysis.routing`: travel-time and distance matrices over the
+truck network, the PyVRP plan with its independent check and its nearest-neighbour baseline,
+routes that follow the streets, a GPX file per vehicle, handcart rounds for alley households
+(two tiers), and the data of the published schedule.
+
+Waste streams: a plan is one collection. ``daily`` co-collects food and residual waste every
+day; ``recyclable`` collects recyclables twice a week (3.5 days of waste per collection); a
+single stream name plans that stream alone. All three are local assumptions to set per ward.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import Point
+
+from analysis.demand import STREAMS
+from analysis.distance import GraphArrays, cost_matrix, nearest_source_cost, path_line, path_nodes
+from analysis.errors import ApproximateDataWarning, InfeasibleError, ValidationError
+from analysis.routing import (
+    CollectionPlan,
+    CollectionProblem,
+    Fleet,
+    VehicleType,
+    check_plan,
+    nearest_neighbour_plan,
+    plan_handcart_rounds,
+    saving_pct,
+    solve,
+)
+from geo.crs import METRIC_CRS, WGS84, to_metric
+from geo.gpx import write_gpx
+from geo.layers import save_layer
+from geo.network import edges_gdf, routable
+
+if TYPE_CHECKING:
+    from api.pipeline import WardData
+
+log = logging.getLogger(__name__)
+
+#: Streams collected together, collection days (Vietnamese, English) and days of waste per pickup.
+COLLECTIONS: dict[str, tuple[tuple[str, ...], str, float]] = {
+    "daily": (("food", "residual"), "Hằng ngày (every day)", 1.0),
+    "recyclable": (("recyclable",), "Thứ Ba và Thứ Sáu (Tuesday, Friday)", 3.5),
+    "all": (STREAMS, "Hằng ngày (every day)", 1.0),
+    "food": (("food",), "Hằng ngày (every day)", 1.0),
+    "residual": (("residual",), "Hằng ngày (every day)", 1.0),
+}
+STREAM_VI = {"food": "rác thực phẩm", "recyclable": "rác tái chế", "residual": "rác còn lại"}
+
+#: A 660 L handcart holds about 180 kg of loose household waste (local assumption).
+CART_KG = 180.0
+
+#: Farthest a facility may lie from the truck network and still count as reached, metres.
+MAX_FACILITY_SNAP_M = 1500.0
+
+
+@dataclass(frozen=True)
+class RoutesParams:
+    """Parameters of a routing plan (units in the names)."""
+
+    collection: str = "daily"
+    time_limit_s: float = 30.0
+    service_base_s: float = 120.0  # manoeuvre, stop and start at a gathering point
+    service_per_bin_s: float = 30.0  # lift and tip one 660 L bin
+    garage_lonlat: tuple[float, float] | None = None
+    fleet: Fleet | None = None
+    two_tier: bool = True
+    alley_m: float = 30.0  # a household farther than this from a truck street is an alley household
+    cart_time_limit_s: float = 0.3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.collection not in COLLECTIONS:
+            msg = f"unknown collection {self.collection!r}; choose one of {', '.join(COLLECTIONS)}"
+            raise ValidationError(msg)
+
+
+@dataclass(frozen=True)
+class RoutesResult:
+    """A routing plan with geometries, baseline and everything to publish."""
+
+    problem: CollectionProblem
+    plan: CollectionPlan
+    baseline: CollectionPlan
+    violations: list[str]
+    locations: gpd.GeoDataFrame  # EPSG:32648: garage, landfill, then the points
+    routes: gpd.GeoDataFrame  # EPSG:4326, one line per vehicle trip
+    stops: gpd.GeoDataFrame  # EPSG:4326, ordered stops
+    carts: pd.DataFrame  # handcart rounds per gathering point
+    summary: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+
+def point_demand(data: WardData, points: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """Waste per stream reaching each gathering point: every household walks to its nearest point.
+
+    Returns the points (EPSG:32648) with ``<stream>_kg_day`` and ``households`` columns, and the
+    point each demand unit walks to (−1 when none is reachable).
+    """
+    demand = data.require_demand()
+    pts = to_metric(points).reset_index(drop=True)
+    _, which = nearest_source_cost(data.walk_arrays, pts.geometry, demand.geometry)
+    ok = which >= 0
+    for col in ("households", *(f"{s}_kg_day" for s in STREAMS)):
+        sums = np.bincount(which[ok], weights=demand[col].to_numpy()[ok], minlength=len(pts))
+        pts[col] = sums
+    return pts, which
+
+
+def _facility_locations(data: WardData, params: RoutesParams) -> tuple[Point, Point, list[str]]:
+    """Garage and landfill positions (EPSG:32648) and notes on how they were chosen."""
+    notes: list[str] = []
+    if len(data.facilities):
+        fac = data.facilities.iloc[0]
+        landfill = to_metric(data.facilities).geometry.iloc[0]
+        notes.append(f"landfill: {fac['name']} ({fac['location_precision']})")
+        warnings.warn(f"{fac['name']}: position is {fac['location_precision']}",
+                      ApproximateDataWarning, stacklevel=3)
+    else:
+        # No real facility is reachable (a sample area outside Hai Phong): a labelled stand-in at
+        # the truck-network node farthest from the area's centre.
+        arrays = data.truck_arrays
+        c = data.area.metric_geometry().centroid
+        far = int(np.argmax(np.hypot(arrays.xy[:, 0] - c.x, arrays.xy[:, 1] - c.y)))
+        landfill = Point(arrays.xy[far])
+        notes.append("landfill: STAND-IN at the edge of the road extract (no real facility "
+                     "is reachable from this area); not Tràng Cát")
+    if params.garage_lonlat is not None:
+        lon, lat = params.garage_lonlat
+        garage = gpd.GeoSeries([Point(lon, lat)], crs=WGS84).to_crs(METRIC_CRS).iloc[0]
+        notes.append(f"garage at {lon:.5f}, {lat:.5f} (given)")
+    else:
+        garage = landfill
+        notes.append("garage assumed at the landfill site (pass --garage LON,LAT)")
+    return garage, landfill, notes
+
+
+def default_fleet(total_kg: float, *, garage: int = 0) -> Fleet:
+    """Enough 7 t compactors for the day's waste in one trip each; the solver uses fewer."""
+    vt = VehicleType()
+    count = max(2, math.ceil(total_kg / vt.capacity_kg))
+    return Fleet((VehicleType(count=count, garage=garage),))
+
+
+def plan_routes(data: WardData, points: gpd.GeoDataFrame, *, params: RoutesParams | None = None) -> RoutesResult:
+    """Plan one collection of the ward's gathering points, with baseline, geometry and carts."""
+    params = params or RoutesParams()
+    streams, _, days = COLLECTIONS[params.collection]
+    nets = data.require_networks()
+    if points is None or points.empty:
+        msg = "no gathering points to collect"
+        raise ValidationError(msg)
+    pts, walks_to = point_demand(data, points)
+    garage, landfill, notes = _facility_locations(data, params)
+    truck_t = data.truck_arrays
+    truck_d = GraphArrays.from_graph(routable(nets.truck), weight="length")
+    locs = gpd.GeoSeries([garage, landfill, *pts.geometry], crs=METRIC_CRS)
+    _, snap = truck_d.snap(locs)
+    if snap[1] > MAX_FACILITY_SNAP_M:
+        msg = (f"the landfill is {snap[1] / 1000:.1f} km from the nearest truck road of the "
+               "network: the road extract does not reach it. Use an extract that covers the "
+               "ward and the landfill (see `gomrac ward summary` for the osmium command).")
+        raise InfeasibleError(msg)
+    duration = cost_matrix(truck_t, locs, locs)
+    distance = cost_matrix(truck_d, locs, locs)
+    kg = sum(pts[f"{s}_kg_day"].to_numpy() for s in streams) * days
+    bins = np.ceil(kg / (0.66 * 200 * 0.85)).clip(min=1)
+    service = params.service_base_s + params.service_per_bin_s * bins
+    fleet = params.fleet or default_fleet(float(kg.sum()))
+    clients = list(range(2, len(locs)))
+    served = kg > 0
+    problem = CollectionProblem.from_matrices(
+        duration, distance, garage=0, landfills=[1],
+        clients=[c for c, s in zip(clients, served, strict=True) if s],
+        demand_kg=kg[served], service_s=service[served], fleet=fleet)
+    plan = solve(problem, time_limit_s=params.time_limit_s, seed=params.seed)
+    violations = check_plan(problem, plan)
+    baseline = nearest_neighbour_plan(problem)
+    names = ["Gara (garage)", "Bãi chôn lấp (landfill)", *_point_names(points)]
+    routes, stops = _geometries(plan, problem, locs, names, nets.truck, truck_t)
+    carts = _carts(data, pts, walks_to, streams, days, params) if params.two_tier else pd.DataFrame()
+    summary = {
+        "ward": data.area.name,
+        "collection": params.collection,
+        "streams": list(streams),
+        "points": int(served.sum()),
+        "vehicles_used": plan.vehicles_used,
+        "trips": plan.trips,
+        "total_km": round(plan.total_km, 2),
+        "total_h": round(plan.total_h, 2),
+        "tonnes": round(plan.tonnes, 2),
+        "all_points_served_once": plan.all_points_served_once and not plan.unserved,
+        "max_load_pct": round(plan.max_load_pct, 1),
+        "fuel_l": round(plan.fuel_l, 1),
+        "co2_kg": round(plan.co2_kg, 1),
+        "baseline_km": round(baseline.total_km, 2),
+        "baseline_vehicles": baseline.vehicles_used,
+        "saving_pct": round(100 * (baseline.total_km - plan.total_km) / baseline.total_km, 2)
+        if baseline.total_km else 0.0,
+        "cost_saving_pct": round(saving_pct(baseline, plan), 2),
+        "check_violations": len(violations),
+        "solve_s": round(plan.solve_s, 2),
+        "landfill_snap_m": round(float(snap[1]), 1),
+        "notes": notes,
+    }
+    if len(carts):
+        summary.update({
+            "handcart_points": int(len(carts)),
+            "handcart_rounds": int(carts["rounds"].sum()),
+            "handcart_km": round(float(carts["km"].sum()), 2),
+            "alley_households": round(float(carts["households"].sum())),
+        })
+    return RoutesResult(problem, plan, baseline, violations, gpd.GeoDataFrame(
+        {"name": names}, geometry=locs.to_numpy(), crs=METRIC_CRS), routes, stops, carts, summary, notes)
+
+
+def _point_names(points: gpd.GeoDataFrame) -> list[str]:
+    if "name" in points:
+        return [str(n) for n in points["name"]]
+    return [f"Điểm {i + 1}" for i in range(len(points))]
+
+
+def _geometries(plan: CollectionPlan, problem: CollectionProblem, locs: gpd.GeoSeries,
+                names: list[str], G: Any, arrays: GraphArrays) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Street-following lines per trip and the ordered stops, EPSG:4326."""
+    node_of, _ = arrays.snap(locs)
+    node_ids = arrays.nodes[node_of]
+    wgs = locs.to_crs(WGS84)
+    route_rows, stop_rows = [], []
+    for v, route in enumerate(plan.routes):
+        vehicle = f"{v + 1}"
+        by_trip: dict[int, list[int]] = {}
+        for seq, stop in enumerate(route.stops):
+            by_trip.setdefault(stop.trip, []).append(stop.location)
+            stop_rows.append({
+                "vehicle": vehicle, "trip": stop.trip + 1, "seq": seq, "kind": stop.kind,
+                "location": stop.location, "name": names[stop.location],
+                "arrival": _clock(stop.arrival_s), "departure": _clock(stop.departure_s),
+                "arrival_s": stop.arrival_s, "load_kg": round(stop.load_kg, 1),
+                "geometry": wgs.iloc[stop.location],
+            })
+        prev_end: int | None = None
+        for trip, seq_locs in sorted(by_trip.items()):
+            path_locs = ([prev_end] if prev_end is not None else []) + seq_locs
+            prev_end = seq_locs[-1]
+            if len(path_locs) < 2:
+                continue
+            nodes = path_nodes(arrays, [int(node_ids[i]) for i in path_locs])
+            if len(set(nodes)) < 2:  # e.g. home from the landfill when the garage is there too
+                continue
+            line = path_line(G, nodes)
+            route_rows.append({"vehicle": vehicle, "trip": trip + 1, "stops": len(seq_locs),
+                               "nodes": json.dumps(nodes), "geometry": line})
+    routes = gpd.GeoDataFrame(route_rows, columns=["vehicle", "trip", "stops", "nodes", "geometry"],
+                              geometry="geometry", crs=WGS84)
+    stops = gpd.GeoDataFrame(stop_rows, geometry="geometry", crs=WGS84) if stop_rows else \
+        gpd.GeoDataFrame({"vehicle": []}, geometry=[], crs=WGS84)
+    return routes, stops
+
+
+def _clock(seconds: float) -> str:
+    s = int(round(seconds)) % 86_400
+    return f"{s // 3600:02d}:{(s % 3600) // 60:02d}"
+
+
+def _carts(data: WardData, pts: gpd.GeoDataFrame, walks_to: np.ndarray, streams: tuple[str, ...],
+           days: float, params: RoutesParams) -> pd.DataFrame:
+    """Handcart rounds from alley households to their gathering point, per point."""
+    demand = data.require_demand()
+    nets = data.require_networks()
+    truck_streets = to_metric(edges_gdf(nets.truck)).geometry.to_numpy()
+    tree = shapely.STRtree(truck_streets)
+    _, dist = tree.query_nearest(demand.geometry.to_numpy(), return_distance=True, all_matches=False)
+    alley = dist > params.alley_m
+    walk = data.walk_arrays
+    kg_all = sum(demand[f"{s}_kg_day"].to_numpy() for s in streams) * days
+    rows = []
+    for j in np.unique(walks_to[alley & (walks_to >= 0)]):
+        members = np.nonzero(alley & (walks_to == j))[0]
+        node, _ = walk.snap(demand.geometry.iloc[members])
+        uniq, inv = np.unique(node, return_inverse=True)
+        kg = np.bincount(inv, weights=kg_all[members])
+        keep = kg > 0
+        if not keep.any():
+            continue
+        # a stop with more than a cartload (an alley block) is several cart loads at one place
+        pieces = np.ceil(kg[keep] / CART_KG).astype(int)
+        where = np.repeat(uniq[keep], pieces)
+        kg_stop = np.repeat(kg[keep] / pieces, pieces)
+        stops = gpd.GeoSeries([pts.geometry.iloc[j]], crs=METRIC_CRS)
+        sites = gpd.GeoSeries(gpd.points_from_xy(walk.xy[where, 0], walk.xy[where, 1]), crs=METRIC_CRS)
+        locs = pd.concat([stops, sites], ignore_index=True)
+        dist_m = cost_matrix(walk, locs, locs)
+        dur_s = dist_m / (3.0 / 3.6)  # pushing a loaded cart at 3 km/h
+        n_carts = max(1, math.ceil(kg_stop.sum() / CART_KG / 6))
+        plan = plan_handcart_rounds(dur_s, dist_m, transfer_point=0,
+                                    households_idx=list(range(1, len(locs))),
+                                    demand_kg=kg_stop, cart_capacity_kg=CART_KG, n_carts=n_carts,
+                                    time_limit_s=params.cart_time_limit_s, seed=params.seed)
+        rows.append({"point": int(j), "name": _point_names(pts)[j] if "name" in pts else str(j),
+                     "alley_stops": int(keep.sum()),
+                     "households": float(demand["households"].to_numpy()[members].sum()),
+                     "kg": round(float(kg[keep].sum()), 1), "carts": plan.vehicles_used,
+                     "rounds": plan.trips, "km": round(plan.total_km, 2),
+                     "crew_h": round(plan.total_h, 2)})
+    return pd.DataFrame(rows)
+
+
+def write_outputs(result: RoutesResult, out: Path, *, attribution: list[str]) -> dict[str, str]:
+    """Routes and stops (GeoJSON, CSV), one GPX per vehicle, handcart rounds and the summary."""
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Any] = {
+        "routes": save_layer(result.routes.drop(columns="nodes"), out / "routes.geojson",
+                             attribution=attribution),
+        "stops_geojson": save_layer(result.stops.drop(columns="arrival_s"), out / "stops.geojson",
+                                    attribution=attribution),
+        "stops_csv": save_layer(result.stops.drop(columns="arrival_s"), out / "stops.csv",
+                                attribution=attribution),
+    }
+    for vehicle, group in result.routes.groupby("vehicle", sort=True):
+        stops = result.stops[result.stops["vehicle"] == vehicle]
+        files[f"gpx_{vehicle}"] = write_gpx(
+            out / "gpx" / f"xe_{vehicle}.gpx", name=f"Xe thu gom {vehicle} ({result.summary['ward']})",
+            tracks=[(f"Xe {vehicle} – chuyến {r.trip}", r.geometry) for r in group.itertuples()],
+            waypoints=[(f"{s.seq}. {s.name}", s.geometry.x, s.geometry.y,
+                        f"đến {s.arrival}, tải {s.load_kg} kg") for s in stops.itertuples()])
+    if len(result.carts):
+        result.carts.to_csv(out / "handcart_rounds.csv", index=False, encoding="utf-8-sig")
+        files["handcart_rounds"] = out / "handcart_rounds.csv"
+    (out / "routes_summary.json").write_text(json.dumps(result.summary, ensure_ascii=False, indent=2),
+                                             encoding="utf-8")
+    return {k: str(v) for k, v in files.items()}
+
+
+def parse_lonlat(text: str) -> tuple[float, float]:
+    """``"106.68,20.84"`` → (106.68, 20.84), with a clear error otherwise."""
+    try:
+        lon, lat = (float(v) for v in text.split(","))
+    except ValueError as exc:
+        msg = f"expected LON,LAT in degrees, got {text!r}"
+        raise ValidationError(msg) from exc
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        msg = f"{text!r} is not a longitude,latitude pair"
+        raise ValidationError(msg)
+    return lon, lat
+
+
+def _hhmm(text: object) -> float:
+    h, m = (int(v) for v in str(text).split(":"))
+    return h * 3600.0 + m * 60.0
+
+
+def fleet_from_file(path: str | Path) -> Fleet:
+    """A fleet from CSV or JSON: one vehicle type a row.
+
+    Columns (all but ``count`` optional, defaults of `VehicleType`): ``name, count, capacity_kg,
+    capacity_m3, shift_start`` (HH:MM), ``shift_end`` (HH:MM; before the start means the next
+    day), ``unload_min, cost_per_km_vnd, fixed_cost_vnd, fuel_l_per_100km``.
+    """
+    path = Path(path)
+    try:
+        rows = (json.loads(path.read_text(encoding="utf-8")) if path.suffix.lower() == ".json"
+                else pd.read_csv(path).to_dict("records"))
+    except (OSError, ValueError) as exc:
+        msg = f"cannot read fleet file {path.name}: {exc}"
+        raise ValidationError(msg) from exc
+    types = []
+    for i, row in enumerate(rows):
+        if "count" not in row:
+            msg = f"{path.name}, vehicle type {i + 1}: 'count' is required"
+            raise ValidationError(msg)
+        kw: dict[str, Any] = {"count": int(row["count"]), "garage": 0}
+        for key in ("name", "capacity_kg", "capacity_m3", "cost_per_km_vnd", "fixed_cost_vnd",
+                    "fuel_l_per_100km"):
+            if key in row and pd.notna(row[key]):
+                kw[key] = row[key] if key == "name" else float(row[key])
+        if "unload_min" in row and pd.notna(row["unload_min"]):
+            kw["unload_s"] = 60.0 * float(row["unload_min"])
+        if "shift_start" in row and pd.notna(row["shift_start"]):
+            kw["shift_start_s"] = _hhmm(row["shift_start"])
+        if "shift_end" in row and pd.notna(row["shift_end"]):
+            end = _hhmm(row["shift_end"])
+            start = kw.get("shift_start_s", VehicleType().shift_start_s)
+            kw["shift_end_s"] = end + 86_400 if end <= start else end
+        try:
+            types.append(VehicleType(**kw))
+        except (TypeError, ValueError) as exc:
+            msg = f"{path.name}, vehicle type {i + 1}: {exc}"
+            raise ValidationError(msg) from exc
+    if not types:
+        msg = f"{path.name} lists no vehicle type"
+        raise ValidationError(msg)
+    return Fleet(tuple(types))
+
+
+def baseline_from_file(path: str | Path, result: RoutesResult, points: gpd.GeoDataFrame) -> CollectionPlan:
+    """Cost the user's current routes (CSV ``vehicle, point`` in visiting order) like the plan.
+
+    ``point`` is a point's name or its 1-based position in the points file.
+    """
+    from analysis.routing import plan_from_sequences  # noqa: PLC0415
+
+    table = pd.read_csv(path)
+    if not {"vehicle", "point"} <= set(table.columns):
+        msg = f"{Path(path).name}: a baseline needs the columns vehicle and point"
+        raise ValidationError(msg)
+    names = _point_names(points)
+    client_of = {loc: i for i, loc in enumerate(result.problem.clients)}
+    seqs = []
+    for _, group in table.groupby("vehicle", sort=False):
+        seq = []
+        for p in group["point"]:
+            idx = names.index(str(p)) if str(p) in names else int(p) - 1
+            loc = idx + 2
+            if loc not in client_of:
+                msg = f"{Path(path).name}: point {p!r} is not a gathering point with waste to collect"
+                raise ValidationError(msg)
+            seq.append(client_of[loc])
+        seqs.append(seq)
+    return plan_from_sequences(result.problem, seqs)
