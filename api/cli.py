@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float, default=30.0, help="seconds per optimisation")
     p.add_argument("--walk-m", type=float, default=300.0)
     p.add_argument("--budget", type=int, default=10, help="cameras to site")
+    p.add_argument("--existing", type=Path, help="existing gathering points file")
+    p.add_argument("--reports", help="dumping reports file or 'db' (else a labelled synthetic demo)")
 
     from api import commands  # noqa: PLC0415 - registers the analysis commands
 

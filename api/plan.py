@@ -1,12 +1,20 @@
-"""`gomrac plan`: a ward planned end to end, with every layer on one interactive map."""
+"""`gomrac plan`: a ward planned end to end, with every layer on one interactive map.
+
+Steps: ward data → gathering points (cover every household within the walk) → collection routes
+for the daily (food + residual) and twice-weekly (recyclable) collections, with handcart rounds
+→ the published schedule → dumping hotspots → a camera plan. Layers with no public source
+(existing points, reports, cameras) come from files when given, else from the scenario generator,
+labelled synthetic everywhere.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+import warnings
 from typing import TYPE_CHECKING, Any
 
-from analysis.errors import DataNotFoundError
+from analysis.errors import DataNotFoundError, SyntheticDataWarning
 from api import maps
 from api.cli import emit
 from api.pipeline import HANOI_SAMPLE, load_ward_data, ward_summary
@@ -14,6 +22,7 @@ from geo.settings import get_settings
 
 if TYPE_CHECKING:
     import argparse
+    from pathlib import Path
 
     from api.pipeline import WardData
 
@@ -24,7 +33,7 @@ def load_or_sample(args: argparse.Namespace) -> tuple[WardData, bool]:
     Returns the data and whether it is the Hanoi stand-in.
     """
     kwargs: dict[str, Any] = {"osm_path": args.osm, "facilities_path": args.facilities,
-                              "population": args.population}
+                              "population": args.population, "progress": sys.stderr.isatty()}
     try:
         return load_ward_data(args.ward, boundary=args.boundary, **kwargs), False
     except DataNotFoundError as exc:
@@ -36,22 +45,134 @@ def load_or_sample(args: argparse.Namespace) -> tuple[WardData, bool]:
             f"gomrac: running the same plan on the HANOI SAMPLE AREA ({sample.name}, real OSM "
             "streets of central Hanoi) instead; every output is labelled as such.\n"
         )
-        data = load_ward_data(boundary=sample, population=args.population)
+        data = load_ward_data(boundary=sample, population=args.population,
+                              progress=sys.stderr.isatty())
         return data, True
+
+
+def _step(name: str) -> None:
+    sys.stderr.write(f"gomrac plan: {name}…\n")
 
 
 def run_plan(args: argparse.Namespace) -> int:
     """Run every planning step for a ward and write the outputs under ``args.out``."""
+    from api.commands import add_points_layers  # noqa: PLC0415
+    from api.points import PointsParams, plan_points  # noqa: PLC0415
+    from api.points import write_outputs as write_points  # noqa: PLC0415
+    from api.routes import RoutesParams, plan_routes, point_demand  # noqa: PLC0415
+    from api.routes import write_outputs as write_routes  # noqa: PLC0415
+    from api.schedule import schedule_table, write_schedule  # noqa: PLC0415
+    from api.surveillance import (  # noqa: PLC0415
+        analyse_hotspots,
+        chosen_sites,
+        demo_existing_cameras,
+        load_reports,
+        plan_cameras,
+        write_hotspots,
+    )
+    from geo.layers import read_layer, save_layer  # noqa: PLC0415
+
     data, is_sample = load_or_sample(args)
-    out = args.out
+    out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     label = data.area.name + (" — MẪU HÀ NỘI / Hanoi sample, not Hai Phong" if is_sample else "")
+    attribution = data.attribution()
     summary = ward_summary(data)
-    summary["label"] = label
-    summary["hanoi_sample"] = is_sample
-    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    result: dict[str, Any] = {"label": label, "hanoi_sample": is_sample, "ward": summary}
+    synthetic: list[str] = []
+
+    _step("gathering points")
+    existing = None
+    if getattr(args, "existing", None):
+        existing = read_layer(args.existing, kind="gathering_points", area=data.area.geometry,
+                              area_name=data.area.name)
+    points_plan = plan_points(data, existing=existing,
+                              params=PointsParams(walk_m=args.walk_m, time_limit_s=args.time_limit))
+    result["points"] = points_plan.summary
+    result["points"]["files"] = write_points(points_plan, out / "points", attribution=attribution)
+    points = points_plan.proposed
+    if points_plan.existing is not None and len(points_plan.existing):
+        points = points_plan.existing.assign(status="existing")._append(points, ignore_index=True)
+    points = points.to_crs(4326)
+
+    _step("collection routes")
+    routes = {}
+    for collection in ("daily", "recyclable"):
+        res = plan_routes(data, points, params=RoutesParams(collection=collection,
+                                                            time_limit_s=args.time_limit,
+                                                            two_tier=collection == "daily"))
+        routes[collection] = res
+        res.summary["files"] = write_routes(res, out / "routes" / collection, attribution=attribution)
+        result[f"routes_{collection}"] = res.summary
+    _, walks_to = point_demand(data, points)
+    names = [str(n) for n in points["name"]]
+    streets = [str(s) if isinstance(s, str) else "" for s in points.get("street", [""] * len(points))]
+    table = schedule_table(data, list(routes.values()), walks_to, names, streets)
+    notes = list(dict.fromkeys(n for r in routes.values() for n in r.notes))
+    if is_sample:
+        notes.insert(0, "MẪU: khu vực Hà Nội dùng để chạy thử, không phải Hải Phòng (Hanoi sample).")
+    result["schedule"] = write_schedule(table, out / "schedule", ward=label, notes=notes)
+
+    _step("dumping hotspots (synthetic reports unless --reports is given)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntheticDataWarning)
+        reports = load_reports(data, getattr(args, "reports", None) or "synthetic", seed=0)
+        if reports.synthetic:
+            synthetic.append("dumping reports")
+        hot = analyse_hotspots(data, reports)
+        result["hotspots"] = hot.summary
+        result["hotspots"]["files"] = write_hotspots(hot, out / "hotspots", attribution=attribution)
+
+        _step("cameras")
+        cams = demo_existing_cameras(data)
+        synthetic.append("existing cameras")
+        plan, _, rotation, poles, cam_summary = plan_cameras(
+            data, hot, budget=args.budget, gathering_points=points, existing_cameras=cams,
+            time_limit_s=args.time_limit)
+    sites = chosen_sites(plan, poles)
+    cam_summary["files"] = {"cameras": str(save_layer(sites, out / "cameras" / "cameras_proposed.geojson",
+                                                      attribution=attribution))}
+    rotation.drop(columns="geometry", errors="ignore").to_csv(out / "cameras" / "mobile_rotation.csv",
+                                                              index=False, encoding="utf-8-sig")
+    result["cameras"] = cam_summary
+    result["synthetic_layers"] = synthetic
+
+    _step("map")
     m = maps.base_map(data, title=label)
-    result: dict[str, Any] = {"label": label, "hanoi_sample": is_sample, "summary": summary}
+    add_points_layers(m, points_plan)
+    maps.add_routes(m, routes["daily"].routes, routes["daily"].stops)
+    maps.add_heatmap(m, hot.reports.reports, name="Phản ánh đổ rác (reports heat map) – SYNTHETIC"
+                     if reports.synthetic else "Phản ánh đổ rác (reports heat map)", show=False)
+    maps.add_polygons(m, hot.clusters, name="Điểm nóng đổ rác (dumping hotspots)", color="#9467bd",
+                      tooltip_cols=["n_reports", "peak_hours"], show=True, opacity=0.3)
+    maps.add_points(m, sites, name="Camera đề xuất (proposed cameras)", color="#000000",
+                    popup_cols=["n_targets", "covers"], radius=6)
+    maps.add_points(m, cams, name="Camera hiện có – SYNTHETIC (existing cameras)", color="#7f7f7f",
+                    popup_cols=["kind", "owner"], radius=5, show=False)
     result["map"] = str(maps.finish(m, out / "map.html"))
-    emit(result, as_json=args.json)
+    (out / "plan.json").write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str),
+                                   encoding="utf-8")
+    emit(_headline(result) if not args.json else result, as_json=args.json)
     return 0
+
+
+def _headline(result: dict[str, Any]) -> dict[str, Any]:
+    """The figures a ward official reads first."""
+    w, p, r, h, c = (result["ward"], result["points"], result["routes_daily"], result["hotspots"],
+                     result["cameras"])
+    return {
+        "area": result["label"],
+        "households": w["households"],
+        "waste_t_per_day": w["waste_t_per_day"],
+        "gathering_points_new": p["new_points"],
+        "households_within_walk_pct": p["covered_after_pct"],
+        "daily_routes_km": r["total_km"],
+        "daily_trucks": r["vehicles_used"],
+        "daily_trips": r["trips"],
+        "saving_vs_nearest_neighbour_pct": r["saving_pct"],
+        "co2_kg_per_day": r["co2_kg"],
+        "hotspots": h["hotspots"],
+        "cameras_covered_weight_pct": c["covered_weight_pct"],
+        "synthetic_layers": result["synthetic_layers"],
+        "map": result["map"],
+    }
