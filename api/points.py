@@ -73,6 +73,7 @@ class PointsPlan:
     catchments: gpd.GeoDataFrame
     result: SitingResult
     summary: dict[str, Any]
+    model_demand: gpd.GeoDataFrame  # the demand the model saw: units merged per node, split if large
 
 
 def plan_points(data: WardData, *, existing: gpd.GeoDataFrame | None = None,
@@ -108,7 +109,7 @@ def plan_points(data: WardData, *, existing: gpd.GeoDataFrame | None = None,
     limit = max(3 * params.walk_m, 1000.0) if params.model != "pmedian" else np.inf
     agg, unit_to_agg = aggregate_by_node(demand, walk)
     agg = split_large_units(agg, max_kg=per_point / 2)
-    cost = cost_matrix(walk, agg.geometry, sites.geometry, limit=limit)
+    cost = model_costs(walk, agg, sites.geometry, limit=limit)
     capacity = np.full(len(sites), per_point)
     if n_fixed and "bins_660l" in existing_m:
         bins = existing_m["bins_660l"].fillna(params.bins_per_point).to_numpy()
@@ -158,7 +159,7 @@ def plan_points(data: WardData, *, existing: gpd.GeoDataFrame | None = None,
     return PointsPlan(existing=existing_m, proposed=proposed, candidates=cands, rejected=rejected,
                       zones=exclusion_zones(sensitive, params.rules), before=before, after=after,
                       groups_table=table, uncovered=uncovered, catchments=catchments, result=result,
-                      summary=summary)
+                      summary=summary, model_demand=agg)
 
 
 def split_large_units(demand: gpd.GeoDataFrame, *, max_kg: float) -> gpd.GeoDataFrame:
@@ -184,16 +185,17 @@ def _solve(cost: np.ndarray, demand: gpd.GeoDataFrame, capacity: np.ndarray, n_f
     hh = demand["households"].to_numpy()
     kg = demand["waste_kg_day"].to_numpy()
     fixed = np.arange(n_fixed)
-    common = {"service_radius_m": params.walk_m, "demand_kg": kg, "capacity_kg": capacity,
-              "fixed": fixed}
+    common = {"demand_kg": kg, "capacity_kg": capacity, "fixed": fixed}
     if params.model == "cover":
-        model: Any = SetCover.from_cost_matrix(cost, hh, **common)
+        model: Any = SetCover.from_cost_matrix(cost, hh, service_radius_m=params.walk_m, **common)
+    elif params.p is None:
+        msg = f"--model {params.model} needs --p N (new points)"
+        raise ValidationError(msg)
+    elif params.model == "mclp":
+        model = MaximalCoverage.from_cost_matrix(cost, hh, service_radius_m=params.walk_m,
+                                                 p=params.p, **common)
     else:
-        if params.p is None:
-            msg = f"--model {params.model} needs --p N (new points)"
-            raise ValidationError(msg)
-        cls = MaximalCoverage if params.model == "mclp" else PMedian
-        model = cls.from_cost_matrix(cost, hh, p=params.p, **common)
+        model = PMedian.from_cost_matrix(cost, hh, p=params.p, **common)
     return model.solve(time_limit_s=params.time_limit_s, mip_rel_gap=1e-4)
 
 
@@ -245,21 +247,31 @@ def _uncovered(demand: gpd.GeoDataFrame, after: Coverage, result: SitingResult,
 def aggregate_by_node(demand: gpd.GeoDataFrame, walk: GraphArrays) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """Demand units merged per walk-network node (the model's demand), and each unit's node row.
 
-    Units snapped to one node walk the same network path; only their short access legs differ,
-    and the merged unit stands at the household-weighted centre of its members.
+    Units snapped to one node walk the same network path; they differ only in their straight
+    access legs. The merged unit stands on the node and carries the longest access leg of its
+    members (``access_m``), which the caller adds to its distances: a merged unit within the
+    walking radius then means every member is.
     """
-    idx, _ = walk.snap(demand.geometry)
+    idx, leg = walk.snap(demand.geometry)
     nodes, inverse = np.unique(idx, return_inverse=True)
     cols = ["households", "waste_kg_day", *(f"{s}_kg_day" for s in STREAMS)]
     sums = pd.DataFrame(demand[cols].to_numpy(), columns=cols).groupby(inverse).sum()
-    w = demand["households"].to_numpy() + 1e-12
-    x = np.bincount(inverse, weights=demand.geometry.x.to_numpy() * w) / np.bincount(inverse, weights=w)
-    y = np.bincount(inverse, weights=demand.geometry.y.to_numpy() * w) / np.bincount(inverse, weights=w)
-    agg = gpd.GeoDataFrame(sums.reset_index(drop=True), geometry=gpd.points_from_xy(x, y),
+    access = np.zeros(len(nodes))
+    np.maximum.at(access, inverse, leg)
+    agg = gpd.GeoDataFrame(sums.reset_index(drop=True),
+                           geometry=gpd.points_from_xy(walk.xy[nodes, 0], walk.xy[nodes, 1]),
                            crs=demand.crs)
     agg["node"] = walk.nodes[nodes]
+    agg["access_m"] = access
     agg["agg_id"] = np.arange(len(agg))
     return agg, inverse
+
+
+def model_costs(walk: GraphArrays, agg: gpd.GeoDataFrame, sites: gpd.GeoSeries, *, limit: float) -> np.ndarray:
+    """Walking metres from each merged unit to each site: network path, site leg, longest home leg."""
+    cost = cost_matrix(walk, agg.geometry, sites, limit=limit) + agg["access_m"].to_numpy()[:, None]
+    cost[cost > limit] = np.inf
+    return cost
 
 
 def _reason_counts(result: SitingResult) -> dict[str, int]:
@@ -300,7 +312,7 @@ def curve(data: WardData, *, existing: gpd.GeoDataFrame | None, params: PointsPa
                                sensitive=sensitive, existing=existing_m, rules=params.rules)
     sites = pd.concat([existing_m.geometry, cands.geometry], ignore_index=True)
     agg, _ = aggregate_by_node(demand, walk)
-    cost = cost_matrix(walk, agg.geometry, gpd.GeoSeries(sites, crs=METRIC_CRS), limit=params.walk_m)
+    cost = model_costs(walk, agg, gpd.GeoSeries(sites, crs=METRIC_CRS), limit=params.walk_m)
     rows = coverage_curve(cost, agg["households"].to_numpy(), service_radius_m=params.walk_m,
                           p_values=p_values, fixed=np.arange(len(existing_m)),
                           time_limit_s=params.time_limit_s)

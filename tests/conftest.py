@@ -52,3 +52,31 @@ def hanoi_data(hanoi_sample_file: Path):  # noqa: ANN201
     from api.pipeline import load_ward_data
 
     return load_ward_data(boundary=hanoi_sample_file)
+
+
+@pytest.fixture(scope="session")
+def vanmieu_boundary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 1 km² study area around Văn Miếu (Hanoi): real streets and real building footprints."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    path = tmp_path_factory.mktemp("areas") / "van_mieu.geojson"
+    gpd.GeoDataFrame({"name": ["Văn Miếu (Hà Nội, mẫu)"]},
+                     geometry=[box(105.8268, 21.0233, 105.8390, 21.0303)], crs=4326).to_file(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def vanmieu_data(vanmieu_boundary: Path):  # noqa: ANN201
+    """Networks, features, population and demand of the Văn Miếu area."""
+    from api.pipeline import load_ward_data
+
+    return load_ward_data(boundary=vanmieu_boundary)
+
+
+@pytest.fixture(scope="session")
+def vanmieu_points(vanmieu_data):  # noqa: ANN001, ANN201
+    """A --cover-all gathering-point plan of the Văn Miếu area."""
+    from api.points import PointsParams, plan_points
+
+    return plan_points(vanmieu_data, params=PointsParams(time_limit_s=30))
