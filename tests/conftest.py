@@ -80,3 +80,12 @@ def vanmieu_points(vanmieu_data):  # noqa: ANN001, ANN201
     from api.points import PointsParams, plan_points
 
     return plan_points(vanmieu_data, params=PointsParams(time_limit_s=30))
+
+
+@pytest.fixture(scope="session")
+def vanmieu_routes(vanmieu_data, vanmieu_points):  # noqa: ANN001, ANN201
+    """A daily collection plan for the Văn Miếu points (stand-in landfill, labelled)."""
+    from api.routes import RoutesParams, plan_routes
+
+    return plan_routes(vanmieu_data, vanmieu_points.proposed.to_crs(4326),
+                       params=RoutesParams(time_limit_s=5))

@@ -1,0 +1,123 @@
+"""Collection routes on real streets: feasibility checked without the solver, street-following
+geometry, GPX for drivers, the Vietnamese schedule and clear errors on infeasible input."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.errors import InfeasibleError, ValidationError
+from analysis.routing import Fleet, VehicleType
+from api.routes import RoutesParams, fleet_from_file, plan_routes, write_outputs
+from api.schedule import schedule_table, write_schedule
+
+
+def test_routes__feasible_by_independent_check(vanmieu_routes) -> None:
+    """Every point once, no trip over capacity, every trip unloads, all within the shift."""
+    r = vanmieu_routes
+    assert r.violations == []
+    stops = r.stops
+    clients = stops[stops["kind"] == "client"]
+    assert sorted(clients["location"]) == sorted(r.problem.clients)  # each point exactly once
+    cap = r.problem.fleet.vehicle_types[0].capacity_kg
+    shift_end = r.problem.fleet.vehicle_types[0].shift_end_s
+    kg = dict(zip(r.problem.clients, r.problem.demand_kg, strict=True))
+    for _, s in stops.groupby("vehicle"):
+        s = s.sort_values("seq")
+        assert s["kind"].iloc[0] == "garage" and s["kind"].iloc[-1] == "garage"
+        assert s["kind"].iloc[-2] == "landfill"  # ends the day empty
+        for _, trip in s[s["kind"] != "garage"].groupby("trip"):
+            assert trip["kind"].iloc[-1] == "landfill"
+            assert sum(kg[c] for c in trip.loc[trip["kind"] == "client", "location"]) <= cap + 1e-6
+        assert s["arrival_s"].max() <= shift_end + 1e-6
+        assert (np.diff(s["arrival_s"].to_numpy()) >= 0).all()
+    assert r.summary["all_points_served_once"] is True
+
+
+def test_routes__geometry_follows_network(vanmieu_data, vanmieu_routes) -> None:
+    """Each trip's line runs along truck-network edges from its first stop's node to its last."""
+    G = vanmieu_data.networks.truck
+    assert len(vanmieu_routes.routes) >= 1
+    for row in vanmieu_routes.routes.itertuples():
+        nodes = json.loads(row.nodes)
+        for u, v in zip(nodes[:-1], nodes[1:], strict=True):
+            assert G.has_edge(u, v), (u, v)
+        start, end = row.geometry.coords[0], row.geometry.coords[-1]
+        assert start == pytest.approx((G.nodes[nodes[0]]["x"], G.nodes[nodes[0]]["y"]))
+        assert end == pytest.approx((G.nodes[nodes[-1]]["x"], G.nodes[nodes[-1]]["y"]))
+        length = sum(min(d["length"] for d in G[u][v].values())
+                     for u, v in zip(nodes[:-1], nodes[1:], strict=True))
+        assert length > 0
+
+
+def test_routes__saving_against_baseline(vanmieu_routes) -> None:
+    """The optimised plan drives no more than the nearest-neighbour baseline, costed the same way."""
+    s = vanmieu_routes.summary
+    assert s["total_km"] <= s["baseline_km"] + 1e-6
+    assert s["saving_pct"] == pytest.approx(100 * (s["baseline_km"] - s["total_km"]) / s["baseline_km"], abs=0.01)
+    assert s["co2_kg"] == pytest.approx(s["fuel_l"] * 2.68, rel=0.01)
+    assert any("STAND-IN" in n for n in s["notes"])  # Hanoi has no real landfill in the extract
+
+
+def test_routes__outputs_gpx_and_schedule(vanmieu_data, vanmieu_points, vanmieu_routes, tmp_path) -> None:
+    """GPX files parse with one track point per line vertex; the schedule lists every group in Vietnamese."""
+    files = write_outputs(vanmieu_routes, tmp_path, attribution=vanmieu_data.attribution())
+    gpx = [v for k, v in files.items() if k.startswith("gpx_")]
+    assert gpx
+    ns = {"g": "http://www.topografix.com/GPX/1/1"}
+    root = ET.parse(gpx[0]).getroot()
+    trkpts = root.findall(".//g:trkpt", ns)
+    lines = vanmieu_routes.routes[vanmieu_routes.routes["vehicle"] == "1"]
+    assert len(trkpts) == sum(len(g.coords) for g in lines.geometry)
+    assert "OpenStreetMap" in root.find(".//g:copyright", ns).get("author")
+    from api.routes import point_demand
+
+    pts = vanmieu_points.proposed.to_crs(4326)
+    _, walks_to = point_demand(vanmieu_data, pts)
+    table = schedule_table(vanmieu_data, [vanmieu_routes], walks_to, list(pts["name"]),
+                           list(pts["street"]))
+    out = write_schedule(table, tmp_path, ward="Văn Miếu", notes=["mẫu"])
+    csv = pd.read_csv(out["schedule_csv"], encoding="utf-8-sig")
+    assert list(csv.columns)[:3] == ["Tổ dân phố", "Số hộ", "Điểm tập kết"]
+    served_groups = set(vanmieu_data.groups["name"])
+    assert set(csv["Tổ dân phố"]) <= served_groups
+    assert len(set(csv["Tổ dân phố"])) >= 0.9 * len(served_groups)
+    assert csv["Xe thu gom đến khoảng"].str.match(r"^\d\d:\d\d–\d\d:\d\d$").all()
+    from pathlib import Path
+
+    html = Path(out["schedule_html"]).read_text(encoding="utf-8")
+    assert "Lịch thu gom rác sinh hoạt" in html and "OpenStreetMap" in html
+
+
+def test_routes__demand_above_every_capacity(vanmieu_data, vanmieu_points) -> None:
+    """A fleet of 1 t trucks cannot take a 2.5 t point: the error names the point."""
+    fleet = Fleet((VehicleType(count=5, capacity_kg=1000, garage=0),))
+    with pytest.raises(InfeasibleError, match="above every vehicle's capacity"):
+        plan_routes(vanmieu_data, vanmieu_points.proposed.to_crs(4326),
+                    params=RoutesParams(fleet=fleet, time_limit_s=2, two_tier=False))
+
+
+def test_routes__shift_too_short(vanmieu_data, vanmieu_points) -> None:
+    """A 10-minute shift cannot reach a point and unload: a clear message, not a bad plan."""
+    fleet = Fleet((VehicleType(count=30, garage=0, shift_start_s=20 * 3600, shift_end_s=20 * 3600 + 600),))
+    with pytest.raises(InfeasibleError, match="shift"):
+        plan_routes(vanmieu_data, vanmieu_points.proposed.to_crs(4326),
+                    params=RoutesParams(fleet=fleet, time_limit_s=2, two_tier=False))
+
+
+def test_fleet_from_file(tmp_path) -> None:
+    """A fleet CSV sets counts, capacities and a night shift crossing midnight."""
+    path = tmp_path / "fleet.csv"
+    path.write_text("name,count,capacity_kg,shift_start,shift_end,unload_min\n"
+                    "xe ép 5 tấn,3,5000,19:00,03:00,15\n", encoding="utf-8")
+    fleet = fleet_from_file(path)
+    vt = fleet.vehicle_types[0]
+    assert (vt.count, vt.capacity_kg, vt.unload_s) == (3, 5000.0, 900.0)
+    assert (vt.shift_start_s, vt.shift_end_s) == (19 * 3600, 27 * 3600)
+    path.write_text("name,capacity_kg\nxe,5000\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="'count' is required"):
+        fleet_from_file(path)
