@@ -203,4 +203,7 @@ def require_roads_or_explain(data: Any) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run through the importable module, where the command modules register their handlers
+    from api import cli as _cli
+
+    sys.exit(_cli.main())
