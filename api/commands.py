@@ -44,6 +44,21 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--time-limit", type=float, default=30.0, help="solver time limit, seconds")
     p.add_argument("--out", type=Path, required=True, help="output folder")
 
+    layers = sub.add_parser("layers", help="import and export layers").add_subparsers(dest="sub", required=True)
+    for name, text in (("import", "validate a file and store it (all or nothing)"),
+                       ("export", "write a stored layer to a file")):
+        p = layers.add_parser(name, help=text)
+        p.add_argument("kind", choices=["gathering_points", "cameras", "reports", "dump_sites",
+                                        "groups", "facilities"])
+        p.add_argument("file", type=Path)
+        p.add_argument("ward", help="ward or commune the layer belongs to")
+        p.add_argument("--database-url", help="else GOMRAC_DATABASE_URL or data/gomrac.sqlite")
+        p.add_argument("--json", action="store_true")
+        if name == "import":
+            p.add_argument("--append", action="store_true", help="add to the stored rows")
+            p.add_argument("--tolerance-m", type=float, default=200.0,
+                           help="how far outside the ward a feature may lie")
+
     p = sub.add_parser("hotspots", help="dumping hotspots from reports")
     _area_args(p)
     _report_args(p)
@@ -239,3 +254,28 @@ def _routes_plan(args: argparse.Namespace) -> int:
     summary["files"] = files
     emit(summary, as_json=args.json)
     return 0 if not result.violations else 1
+
+
+@command("layers import")
+def _layers_import(args: argparse.Namespace) -> int:
+    from api.layers import import_layer  # noqa: PLC0415
+    from geo.wards import find_ward  # noqa: PLC0415
+
+    result = import_layer(args.file, kind=args.kind, area=find_ward(args.ward),
+                          database_url=args.database_url,
+                          mode="append" if args.append else "replace", tolerance_m=args.tolerance_m)
+    emit(result, as_json=args.json)
+    return 0
+
+
+@command("layers export")
+def _layers_export(args: argparse.Namespace) -> int:
+    from api.layers import export_layer  # noqa: PLC0415
+    from geo.osm import OSM_ATTRIBUTION  # noqa: PLC0415
+    from geo.wards import BOUNDARY_ATTRIBUTION, find_ward  # noqa: PLC0415
+
+    area = find_ward(args.ward)
+    result = export_layer(args.file, kind=args.kind, area=area, database_url=args.database_url,
+                          attribution=[OSM_ATTRIBUTION, BOUNDARY_ATTRIBUTION[area.boundary_source]])
+    emit(result, as_json=args.json)
+    return 0

@@ -355,7 +355,10 @@ def save_layer(gdf: gpd.GeoDataFrame, path: str | Path, *, attribution: list[str
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = attribution or [OSM_ATTRIBUTION]
-    gdf = gdf.to_crs(WGS84)
+    gdf = gdf.to_crs(WGS84).copy()
+    for col in gdf.columns:  # lists (waste streams) as "food,recyclable", readable in every format
+        if col != "geometry" and gdf[col].map(lambda v: isinstance(v, list | tuple)).any():
+            gdf[col] = gdf[col].map(lambda v: ",".join(map(str, v)) if isinstance(v, list | tuple) else v)
     suffix = path.suffix.lower()
     if suffix in {".geojson", ".json"}:
         doc: dict[str, Any] = json.loads(gdf.to_json(na="null", show_bbox=False, drop_id=True, default=str))
