@@ -1,0 +1,358 @@
+"""Database tables: wards, layers, citizen reports with their audit trail, dump sites, plans.
+
+SQLAlchemy 2 typed mappings with GeoAlchemy2 geometry columns in SRID 4326 (the store CRS; see
+`geo.crs`). The schema itself is created by the Alembic migrations in ``geo/migrations`` (see
+`geo.db.init_db`), never by ``Base.metadata.create_all``; when a table changes here, add a
+migration there.
+
+Allowed values of the constrained text columns are module constants, used both for the
+database CHECK constraints and by `geo.store` to name the faulty row before the database does.
+
+Report statuses follow Open311 GeoReport v2 on the wire (``status`` is ``open`` or ``closed``)
+and a finer ward-office workflow inside (``workflow_status``)::
+
+    received -> verified -> assigned -> cleaned        (open, open, open, closed)
+    received -> duplicate (of an open report)           (closed, ``duplicate_of`` set)
+    received -> rejected                                (closed)
+
+Every change of a report or a dump site appends a row to ``report_update`` or
+``dump_site_update`` (who, when, which field, old and new value, note).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Final
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+SRID: Final = 4326
+
+WASTE_STREAMS: Final = ("food", "recyclable", "residual")
+GATHERING_POINT_STATUSES: Final = ("existing", "proposed", "closed")
+CAMERA_KINDS: Final = ("fixed", "mobile", "security")
+CAMERA_STATUSES: Final = ("existing", "proposed")
+DUMP_SITE_STATUSES: Final = ("active", "being_cleaned", "closed", "restored")
+PLAN_KINDS: Final = ("points", "routes", "hotspots", "cameras")
+OPEN311_STATUSES: Final = ("open", "closed")
+WORKFLOW_STATUSES: Final = ("received", "verified", "assigned", "cleaned", "duplicate", "rejected")
+OPEN_WORKFLOW_STATUSES: Final = ("received", "verified", "assigned")
+CLOSED_WORKFLOW_STATUSES: Final = ("cleaned", "duplicate", "rejected")
+
+
+def open311_status(workflow_status: str) -> str:
+    """Return the Open311 wire status (``open``/``closed``) of a workflow status."""
+    if workflow_status in OPEN_WORKFLOW_STATUSES:
+        return "open"
+    if workflow_status in CLOSED_WORKFLOW_STATUSES:
+        return "closed"
+    msg = f"unknown workflow status {workflow_status!r}; expected one of {WORKFLOW_STATUSES}"
+    raise ValueError(msg)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware timestamp stored in UTC on every backend.
+
+    PostgreSQL keeps ``timestamptz``; SQLite has no time zones, so values are stored as naive
+    UTC and given back with ``tzinfo=UTC``. A naive value passed in is taken as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        """Convert to UTC (naive on SQLite)."""
+        if value is None:
+            return None
+        value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        """Return an aware UTC datetime."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    """Current time, timezone-aware UTC (microseconds kept)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a constraint naming convention (stable names for migrations)."""
+
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        dt.datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[str]: JSON(),
+    }
+
+
+class Ward(Base):
+    """A ward, commune or special zone (phường / xã / đặc khu) of Hai Phong after July 2025."""
+
+    __tablename__ = "ward"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)  # official 5-digit code
+    name: Mapped[str] = mapped_column(String(200))
+    unit_type: Mapped[str | None] = mapped_column(String(32))  # phường / xã / đặc khu
+    boundary_source: Mapped[str | None] = mapped_column(String(500))
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False
+    )
+
+
+class ResidentialGroup(Base):
+    """A residential group (tổ dân phố in a ward, thôn in a commune) with its households."""
+
+    __tablename__ = "residential_group"
+    __table_args__ = (CheckConstraint("households IS NULL OR households >= 0", name="households"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_code: Mapped[str] = mapped_column(String(16), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    households: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str | None] = mapped_column(String(500))
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("GEOMETRY", srid=SRID, spatial_index=True), nullable=False
+    )
+
+
+class GatheringPoint(Base):
+    """A household-waste gathering point (điểm tập kết), existing, proposed or closed."""
+
+    __tablename__ = "gathering_point"
+    __table_args__ = (
+        CheckConstraint(_in("status", GATHERING_POINT_STATUSES), name="status"),
+        CheckConstraint("bins_240l >= 0 AND bins_660l >= 0", name="bins"),
+        CheckConstraint(
+            "capacity_kg_per_day IS NULL OR capacity_kg_per_day >= 0", name="capacity"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_code: Mapped[str] = mapped_column(String(16), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="existing")
+    bins_240l: Mapped[int] = mapped_column(Integer, default=0)
+    bins_660l: Mapped[int] = mapped_column(Integer, default=0)
+    capacity_kg_per_day: Mapped[float | None] = mapped_column(Float)
+    streams: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(WASTE_STREAMS))
+    street: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str | None] = mapped_column(String(500))  # file name / plan id / "synthetic"
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("POINT", srid=SRID, spatial_index=True), nullable=False
+    )
+
+
+class Facility(Base):
+    """A waste facility (landfill, transfer station, plant), keyed by a stable text ``fid``."""
+
+    __tablename__ = "facility"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fid: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str | None] = mapped_column(String(64))
+    location_precision: Mapped[str | None] = mapped_column(String(64))
+    ward_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    source: Mapped[str | None] = mapped_column(String(500))
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("GEOMETRY", srid=SRID, spatial_index=True), nullable=False
+    )
+
+
+class Report(Base):
+    """A citizen report (Open311 service request); ``id`` is the ``service_request_id``.
+
+    Personal fields (``account_id``, ``email``, ``phone``, ``first_name``, ``last_name``,
+    ``device_id``) are stored for the ward office and never returned by public endpoints.
+    """
+
+    __tablename__ = "report"
+    __table_args__ = (
+        CheckConstraint(_in("status", OPEN311_STATUSES), name="status"),
+        CheckConstraint(_in("workflow_status", WORKFLOW_STATUSES), name="workflow_status"),
+        CheckConstraint(
+            f"({_in('workflow_status', OPEN_WORKFLOW_STATUSES)} AND status = 'open') OR "
+            f"({_in('workflow_status', CLOSED_WORKFLOW_STATUSES)} AND status = 'closed')",
+            name="status_matches_workflow",
+        ),
+        CheckConstraint(
+            "duplicate_of IS NULL OR workflow_status = 'duplicate'", name="duplicate_of"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_code: Mapped[str] = mapped_column(String(64), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    workflow_status: Mapped[str] = mapped_column(String(16), default="received")
+    status_notes: Mapped[str | None] = mapped_column(Text)
+    agency_responsible: Mapped[str | None] = mapped_column(String(200))
+    service_notice: Mapped[str | None] = mapped_column(Text)
+    requested_datetime: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    updated_datetime: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expected_datetime: Mapped[dt.datetime | None] = mapped_column()
+    address: Mapped[str | None] = mapped_column(Text)
+    address_id: Mapped[str | None] = mapped_column(String(100))
+    zipcode: Mapped[str | None] = mapped_column(String(16))
+    media_url: Mapped[str | None] = mapped_column(Text)
+    photo_path: Mapped[str | None] = mapped_column(Text)  # relative to the media folder
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    account_id: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    device_id: Mapped[str | None] = mapped_column(String(200))
+    duplicate_of: Mapped[int | None] = mapped_column(
+        ForeignKey("report.id", ondelete="SET NULL"), index=True
+    )
+    ward_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    source: Mapped[str | None] = mapped_column(String(500), default="open311")
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("POINT", srid=SRID, spatial_index=True), nullable=False
+    )
+
+
+class ReportUpdate(Base):
+    """One audit row: a field of a report changed (or a note was added) by an actor."""
+
+    __tablename__ = "report_update"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("report.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    field: Mapped[str] = mapped_column(String(64))
+    old: Mapped[str | None] = mapped_column(Text)
+    new: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class DumpSite(Base):
+    """A spontaneous dump site (bãi rác tự phát), from first sighting to restoration."""
+
+    __tablename__ = "dump_site"
+    __table_args__ = (
+        CheckConstraint(_in("status", DUMP_SITE_STATUSES), name="status"),
+        CheckConstraint("volume_m3 IS NULL OR volume_m3 >= 0", name="volume"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_code: Mapped[str] = mapped_column(String(16), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    volume_m3: Mapped[float | None] = mapped_column(Float)
+    first_seen: Mapped[dt.date | None] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    restored_on: Mapped[dt.date | None] = mapped_column(Date)
+    source: Mapped[str | None] = mapped_column(String(500))
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    geom: Mapped[WKBElement] = mapped_column(  # Point or (Multi)Polygon
+        Geometry("GEOMETRY", srid=SRID, spatial_index=True), nullable=False
+    )
+
+
+class DumpSiteUpdate(Base):
+    """One audit row of a dump site, like `ReportUpdate`."""
+
+    __tablename__ = "dump_site_update"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dump_site_id: Mapped[int] = mapped_column(
+        ForeignKey("dump_site.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    field: Mapped[str] = mapped_column(String(64))
+    old: Mapped[str | None] = mapped_column(Text)
+    new: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Camera(Base):
+    """A camera watching a dumping hotspot: position, heading and field of view."""
+
+    __tablename__ = "camera"
+    __table_args__ = (
+        CheckConstraint(_in("kind", CAMERA_KINDS), name="kind"),
+        CheckConstraint(_in("status", CAMERA_STATUSES), name="status"),
+        CheckConstraint(
+            "heading_deg IS NULL OR (heading_deg >= 0 AND heading_deg < 360)", name="heading"
+        ),
+        CheckConstraint("fov_deg IS NULL OR (fov_deg > 0 AND fov_deg <= 360)", name="fov"),
+        CheckConstraint("range_m IS NULL OR range_m > 0", name="range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_code: Mapped[str] = mapped_column(String(16), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16), default="fixed")
+    owner: Mapped[str | None] = mapped_column(String(200))
+    heading_deg: Mapped[float | None] = mapped_column(Float)  # clockwise from north
+    fov_deg: Mapped[float | None] = mapped_column(Float)
+    range_m: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="existing")
+    source: Mapped[str | None] = mapped_column(String(500))
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("POINT", srid=SRID, spatial_index=True), nullable=False
+    )
+
+
+class Plan(Base):
+    """A saved planning result: its parameters, per-stream summary and GeoJSON result."""
+
+    __tablename__ = "plan"
+    __table_args__ = (CheckConstraint(_in("kind", PLAN_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_code: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[str | None] = mapped_column(Text)  # GeoJSON FeatureCollection text

@@ -1,0 +1,217 @@
+"""Open311 GeoReport v2 responses have the fields and types the specification lists.
+
+The field lists below are copied from the GeoReport v2 page (http://wiki.open311.org/GeoReport_v2,
+sections "GET Service List", "GET Service Definition", "POST Service Request",
+"GET Service Requests", "Errors") and the Service Discovery page; ``None`` in a type tuple
+marks fields the spec says "may not be returned" or shows as null in its JSON examples.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pytest
+
+NULLABLE_STR = (str, type(None))
+
+DISCOVERY_FIELDS = {"changeset": str, "contact": str, "key_service": str, "endpoints": list}
+DISCOVERY_ENDPOINT_FIELDS = {
+    "specification": str,
+    "url": str,
+    "changeset": str,
+    "type": str,
+    "formats": list,
+}
+SERVICE_FIELDS = {
+    "service_code": str,
+    "service_name": str,
+    "description": str,
+    "metadata": bool,
+    "type": str,
+    "keywords": str,
+    "group": str,
+}
+SERVICE_DEFINITION_FIELDS = {"service_code": str, "attributes": list}
+ATTRIBUTE_FIELDS = {
+    "variable": bool,
+    "code": str,
+    "datatype": str,
+    "required": bool,
+    "datatype_description": NULLABLE_STR,
+    "order": int,
+    "description": str,
+    "values": list,
+}
+ATTRIBUTE_VALUE_FIELDS = {"key": str, "name": str}
+POST_RESPONSE_FIELDS = {
+    "service_request_id": str,
+    "service_notice": NULLABLE_STR,
+    "account_id": NULLABLE_STR,
+}
+REQUEST_FIELDS = {
+    "service_request_id": str,
+    "status": str,
+    "status_notes": NULLABLE_STR,
+    "service_name": str,
+    "service_code": str,
+    "description": NULLABLE_STR,
+    "agency_responsible": NULLABLE_STR,
+    "service_notice": NULLABLE_STR,
+    "requested_datetime": str,
+    "updated_datetime": str,
+    "expected_datetime": NULLABLE_STR,
+    "address": NULLABLE_STR,
+    "address_id": NULLABLE_STR,
+    "zipcode": NULLABLE_STR,
+    "lat": float,
+    "long": float,
+    "media_url": NULLABLE_STR,
+}
+EXTENSION_FIELDS = {"extended_attributes"}  # documented in api/open311.py
+ERROR_FIELDS = {"code": int, "description": str}
+
+SERVICE_TYPES = {"realtime", "batch", "blackbox"}
+DATATYPES = {"string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"}
+STATUSES = {"open", "closed"}
+PERSONAL_FIELDS = {"email", "phone", "first_name", "last_name", "device_id", "account_id"}
+# W3C date-time with a mandatory offset (Z or +hh:mm), as the spec requires
+W3C_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def check_fields(obj: Any, fields: dict[str, Any], *, extra: set[str] = frozenset()) -> None:
+    """Assert `obj` is a dict with exactly `fields` (plus `extra`) of the listed types."""
+    assert isinstance(obj, dict), obj
+    assert set(obj) - extra == set(fields), sorted(set(obj) ^ set(fields))
+    for name, types in fields.items():
+        assert isinstance(obj[name], types), (name, obj[name])
+        if types is int:
+            assert not isinstance(obj[name], bool), name
+
+
+def check_datetime(value: str | None) -> None:
+    """A W3C date-time with a zone offset that Python can read."""
+    if value is None:
+        return
+    assert W3C_DATETIME.match(value), value
+    assert dt.datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is not None
+
+
+def test_discovery__spec_fields(client: Any) -> None:
+    """discovery.json has every discovery field, and its endpoint points at this API in JSON."""
+    body = client.get("/open311/v2/discovery.json").json()
+    check_fields(body, DISCOVERY_FIELDS)
+    assert len(body["endpoints"]) >= 1
+    for endpoint in body["endpoints"]:
+        check_fields(endpoint, DISCOVERY_ENDPOINT_FIELDS)
+        assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+        assert endpoint["type"] in {"production", "test"}
+        assert endpoint["formats"] == ["application/json"]
+        assert endpoint["url"].endswith("/open311/v2")
+
+
+def test_services__spec_fields(client: Any) -> None:
+    """services.json lists the five waste services with the spec's fields and values."""
+    body = client.get("/open311/v2/services.json").json()
+    assert isinstance(body, list)
+    for service in body:
+        check_fields(service, SERVICE_FIELDS)
+        assert service["type"] in SERVICE_TYPES
+    assert {s["service_code"] for s in body} == {
+        "household_waste",
+        "construction_debris",
+        "burning",
+        "overflowing_point",
+        "spontaneous_dump",
+    }
+
+
+def test_service_definitions__spec_fields(client: Any) -> None:
+    """Every service with metadata=true has a definition whose attributes follow the spec."""
+    services = client.get("/open311/v2/services.json").json()
+    for service in services:
+        response = client.get(f"/open311/v2/services/{service['service_code']}.json")
+        assert response.status_code == 200
+        body = response.json()
+        check_fields(body, SERVICE_DEFINITION_FIELDS)
+        assert body["service_code"] == service["service_code"]
+        assert bool(body["attributes"]) == service["metadata"]
+        orders = [a["order"] for a in body["attributes"]]
+        assert len(set(orders)) == len(orders) and all(o >= 1 for o in orders)
+        for attribute in body["attributes"]:
+            check_fields(attribute, ATTRIBUTE_FIELDS)
+            assert attribute["datatype"] in DATATYPES
+            for value in attribute["values"]:
+                check_fields(value, ATTRIBUTE_VALUE_FIELDS)
+    size = client.get("/open311/v2/services/spontaneous_dump.json").json()["attributes"][0]
+    assert size["code"] == "size"
+    assert size["datatype"] == "singlevaluelist"
+    assert size["required"] is True
+    assert [v["key"] for v in size["values"]] == ["bag", "handcart", "truckload"]
+
+
+def test_post_and_get__spec_fields(client: Any) -> None:
+    """POST answers the spec's list of one; GET list and single carry every request field."""
+    posted = client.post(
+        "/open311/v2/requests.json",
+        data={
+            "service_code": "spontaneous_dump",
+            "lat": "20.8378",
+            "long": "106.6854",
+            "address_string": "Ngõ 12 Tô Hiệu, Lê Chân",
+            "attribute[size]": "handcart",
+            "description": "Đống rác lớn đầu ngõ",
+            "email": "dan@example.vn",
+            "phone": "0900000000",
+            "first_name": "Lan",
+            "last_name": "Nguyễn",
+            "device_id": "dev-1",
+            "account_id": "acct-7",
+        },
+    )
+    assert posted.status_code == 200
+    answer = posted.json()
+    assert isinstance(answer, list) and len(answer) == 1
+    check_fields(answer[0], POST_RESPONSE_FIELDS)
+    assert answer[0]["account_id"] == "acct-7"
+    rid = answer[0]["service_request_id"]
+
+    listed = client.get("/open311/v2/requests.json").json()
+    single = client.get(f"/open311/v2/requests/{rid}.json").json()
+    assert isinstance(single, list) and len(single) == 1
+    for item in [*listed, *single]:
+        check_fields(item, REQUEST_FIELDS, extra=EXTENSION_FIELDS)
+        assert not PERSONAL_FIELDS & set(item)
+        assert not PERSONAL_FIELDS & set(item["extended_attributes"])
+        assert item["status"] in STATUSES
+        for name in ("requested_datetime", "updated_datetime", "expected_datetime"):
+            check_datetime(item[name])
+    item = single[0]
+    assert item["service_request_id"] == rid
+    assert (item["lat"], item["long"]) == pytest.approx((20.8378, 106.6854), abs=1e-9)
+    assert item["address"] == "Ngõ 12 Tô Hiệu, Lê Chân"
+    assert item["extended_attributes"]["attributes"] == {"size": "handcart"}
+    assert item["extended_attributes"]["workflow_status"] == "received"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("get", "/open311/v2/services/no_such_service.json", 404),
+        ("get", "/open311/v2/requests/999999.json", 404),
+        ("get", "/open311/v2/services.xml", 400),
+        ("get", "/open311/v2/requests.json?jurisdiction_id=hanoi.gov.vn", 404),
+        ("get", "/open311/v2/requests.json?start_date=yesterday", 400),
+        ("post", "/open311/v2/requests.json", 400),
+    ],
+)
+def test_errors__spec_format(client: Any, method: str, path: str, status: int) -> None:
+    """Errors answer the right status with the spec's list of {code, description}."""
+    response = getattr(client, method)(path)
+    assert response.status_code == status
+    body = response.json()
+    assert isinstance(body, list) and len(body) == 1
+    check_fields(body[0], ERROR_FIELDS)
+    assert body[0]["code"] == status
+    assert body[0]["description"]
