@@ -6,4 +6,4 @@ bash scripts/setup.sh
 export GOMRAC_TEST_POSTGIS_URL="$(bash scripts/postgis.sh start)"
 trap 'bash scripts/postgis.sh stop >/dev/null 2>&1 || true' EXIT
 export GOMRAC_OFFLINE=1
-python3 -m pytest -n 2 --dist loadfile -q -p no:cacheprovider "$@"
+python3 -m pytest -n 2 --dist loadfile -q -p no:cacheprovider --require-all-dialects "$@"

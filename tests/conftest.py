@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from geo.settings import get_settings
+
+# GDAL (pyogrio) must load its own SQLite/PROJ before SpatiaLite loads the system ones into the
+# process, or reading a GeoPackage afterwards crashes: open one GeoPackage first, in every worker.
+_gpkg = get_settings().data_dir / "boundaries" / "haiphong_haiduong_admin_2009.gpkg"
+if _gpkg.exists():
+    import pyogrio
+
+    pyogrio.read_info(_gpkg, layer="provinces_2009")
 
 
 @pytest.fixture(scope="session")
@@ -89,3 +100,56 @@ def vanmieu_routes(vanmieu_data, vanmieu_points):  # noqa: ANN001, ANN201
 
     return plan_routes(vanmieu_data, vanmieu_points.proposed.to_crs(4326),
                        params=RoutesParams(time_limit_s=5))
+
+
+POSTGIS_ENV = "GOMRAC_TEST_POSTGIS_URL"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--require-all-dialects``: fail, rather than skip, the PostGIS runs without a server."""
+    parser.addoption("--require-all-dialects", action="store_true",
+                     help=f"fail when {POSTGIS_ENV} is not set instead of skipping PostGIS tests")
+
+
+def postgis_schema_url(base_url: str, schema: str) -> str:
+    """`base_url` with a search_path that puts `schema` first (PostGIS stays reachable)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema},public"})
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database per test (not yet migrated): a SpatiaLite file, or a fresh PostGIS schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'gomrac.sqlite'}"
+        return
+    base = os.environ.get(POSTGIS_ENV)
+    if not base:
+        if request.config.getoption("--require-all-dialects"):
+            pytest.fail(f"{POSTGIS_ENV} is not set and --require-all-dialects was given")
+        pytest.skip(f"{POSTGIS_ENV} is not set (start one with scripts/postgis.sh start)")
+    from sqlalchemy import create_engine, text
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield postgis_schema_url(base, schema)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str):  # noqa: ANN201
+    """A migrated engine on `db_url`."""
+    from geo.db import init_db, make_engine
+
+    eng = make_engine(db_url)
+    init_db(eng)
+    yield eng
+    eng.dispose()

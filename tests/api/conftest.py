@@ -8,16 +8,13 @@ one); each PostGIS test gets its own schema, dropped afterwards, through the con
 
 from __future__ import annotations
 
-import os
-import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from starlette.exceptions import StarletteDeprecationWarning
 
 from api.config import Settings
@@ -34,36 +31,7 @@ with warnings.catch_warnings():
     )
     from fastapi.testclient import TestClient
 
-POSTGIS_ENV = "GOMRAC_TEST_POSTGIS_URL"
 STAFF_TOKEN = "test-staff-token-0123456789"
-
-def postgis_schema_url(base_url: str, schema: str) -> str:
-    """`base_url` with a search_path that puts `schema` first (PostGIS stays reachable)."""
-    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema},public"})
-    return url.render_as_string(hide_password=False)
-
-
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)],
-)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of an empty database (not yet migrated) on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'gomrac.sqlite'}"
-        return
-    base = os.environ.get(POSTGIS_ENV)
-    if not base:
-        pytest.skip(f"{POSTGIS_ENV} is not set (start one with scripts/postgis.sh start)")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield postgis_schema_url(base, schema)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture

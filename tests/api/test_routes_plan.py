@@ -58,7 +58,8 @@ def test_routes__saving_against_baseline(vanmieu_routes) -> None:
     """The optimised plan drives no more than the nearest-neighbour baseline, costed the same way."""
     s = vanmieu_routes.summary
     assert s["total_km"] <= s["baseline_km"] + 1e-6
-    assert s["saving_pct"] == pytest.approx(100 * (s["baseline_km"] - s["total_km"]) / s["baseline_km"], abs=0.01)
+    # the printed km are rounded to 10 m: the percentage agrees to that precision
+    assert s["saving_pct"] == pytest.approx(100 * (s["baseline_km"] - s["total_km"]) / s["baseline_km"], abs=0.1)
     assert s["co2_kg"] == pytest.approx(s["fuel_l"] * 2.68, rel=0.01)
     assert any("STAND-IN" in n for n in s["notes"])  # Hanoi has no real landfill in the extract
 

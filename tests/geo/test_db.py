@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +14,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -25,7 +22,6 @@ from analysis.errors import DataNotFoundError
 from geo.db import alembic_config, database_url, init_db, make_engine, session_scope
 from geo.models import Base, Camera, Plan, Report
 
-POSTGIS_ENV = "GOMRAC_TEST_POSTGIS_URL"
 SPATIAL = {
     "ward": "MULTIPOLYGON",
     "residential_group": "GEOMETRY",
@@ -35,37 +31,6 @@ SPATIAL = {
     "dump_site": "GEOMETRY",
     "camera": "POINT",
 }
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database per test: a SpatiaLite file, or a fresh PostGIS schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'gomrac.sqlite'}"
-        return
-    base = os.environ.get(POSTGIS_ENV)
-    if not base:
-        pytest.skip(f"{POSTGIS_ENV} is not set (start one with scripts/postgis.sh start)")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema},public"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    """A migrated engine."""
-    eng = make_engine(db_url)
-    init_db(eng)
-    yield eng
-    eng.dispose()
 
 
 def test_database_url__env_and_default(monkeypatch: pytest.MonkeyPatch) -> None:

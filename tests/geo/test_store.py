@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,51 +13,19 @@ import numpy as np
 import pytest
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import LineString, Point, Polygon
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from analysis.errors import CRSError, DataNotFoundError, ValidationError
 from geo import store
-from geo.db import init_db, make_engine, make_sessionmaker, session_scope
+from geo.db import make_sessionmaker, session_scope
 from geo.models import Report, ReportUpdate
 
-POSTGIS_ENV = "GOMRAC_TEST_POSTGIS_URL"
 T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
 LE_CHAN = Point(106.6854, 20.8378)  # lon, lat inside Phường Lê Chân (11383)
 EARTH_RADIUS_M = 6_371_008.8  # mean radius, for an independent haversine
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database per test: a SpatiaLite file, or a fresh PostGIS schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'gomrac.sqlite'}"
-        return
-    base = os.environ.get(POSTGIS_ENV)
-    if not base:
-        pytest.skip(f"{POSTGIS_ENV} is not set (start one with scripts/postgis.sh start)")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema},public"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    """A migrated engine."""
-    eng = make_engine(db_url)
-    init_db(eng)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,518 @@
+"""Tests for analysis.location: LSCP, MCLP and p-median against brute force and OR-Library."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+from dataclasses import FrozenInstanceError
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.errors import InfeasibleError, ValidationError
+from analysis.location import (
+    MaximalCoverage,
+    PMedian,
+    SetCover,
+    SitingResult,
+    coverage_curve,
+)
+from geo.settings import get_settings
+
+raises_infeasible = pytest.raises(InfeasibleError)
+
+# --------------------------------------------------------------------------------------------
+# Tiny random instances and brute force
+# --------------------------------------------------------------------------------------------
+
+
+def _instance(
+    seed: int, n: int = 12, m: int = 8, *, side_m: float = 1000.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Demand and candidate points in a square; cost = 1.3 x straight line, whole metres."""
+    rng = np.random.default_rng(seed)
+    dem = rng.uniform(0, side_m, size=(n, 2))
+    cand = rng.uniform(0, side_m, size=(m, 2))
+    cost = np.rint(1.3 * np.linalg.norm(dem[:, None, :] - cand[None, :, :], axis=2))
+    households = rng.integers(1, 30, size=n).astype(float)
+    demand_kg = rng.integers(5, 40, size=n).astype(float)
+    return cost, households, demand_kg
+
+
+def _free_subsets(m: int, fixed: tuple[int, ...], size: int) -> list[tuple[int, ...]]:
+    free = [j for j in range(m) if j not in fixed]
+    return [tuple(sorted(fixed + s)) for s in itertools.combinations(free, size)]
+
+
+def _bf_assign(
+    cost: np.ndarray,
+    allowed: np.ndarray,
+    q: np.ndarray,
+    cap: np.ndarray,
+    open_sites: tuple[int, ...],
+    *,
+    weight: np.ndarray,
+    maximise_weight: bool,
+) -> float:
+    """Best single-sourced assignment of demand units to `open_sites` under capacities.
+
+    With `maximise_weight`, units may stay unassigned and the covered weight is maximised;
+    otherwise every unit must be assigned and the weighted cost is minimised (inf if none).
+    """
+    n = cost.shape[0]
+    order = sorted(range(n), key=lambda i: -q[i])
+    best = [-math.inf if maximise_weight else math.inf]
+    left = {j: cap[j] for j in open_sites}
+    suffix = np.concatenate([np.cumsum(weight[order][::-1])[::-1], [0.0]])
+
+    def rec(k: int, acc: float) -> None:
+        if maximise_weight and acc + suffix[k] <= best[0]:
+            return
+        if not maximise_weight and acc >= best[0]:
+            return
+        if k == n:
+            best[0] = acc
+            return
+        i = order[k]
+        for j in open_sites:
+            if allowed[i, j] and left[j] >= q[i] - 1e-9:
+                left[j] -= q[i]
+                rec(k + 1, acc + (weight[i] if maximise_weight else weight[i] * cost[i, j]))
+                left[j] += q[i]
+        if maximise_weight:
+            rec(k + 1, acc)
+
+    rec(0, 0.0)
+    return best[0]
+
+
+def _check_assignment(res: SitingResult, cost: np.ndarray, radius_m: float | None) -> None:
+    """Every assigned unit goes to an open site, within the radius if one applies."""
+    assigned = np.flatnonzero(res.assignment >= 0)
+    assert np.isin(res.assignment[assigned], res.open_sites).all()
+    d = cost[assigned, res.assignment[assigned]]
+    assert np.isfinite(d).all()
+    np.testing.assert_allclose(res.distance_m[assigned], d)
+    if radius_m is not None:
+        assert (d <= radius_m).all()
+
+
+def _check_loads(res: SitingResult, demand_kg: np.ndarray, capacity_kg: np.ndarray) -> None:
+    """Recomputed site loads match `site_load_kg` and never exceed capacity."""
+    a = res.assignment
+    for k, j in enumerate(res.open_sites):
+        load = float(demand_kg[a == j].sum())
+        assert res.site_load_kg[k] == pytest.approx(load)
+        assert load <= capacity_kg[j] + 1e-6
+
+
+# --------------------------------------------------------------------------------------------
+# Set cover
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("fixed", [(), (2,)])
+def test_set_cover__matches_brute_force(seed: int, fixed: tuple[int, ...]) -> None:
+    """The LSCP opens as few new sites as the smallest covering subset found by enumeration."""
+    cost, hh, _ = _instance(seed)
+    radius = 350.0
+    within = cost <= radius
+    coverable = within.any(axis=1)
+    best = None
+    for size in range(cost.shape[1] - len(fixed) + 1):
+        for s in _free_subsets(cost.shape[1], fixed, size):
+            if (within[:, list(s)].any(axis=1) | ~coverable).all():
+                best = size
+                break
+        if best is not None:
+            break
+    res = SetCover.from_cost_matrix(cost, hh, service_radius_m=radius, fixed=fixed).solve()
+    assert res.status == "optimal"
+    assert res.objective == best == res.new_sites.size
+    assert res.gap == 0.0
+    assert set(fixed) <= set(res.open_sites.tolist())
+    assert set(res.new_sites.tolist()).isdisjoint(fixed)
+    assert ((res.assignment >= 0) == coverable).all()
+    _check_assignment(res, cost, radius)
+    assert res.covered_weight == pytest.approx(hh[coverable].sum())
+    assert sorted(r.demand for r in res.infeasible) == np.flatnonzero(~coverable).tolist()
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_set_cover__capacitated_matches_brute_force(seed: int) -> None:
+    """With capacities, the LSCP optimum equals enumeration over subsets and assignments."""
+    cost, hh, q = _instance(seed, n=9, m=6)
+    radius = 500.0
+    within = cost <= radius
+    coverable = within.any(axis=1)
+    cap = np.full(cost.shape[1], 50.0)
+    sub = np.flatnonzero(coverable)
+    best = None
+    for size in range(cost.shape[1] + 1):
+        for s in _free_subsets(cost.shape[1], (), size):
+            val = _bf_assign(cost[sub], within[sub], q[sub], cap, s, weight=np.ones(sub.size),
+                             maximise_weight=False)
+            if math.isfinite(val):
+                best = size
+                break
+        if best is not None:
+            break
+    assert best is not None
+    uncapacitated = SetCover.from_cost_matrix(cost, hh, service_radius_m=radius).solve()
+    assert uncapacitated.objective < best  # the capacities bind on this instance
+    res = SetCover.from_cost_matrix(
+        cost, hh, service_radius_m=radius, demand_kg=q, capacity_kg=cap
+    ).solve()
+    assert res.status == "optimal"
+    assert res.objective == best
+    assert ((res.assignment >= 0) == coverable).all()
+    _check_assignment(res, cost, radius)
+    _check_loads(res, q, cap)
+
+
+def test_set_cover__out_of_reach_demand_is_listed_with_reason() -> None:
+    """Units with no site within the radius, or none reachable, are reported, not dropped."""
+    cost = np.array(
+        [
+            [100.0, 900.0],
+            [412.0, 650.0],  # nearest 412 m > 300 m
+            [np.inf, np.inf],  # disconnected from every candidate
+            [800.0, 250.0],
+        ]
+    )
+    res = SetCover.from_cost_matrix(cost, [5, 3, 2, 4], service_radius_m=300).solve()
+    reasons = {r.demand: r.reason for r in res.infeasible}
+    assert reasons == {
+        1: "no permitted site within 300 m (nearest 412 m)",
+        2: "unreachable on the network",
+    }
+    assert res.assignment.tolist() == [0, -1, -1, 1]
+    assert res.objective == 2
+    assert res.covered_share == pytest.approx(9 / 14)
+    assert res.infeasible_demands.tolist() == [1, 2]
+
+
+def test_set_cover__capacity_below_demand_raises() -> None:
+    """Total waste above the capacity reachable within the radius raises with both totals."""
+    cost = np.array([[100.0, 120.0], [90.0, 110.0]])
+    with pytest.raises(InfeasibleError, match=r"total waste 30 kg .* capacity 20 kg"):
+        SetCover.from_cost_matrix(
+            cost, [1, 1], service_radius_m=200, demand_kg=[15, 15], capacity_kg=[10, 10]
+        ).solve()
+
+
+def test_set_cover__single_sourcing_infeasible_raises() -> None:
+    """Enough total capacity but no single-sourced fit is proven infeasible by HiGHS."""
+    # both heavy units only reach site 0 (room for one); site 1 serves a zero-waste unit
+    cost = np.array([[100.0, 900.0], [120.0, 900.0], [900.0, 50.0]])
+    with pytest.raises(InfeasibleError, match="single-sourced"):
+        SetCover.from_cost_matrix(
+            cost, [1, 1, 1], service_radius_m=200, demand_kg=[6, 6, 0], capacity_kg=[7, 7]
+        ).solve(method="mip")
+
+
+def test_set_cover__heuristic_bound_brackets_optimum() -> None:
+    """The greedy cover's bound is below, and its objective above, the exact optimum."""
+    cost, hh, _ = _instance(11, n=30, m=15)
+    model = SetCover.from_cost_matrix(cost, hh, service_radius_m=300)
+    exact = model.solve()
+    heur = model.solve(method="heuristic")
+    assert heur.bound <= exact.objective <= heur.objective
+    assert heur.gap == pytest.approx((heur.objective - heur.bound) / heur.objective)
+    _check_assignment(heur, cost, 300)
+
+
+# --------------------------------------------------------------------------------------------
+# Maximal coverage
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("seed", "p", "fixed"), [(0, 2, ()), (1, 3, ()), (2, 2, (0, 5)),
+                                                  (3, 1, (4,))])
+def test_maximal_coverage__matches_brute_force(seed: int, p: int, fixed: tuple[int, ...]) -> None:
+    """The MCLP covers as many households as the best p-subset found by enumeration."""
+    cost, hh, _ = _instance(seed)
+    radius = 300.0
+    within = cost <= radius
+    best = max(
+        hh[within[:, list(s)].any(axis=1)].sum() for s in _free_subsets(8, fixed, p)
+    )
+    for method in ("auto", "mip"):
+        res = MaximalCoverage.from_cost_matrix(
+            cost, hh, service_radius_m=radius, p=p, fixed=fixed
+        ).solve(method=method)
+        assert res.status == "optimal"
+        assert res.objective == pytest.approx(best)
+        assert res.covered_weight == pytest.approx(best)
+        assert res.new_sites.size <= p
+        assert set(fixed) <= set(res.open_sites.tolist())
+        _check_assignment(res, cost, radius)
+
+
+@pytest.mark.parametrize("seed", [8, 9, 10])
+def test_maximal_coverage__capacitated_matches_brute_force(seed: int) -> None:
+    """With capacities, the MCLP optimum equals enumeration over subsets and assignments."""
+    cost, hh, q = _instance(seed, n=8, m=5)
+    radius = 450.0
+    within = cost <= radius
+    cap = np.full(5, 45.0)
+    p = 2
+    best = max(
+        _bf_assign(cost, within, q, cap, s, weight=hh, maximise_weight=True)
+        for size in range(p + 1)
+        for s in _free_subsets(5, (), size)
+    )
+    unlimited = max(hh[within[:, list(s)].any(axis=1)].sum() for s in _free_subsets(5, (), p))
+    assert best < unlimited  # the capacities bind on this instance
+    res = MaximalCoverage.from_cost_matrix(
+        cost, hh, service_radius_m=radius, p=p, demand_kg=q, capacity_kg=cap
+    ).solve()
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(best)
+    _check_assignment(res, cost, radius)
+    _check_loads(res, q, cap)
+
+
+def test_maximal_coverage__heuristic_bound_brackets_optimum() -> None:
+    """The heuristic's coverage is at most the optimum and its bound at least the optimum."""
+    cost, hh, _ = _instance(21, n=40, m=20, side_m=2000)
+    model = MaximalCoverage.from_cost_matrix(cost, hh, service_radius_m=300, p=4)
+    exact = model.solve()
+    heur = model.solve(method="heuristic", time_limit_s=5)
+    assert heur.objective <= exact.objective + 1e-9 <= heur.bound + 2e-9
+    assert heur.gap == pytest.approx(abs(heur.bound - heur.objective) / heur.objective)
+
+
+def test_fixed_sites_stay_open_and_are_not_counted() -> None:
+    """Existing sites are open in every model and p counts only the new ones."""
+    cost, hh, _ = _instance(9)
+    fixed = (1, 6)
+    mclp = MaximalCoverage.from_cost_matrix(cost, hh, service_radius_m=400, p=1, fixed=fixed)
+    pmed = PMedian.from_cost_matrix(cost, hh, p=1, fixed=fixed)
+    for res in (mclp.solve(), pmed.solve()):
+        assert {1, 6} <= set(res.open_sites.tolist())
+        assert res.new_sites.size == 1
+        assert res.open_sites.size == 3
+    zero = PMedian.from_cost_matrix(cost, hh, p=0, fixed=fixed).solve()
+    assert zero.open_sites.tolist() == [1, 6]
+    assert zero.objective == pytest.approx((hh * cost[:, [1, 6]].min(axis=1)).sum())
+
+
+def test_coverage_curve__monotone_and_consistent() -> None:
+    """Coverage never falls as p grows and each row equals a separate MCLP solve."""
+    cost, hh, _ = _instance(12, n=25, m=10)
+    rows = coverage_curve(cost, hh, service_radius_m=300, p_values=[0, 1, 2, 3, 10])
+    shares = [r.covered_share for r in rows]
+    assert shares == sorted(shares)
+    assert rows[0].covered_share == 0.0
+    coverable = (cost <= 300).any(axis=1)
+    assert rows[-1].objective == pytest.approx(hh[coverable].sum())
+    single = MaximalCoverage.from_cost_matrix(cost, hh, service_radius_m=300, p=2).solve()
+    assert rows[2].objective == pytest.approx(single.objective)
+    assert all(r.gap == 0.0 for r in rows)
+
+
+# --------------------------------------------------------------------------------------------
+# p-median
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("seed", "p", "fixed"), [(0, 2, ()), (1, 3, ()), (2, 4, ()),
+                                                  (3, 2, (7,))])
+def test_p_median__matches_brute_force(seed: int, p: int, fixed: tuple[int, ...]) -> None:
+    """Every solve method returns the weighted-distance optimum found by enumeration."""
+    cost, hh, _ = _instance(seed)
+    best = min(
+        float((hh * cost[:, list(s)].min(axis=1)).sum()) for s in _free_subsets(8, fixed, p)
+    )
+    for method in ("auto", "mip"):
+        res = PMedian.from_cost_matrix(cost, hh, p=p, fixed=fixed).solve(method=method)
+        assert res.status == "optimal"
+        assert res.objective == pytest.approx(best)
+        assert res.bound == pytest.approx(best)
+        assert res.new_sites.size == p
+        assert float((hh * res.distance_m).sum()) == pytest.approx(best)
+        _check_assignment(res, cost, None)
+
+
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_p_median__capacitated_matches_brute_force(seed: int) -> None:
+    """With capacities, the p-median optimum equals enumeration over subsets and assignments."""
+    cost, hh, q = _instance(seed, n=8, m=5)
+    cap = np.full(5, 60.0)
+    p = 3
+    best = min(
+        _bf_assign(cost, np.ones_like(cost, dtype=bool), q, cap, s, weight=hh,
+                   maximise_weight=False)
+        for s in _free_subsets(5, (), p)
+    )
+    assert math.isfinite(best)
+    unlimited = min(float((hh * cost[:, list(s)].min(axis=1)).sum()) for s in _free_subsets(5, (), p))
+    assert best > unlimited  # the capacities bind on this instance
+    res = PMedian.from_cost_matrix(cost, hh, p=p, demand_kg=q, capacity_kg=cap).solve()
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(best)
+    _check_assignment(res, cost, None)
+    _check_loads(res, q, cap)
+
+
+def test_p_median__unreachable_demand_listed_and_rest_served() -> None:
+    """A unit no candidate reaches is listed as infeasible; all others are assigned."""
+    cost = np.array([[10.0, 50.0], [np.inf, np.inf], [40.0, 5.0]])
+    res = PMedian.from_cost_matrix(cost, [1, 7, 2], p=1).solve()
+    assert [(r.demand, r.reason) for r in res.infeasible] == [(1, "unreachable on the network")]
+    assert res.assignment.tolist() == [1, -1, 1]
+    assert res.objective == pytest.approx(1 * 50 + 2 * 5)
+    assert res.covered_share == pytest.approx(3 / 10)
+
+
+def test_p_median__disconnected_network_with_too_few_sites_raises() -> None:
+    """Two network components need two sites; p=1 is infeasible for every method."""
+    inf = np.inf
+    cost = np.array([[0.0, 10.0, inf], [5.0, 3.0, inf], [inf, inf, 2.0]])
+    model = PMedian.from_cost_matrix(cost, [1, 1, 1], p=1)
+    for method in ("auto", "mip", "heuristic"):
+        with pytest.raises(InfeasibleError, match="cannot reach|infeasible"):
+            model.solve(method=method)
+
+
+def test_p_median__capacity_too_small_raises() -> None:
+    """Waste above the capacity of the p largest sites raises with the totals."""
+    cost, hh, q = _instance(3, n=6, m=4)
+    with pytest.raises(InfeasibleError, match="total waste"):
+        PMedian.from_cost_matrix(
+            cost, hh, p=2, demand_kg=q, capacity_kg=np.full(4, q.sum() / 3)
+        ).solve()
+
+
+# --------------------------------------------------------------------------------------------
+# OR-Library pmed1 and the heuristic path
+# --------------------------------------------------------------------------------------------
+
+PMED_DIR = get_settings().data_dir.parent / "bench" / "pmedian"
+
+
+def _pmed(name: str) -> tuple[np.ndarray, int, float]:
+    if not (PMED_DIR / f"{name}.txt").is_file() or not (PMED_DIR / "BKS.csv").is_file():
+        pytest.skip(f"OR-Library instance {name} or BKS.csv not found in {PMED_DIR}")
+    from bench.pmedian import read_instance
+
+    cost, p = read_instance(PMED_DIR / f"{name}.txt")
+    with (PMED_DIR / "BKS.csv").open(encoding="utf-8", newline="") as fh:
+        best = {r["instance"]: float(r["best_known"]) for r in csv.DictReader(fh)}[name]
+    return cost, p, best
+
+
+def test_p_median__pmed1_matches_best_known() -> None:
+    """PMedian proves the OR-Library optimum of pmed1 (value read from BKS.csv)."""
+    cost, p, best = _pmed("pmed1")
+    res = PMedian.from_cost_matrix(cost, np.ones(cost.shape[0]), p=p).solve(time_limit_s=60)
+    assert res.status == "optimal"
+    assert res.objective == best
+    assert res.gap == 0.0
+    assert res.new_sites.size == p
+
+
+@pytest.mark.parametrize("name", ["pmed1", "pmed6"])
+def test_p_median__heuristic_path_reports_valid_bound(name: str) -> None:
+    """The heuristic alone returns objective >= bound, a consistent gap and a true lower bound."""
+    cost, p, best = _pmed(name)
+    res = PMedian.from_cost_matrix(cost, np.ones(cost.shape[0]), p=p).solve(
+        method="heuristic", time_limit_s=5
+    )
+    assert res.status in {"heuristic", "optimal"}
+    assert res.bound <= best <= res.objective
+    assert res.gap == pytest.approx((res.objective - res.bound) / res.objective)
+    assert (res.gap == 0.0) == (res.status == "optimal")
+    assert res.objective == pytest.approx(float(res.distance_m.sum()))
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs and results
+# --------------------------------------------------------------------------------------------
+
+_COST = np.array([[10.0, 20.0, 30.0], [15.0, 5.0, 25.0]])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"cost_m": np.ones(3)}, "2-D matrix"),
+        ({"cost_m": np.array([[1.0, np.nan, 2.0], [1.0, 2.0, 3.0]])}, "NaN"),
+        ({"cost_m": np.array([[1.0, -2.0, 2.0], [1.0, 2.0, 3.0]])}, ">= 0"),
+        ({"households": [1.0, 2.0, 3.0]}, "length 2"),
+        ({"households": [1.0, -1.0]}, "negative"),
+        ({"households": [1.0, np.nan]}, "NaN"),
+        ({"p": 4}, "between 0 and the 3"),
+        ({"p": 3, "fixed": [0]}, "between 0 and the 2"),
+        ({"fixed": [3]}, "out of range"),
+        ({"fixed": [0.5]}, "integer"),
+        ({"capacity_kg": [10.0, 10.0, 10.0]}, "needs `demand_kg`"),
+        ({"capacity_kg": [10.0, 10.0], "demand_kg": [1.0, 1.0]}, "length 3"),
+        ({"demand_kg": [1.0, -3.0]}, "negative"),
+        ({"service_radius_m": -1.0}, "service_radius_m"),
+        ({"p": True}, "integer"),
+    ],
+)
+def test_bad_inputs_raise_validation_error(kwargs: dict[str, object], match: str) -> None:
+    """Malformed matrices, weights, p, fixed sites or capacities raise ValidationError."""
+    args: dict[str, object] = {
+        "cost_m": _COST,
+        "households": [1.0, 2.0],
+        "service_radius_m": 20.0,
+        "p": 1,
+    }
+    args.update(kwargs)
+    cost_m = args.pop("cost_m")
+    households = args.pop("households")
+    with pytest.raises(ValidationError, match=match):
+        MaximalCoverage.from_cost_matrix(cost_m, households, **args)  # type: ignore[arg-type]
+
+
+def test_p_median__p_zero_without_fixed_raises() -> None:
+    """A p-median with no site at all is rejected before solving."""
+    with pytest.raises(ValidationError, match="p` must be >= 1"):
+        PMedian.from_cost_matrix(_COST, [1, 1], p=0)
+
+
+def test_solve_options_are_validated() -> None:
+    """A non-positive time limit or an unknown method raises ValidationError."""
+    model = PMedian.from_cost_matrix(_COST, [1, 1], p=1)
+    with pytest.raises(ValidationError, match="time_limit_s"):
+        model.solve(time_limit_s=0)
+    with pytest.raises(ValidationError, match="method"):
+        model.solve(method="magic")  # type: ignore[arg-type]
+
+
+def test_result_is_immutable() -> None:
+    """SitingResult is frozen and its arrays are read-only."""
+    res = PMedian.from_cost_matrix(_COST, [1, 1], p=1).solve()
+    with pytest.raises(FrozenInstanceError):
+        res.objective = 0.0  # type: ignore[misc]
+    with pytest.raises(ValueError, match="read-only"):
+        res.assignment[0] = 2
+    assert res.open_sites.flags.writeable is False
+
+
+def test_inputs_are_not_modified() -> None:
+    """Solving leaves the caller's arrays untouched."""
+    cost, hh, q = _instance(13)
+    before = (cost.copy(), hh.copy(), q.copy())
+    SetCover.from_cost_matrix(cost, hh, service_radius_m=400, demand_kg=q,
+                              capacity_kg=np.full(8, 200.0)).solve()
+    for a, b in zip((cost, hh, q), before, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_pmed_reader_takes_last_repeated_edge(tmp_path: Path) -> None:
+    """The OR-Library reader keeps the last cost of a repeated edge and is symmetric."""
+    from bench.pmedian import read_instance
+
+    f = tmp_path / "tiny.txt"
+    f.write_text(" 3 3 1\n 1 2 5\n 2 3 4\n 2 1 9\n", encoding="utf-8")
+    cost, p = read_instance(f)
+    assert p == 1
+    np.testing.assert_array_equal(cost, [[0, 9, 13], [9, 0, 4], [13, 4, 0]])
