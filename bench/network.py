@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from analysis.errors import DataNotFoundError
 from bench._report import emit, max_rss_mib, measure
@@ -27,22 +28,30 @@ def run(ward: str | None, boundary: Path | None) -> dict[str, object]:
     """Build one area's networks cold (empty cache) then cached; return the figures."""
     area = resolve_area(ward, boundary=boundary)
     row: dict[str, object] = {"area": area.name}
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["GOMRAC_CACHE_DIR"] = tmp
-        get_settings.cache_clear()
-        try:
-            with measure() as cold:
-                nets = networks_for(area)
-            with measure() as warm:
-                cached = networks_for(area)
-        except DataNotFoundError as exc:
-            row["status"] = "no road data: " + str(exc).split(".")[0]
-            return row
-        finally:
-            os.environ.pop("GOMRAC_CACHE_DIR", None)
+    def build_twice(*, trace_memory: bool) -> tuple[Any, Any, Any]:
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ["GOMRAC_CACHE_DIR"] = tmp
             get_settings.cache_clear()
-            shutil.rmtree(tmp, ignore_errors=True)
-    assert cached.from_cache
+            try:
+                with measure(trace_memory=trace_memory) as cold:
+                    nets = networks_for(area)
+                with measure(trace_memory=trace_memory) as warm:
+                    cached = networks_for(area)
+            finally:
+                os.environ.pop("GOMRAC_CACHE_DIR", None)
+                get_settings.cache_clear()
+                shutil.rmtree(tmp, ignore_errors=True)
+        assert cached.from_cache
+        return nets, cold, warm
+
+    try:
+        # timings without tracemalloc (it slows Python allocation a lot); memory in a second run
+        nets, cold, warm = build_twice(trace_memory=False)
+        _, cold_mem, warm_mem = build_twice(trace_memory=True)
+    except DataNotFoundError as exc:
+        row["status"] = "no road data: " + str(exc).split(".")[0]
+        return row
+    cold.peak_mib, warm.peak_mib = cold_mem.peak_mib, warm_mem.peak_mib
     row.update({
         "source": nets.source.label,
         "truck_nodes": len(nets.truck), "truck_edges": nets.truck.number_of_edges(),
