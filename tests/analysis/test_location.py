@@ -21,8 +21,6 @@ from analysis.location import (
 )
 from geo.settings import get_settings
 
-raises_infeasible = pytest.raises(InfeasibleError)
-
 # --------------------------------------------------------------------------------------------
 # Tiny random instances and brute force
 # --------------------------------------------------------------------------------------------
@@ -350,13 +348,66 @@ def test_p_median__capacitated_matches_brute_force(seed: int) -> None:
         for s in _free_subsets(5, (), p)
     )
     assert math.isfinite(best)
-    unlimited = min(float((hh * cost[:, list(s)].min(axis=1)).sum()) for s in _free_subsets(5, (), p))
+    unlimited = min(
+        float((hh * cost[:, list(s)].min(axis=1)).sum()) for s in _free_subsets(5, (), p)
+    )
     assert best > unlimited  # the capacities bind on this instance
     res = PMedian.from_cost_matrix(cost, hh, p=p, demand_kg=q, capacity_kg=cap).solve()
     assert res.status == "optimal"
     assert res.objective == pytest.approx(best)
     _check_assignment(res, cost, None)
     _check_loads(res, q, cap)
+
+
+def test_p_median__truncated_radius_model_is_widened_to_the_optimum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Forced truncation at each client's nearest site still ends at the enumerated optimum."""
+    import analysis.location as location
+
+    cost, hh, _ = _instance(5, n=40, m=20, side_m=2000)
+    p = 3
+    best = min(
+        float((hh * cost[:, list(s)].min(axis=1)).sum()) for s in _free_subsets(20, (), p)
+    )
+    calls: list[int] = []
+
+    def tightest(sorted_w: np.ndarray, dist: np.ndarray) -> np.ndarray:
+        # first truncation: only the nearest level per client; later: just the needed level
+        calls.append(len(dist))
+        return sorted_w[:, 0].copy() if len(calls) == 1 else np.asarray(dist, float).copy()
+
+    monkeypatch.setattr(location, "_FULL_RADIUS_NNZ", 0)
+    monkeypatch.setattr(location, "_LP_PROBE_ROWS", 0)
+    monkeypatch.setattr(location, "_widen", tightest)
+    res = PMedian.from_cost_matrix(cost, hh, p=p).solve()
+    assert len(calls) >= 2  # the MIP ran truncated and had to widen at least once
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(best)
+    assert res.bound == pytest.approx(best)
+
+
+def test_capacitated_models__aggregated_linking_keeps_optima(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The large-model formulation (aggregated linking rows, no presolve) finds the same optima."""
+    import analysis.location as location
+
+    cost, hh, q = _instance(6, n=9, m=6)
+    cap = np.full(6, 50.0)
+    kw = {"demand_kg": q, "capacity_kg": cap}
+    models = [
+        SetCover.from_cost_matrix(cost, hh, service_radius_m=500, **kw),
+        MaximalCoverage.from_cost_matrix(cost, hh, service_radius_m=450, p=2, **kw),
+        PMedian.from_cost_matrix(cost, hh, p=5, **kw),
+    ]
+    strong = [m.solve(method="mip") for m in models]
+    monkeypatch.setattr(location, "_STRONG_LINKING_MAX_PAIRS", 0)
+    for model, ref in zip(models, strong, strict=True):
+        res = model.solve(method="mip")
+        assert res.status == "optimal"
+        assert res.objective == pytest.approx(ref.objective)
+        _check_loads(res, q, cap)
 
 
 def test_p_median__unreachable_demand_listed_and_rest_served() -> None:
