@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--existing", type=Path, help="existing gathering points file")
     p.add_argument("--reports", help="dumping reports file or 'db' (else a labelled synthetic demo)")
 
+    p = sub.add_parser("serve", help="run the API (Open311 report intake, staff endpoints)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--database-url", help="else GOMRAC_DATABASE_URL or data/gomrac.sqlite")
+
     from api import commands  # noqa: PLC0415 - registers the analysis commands
 
     commands.add_parsers(sub)
@@ -186,6 +191,20 @@ def _ward_map(args: argparse.Namespace) -> int:
                          show=False)
     out = maps.finish(m, args.out)
     emit({"map": str(out), "ward": data.area.name}, as_json=args.json)
+    return 0
+
+
+@command("serve")
+def _serve(args: argparse.Namespace) -> int:
+    import os  # noqa: PLC0415
+
+    import uvicorn  # noqa: PLC0415
+
+    if args.database_url:
+        os.environ["GOMRAC_DATABASE_URL"] = args.database_url
+    sys.stderr.write(f"gomrac: serving on http://{args.host}:{args.port} "
+                     f"(Open311: /open311/v2/discovery.json, docs: /docs)\n")
+    uvicorn.run("api.main:create_app", factory=True, host=args.host, port=args.port)
     return 0
 
 
