@@ -59,6 +59,20 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
             p.add_argument("--tolerance-m", type=float, default=200.0,
                            help="how far outside the ward a feature may lie")
 
+    dumps = sub.add_parser("dumps", help="spontaneous dump register").add_subparsers(dest="sub", required=True)
+    p = dumps.add_parser("status", help="sites per status and the share closed")
+    p.add_argument("ward")
+    p.add_argument("--database-url")
+    p.add_argument("--json", action="store_true")
+    p = dumps.add_parser("set", help="change a site's status (audited)")
+    p.add_argument("site_id", type=int)
+    p.add_argument("status", choices=["active", "being_cleaned", "closed", "restored"])
+    p.add_argument("--actor", required=True, help="who makes the change")
+    p.add_argument("--note")
+    p.add_argument("--on", help="date of the change (YYYY-MM-DD), default today")
+    p.add_argument("--database-url")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("hotspots", help="dumping hotspots from reports")
     _area_args(p)
     _report_args(p)
@@ -278,4 +292,24 @@ def _layers_export(args: argparse.Namespace) -> int:
     result = export_layer(args.file, kind=args.kind, area=area, database_url=args.database_url,
                           attribution=[OSM_ATTRIBUTION, BOUNDARY_ATTRIBUTION[area.boundary_source]])
     emit(result, as_json=args.json)
+    return 0
+
+
+@command("dumps status")
+def _dumps_status(args: argparse.Namespace) -> int:
+    from api.dumps import register_summary  # noqa: PLC0415
+    from geo.wards import find_ward  # noqa: PLC0415
+
+    area = find_ward(args.ward)
+    emit(register_summary(ward_code=area.code, ward_name=area.name, database_url=args.database_url),
+         as_json=args.json)
+    return 0
+
+
+@command("dumps set")
+def _dumps_set(args: argparse.Namespace) -> int:
+    from api.dumps import set_status  # noqa: PLC0415
+
+    emit(set_status(args.site_id, status=args.status, actor=args.actor, note=args.note, on=args.on,
+                    database_url=args.database_url), as_json=args.json)
     return 0

@@ -1,0 +1,55 @@
+"""The spontaneous dump register: where each dump stands, toward "every dump closed" by 2030."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from geo.models import DUMP_SITE_STATUSES
+
+
+def register_summary(*, ward_code: str | None, ward_name: str, database_url: str | None = None) -> dict[str, Any]:
+    """Sites per status, the share closed (closed or restored), open volume and the oldest open site."""
+    from geo.db import init_db, make_engine, session_scope  # noqa: PLC0415
+    from geo.store import load_layer  # noqa: PLC0415
+
+    engine = make_engine(database_url)
+    init_db(engine)
+    with session_scope(engine) as session:
+        sites = load_layer(session, kind="dump_sites", ward_code=ward_code)
+    engine.dispose()
+    counts = {s: int((sites["status"] == s).sum()) if len(sites) else 0 for s in DUMP_SITE_STATUSES}
+    total = int(len(sites))
+    done = counts.get("closed", 0) + counts.get("restored", 0)
+    open_sites = sites[~sites["status"].isin(["closed", "restored"])] if total else sites
+    oldest = None
+    if total and len(open_sites) and "first_seen" in open_sites and open_sites["first_seen"].notna().any():
+        oldest = str(min(open_sites["first_seen"].dropna()))
+    volume = float(open_sites["volume_m3"].fillna(0).sum()) if total and "volume_m3" in open_sites else 0.0
+    return {
+        "ward": ward_name,
+        "sites": total,
+        "by_status": counts,
+        "closed_pct": round(100 * done / total, 1) if total else None,
+        "open_volume_m3": round(volume, 1),
+        "oldest_open_since": oldest,
+        "target_2030": "100% of spontaneous dumps closed",
+    }
+
+
+def set_status(site_id: int, *, status: str, actor: str, note: str | None, on: str | None,
+               database_url: str | None = None) -> dict[str, Any]:
+    """Change one site's status (audited) and return it."""
+    from geo.db import init_db, make_engine, session_scope  # noqa: PLC0415
+    from geo.store import dump_site_history, set_dump_site_status  # noqa: PLC0415
+
+    engine = make_engine(database_url)
+    init_db(engine)
+    day = dt.date.fromisoformat(on) if on else None
+    with session_scope(engine) as session:
+        site = set_dump_site_status(session, site_id, status=status, actor=actor, note=note, on=day)
+        out = {"id": site.id, "status": site.status, "closed_on": str(site.closed_on or ""),
+               "restored_on": str(site.restored_on or ""),
+               "history": len(dump_site_history(session, site_id))}
+    engine.dispose()
+    return out
