@@ -5,19 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from api.layers import migrated_engine
 from geo.models import DUMP_SITE_STATUSES
 
 
 def register_summary(*, ward_code: str | None, ward_name: str, database_url: str | None = None) -> dict[str, Any]:
     """Sites per status, the share closed (closed or restored), open volume and the oldest open site."""
-    from geo.db import init_db, make_engine, session_scope  # noqa: PLC0415
+    from geo.db import session_scope  # noqa: PLC0415
     from geo.store import load_layer  # noqa: PLC0415
 
-    engine = make_engine(database_url)
-    init_db(engine)
-    with session_scope(engine) as session:
+    with migrated_engine(database_url) as engine, session_scope(engine) as session:
         sites = load_layer(session, kind="dump_sites", ward_code=ward_code)
-    engine.dispose()
     counts = {s: int((sites["status"] == s).sum()) if len(sites) else 0 for s in DUMP_SITE_STATUSES}
     total = int(len(sites))
     done = counts.get("closed", 0) + counts.get("restored", 0)
@@ -40,16 +38,12 @@ def register_summary(*, ward_code: str | None, ward_name: str, database_url: str
 def set_status(site_id: int, *, status: str, actor: str, note: str | None, on: str | None,
                database_url: str | None = None) -> dict[str, Any]:
     """Change one site's status (audited) and return it."""
-    from geo.db import init_db, make_engine, session_scope  # noqa: PLC0415
+    from geo.db import session_scope  # noqa: PLC0415
     from geo.store import dump_site_history, set_dump_site_status  # noqa: PLC0415
 
-    engine = make_engine(database_url)
-    init_db(engine)
     day = dt.date.fromisoformat(on) if on else None
-    with session_scope(engine) as session:
+    with migrated_engine(database_url) as engine, session_scope(engine) as session:
         site = set_dump_site_status(session, site_id, status=status, actor=actor, note=note, on=day)
-        out = {"id": site.id, "status": site.status, "closed_on": str(site.closed_on or ""),
-               "restored_on": str(site.restored_on or ""),
-               "history": len(dump_site_history(session, site_id))}
-    engine.dispose()
-    return out
+        return {"id": site.id, "status": site.status, "closed_on": str(site.closed_on or ""),
+                "restored_on": str(site.restored_on or ""),
+                "history": len(dump_site_history(session, site_id))}

@@ -7,6 +7,8 @@ A file is validated whole (`geo.layers.read_layer`) and written in one transacti
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,9 +19,24 @@ from geo import models
 from geo.layers import read_layer, save_layer
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from geo.wards import StudyArea
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def migrated_engine(database_url: str | None = None) -> Iterator[Engine]:
+    """An engine on the database (migrated to the latest schema), disposed of however the block ends."""
+    from geo.db import init_db, make_engine  # noqa: PLC0415
+
+    engine = make_engine(database_url)
+    try:
+        init_db(engine)
+        yield engine
+    finally:
+        engine.dispose()
 
 #: File layer kind → (database layer kind, model).
 DB_KINDS: dict[str, tuple[str, type[models.Base]]] = {
@@ -46,7 +63,7 @@ def import_layer(path: str | Path, *, kind: str, area: StudyArea, database_url: 
 
     Returns the counts before and after and the columns the database does not keep.
     """
-    from geo.db import init_db, make_engine, session_scope  # noqa: PLC0415
+    from geo.db import session_scope  # noqa: PLC0415
     from geo.store import append_layer, count_layer, replace_layer  # noqa: PLC0415
 
     if kind not in DB_KINDS:
@@ -59,17 +76,15 @@ def import_layer(path: str | Path, *, kind: str, area: StudyArea, database_url: 
                      tolerance_m=tolerance_m)
     gdf, dropped = to_model_columns(gdf, kind)
     db_kind, _ = DB_KINDS[kind]
-    engine = make_engine(database_url)
-    init_db(engine)
-    with session_scope(engine) as session:
-        before = count_layer(session, kind=db_kind, ward_code=area.code)  # type: ignore[arg-type]
-    with session_scope(engine) as session:
-        write = replace_layer if mode == "replace" else append_layer
-        written = write(session, kind=db_kind, ward_code=area.code, gdf=gdf,  # type: ignore[arg-type]
-                        source=f"file:{Path(path).name}")
-    with session_scope(engine) as session:
-        after = count_layer(session, kind=db_kind, ward_code=area.code)  # type: ignore[arg-type]
-    engine.dispose()
+    with migrated_engine(database_url) as engine:
+        with session_scope(engine) as session:
+            before = count_layer(session, kind=db_kind, ward_code=area.code)  # type: ignore[arg-type]
+        with session_scope(engine) as session:
+            write = replace_layer if mode == "replace" else append_layer
+            written = write(session, kind=db_kind, ward_code=area.code, gdf=gdf,  # type: ignore[arg-type]
+                            source=f"file:{Path(path).name}")
+        with session_scope(engine) as session:
+            after = count_layer(session, kind=db_kind, ward_code=area.code)  # type: ignore[arg-type]
     return {"ward": area.name, "kind": kind, "mode": mode, "rows_written": written,
             "rows_before": before, "rows_after": after, "columns_ignored": dropped}
 
@@ -77,16 +92,13 @@ def import_layer(path: str | Path, *, kind: str, area: StudyArea, database_url: 
 def export_layer(path: str | Path, *, kind: str, area: StudyArea, database_url: str | None = None,
                  attribution: list[str] | None = None) -> dict[str, Any]:
     """Write a stored layer of the ward to a file (GeoJSON, GeoPackage, CSV or Excel)."""
-    from geo.db import init_db, make_engine, session_scope  # noqa: PLC0415
+    from geo.db import session_scope  # noqa: PLC0415
     from geo.store import load_layer  # noqa: PLC0415
 
     if kind not in DB_KINDS:
         msg = f"unknown layer kind {kind!r}; expected one of {', '.join(DB_KINDS)}"
         raise ValidationError(msg)
-    engine = make_engine(database_url)
-    init_db(engine)
-    with session_scope(engine) as session:
+    with migrated_engine(database_url) as engine, session_scope(engine) as session:
         gdf = load_layer(session, kind=DB_KINDS[kind][0], ward_code=area.code)  # type: ignore[arg-type]
-    engine.dispose()
     out = save_layer(gdf, path, attribution=attribution)
     return {"ward": area.name, "kind": kind, "rows": len(gdf), "file": str(out)}

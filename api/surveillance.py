@@ -87,11 +87,11 @@ def load_reports(data: WardData, source: str, *, n: int = 600, seed: int = 0,
                                 n=n, seed=seed)
         return ReportSet(out.reports, "synthetic (scenario generator)", out.planted)
     if source == "db":
-        from geo.db import make_engine, session_scope  # noqa: PLC0415
+        from api.layers import migrated_engine  # noqa: PLC0415
+        from geo.db import session_scope  # noqa: PLC0415
         from geo.store import load_layer  # noqa: PLC0415
 
-        engine = make_engine(database_url)
-        with session_scope(engine) as session:
+        with migrated_engine(database_url) as engine, session_scope(engine) as session:
             gdf = load_layer(session, kind="reports", ward_code=area.code)
         if gdf.empty:
             msg = f"no reports for {area.name} in the database"

@@ -54,3 +54,22 @@ def test_hotspots__too_few_reports(le_chan, tmp_path) -> None:
     reports = load_reports(le_chan, str(path))
     with pytest.raises(ValidationError, match="only 3 reports"):
         analyse_hotspots(le_chan, reports)
+
+
+def test_hotspots__reports_from_the_database(db_url, le_chan, tmp_path) -> None:
+    """Reports stored in the database (imported here) feed the hotspot analysis unchanged."""
+    from api.layers import import_layer
+    from geo.layers import save_layer
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntheticDataWarning)
+        generated = load_reports(le_chan, "synthetic", n=200, seed=5).reports
+    table = generated[["service_code", "requested_datetime", "geometry"]].to_crs(4326)
+    save_layer(table, tmp_path / "reports.geojson")
+    stored = import_layer(tmp_path / "reports.geojson", kind="reports", area=le_chan.area,
+                          database_url=db_url)
+    assert stored["rows_after"] == 200
+    reports = load_reports(le_chan, "db", database_url=db_url)
+    assert reports.source == "database" and len(reports.reports) == 200
+    h = analyse_hotspots(le_chan, reports)
+    assert h.summary["reports"] == 200 and h.summary["hotspots"] >= 1
