@@ -29,8 +29,9 @@ from analysis._validate import require_metric
 from analysis.errors import InfeasibleError, ValidationError
 
 if TYPE_CHECKING:
+    from typing import Self
+
     import numpy.typing as npt
-    from typing_extensions import Self
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +215,7 @@ def candidate_poles(
     for i, p in enumerate(pts):
         ds: list[float] = []
         for d in sorted(dirs[i]):
-            if all(abs((d - e + 180.0) % 360.0 - 180.0) > 10.0 for e in ds):  # noqa: PLR2004
+            if all(abs((d - e + 180.0) % 360.0 - 180.0) > 10.0 for e in ds):
                 ds.append(d)
         axis = float(ds[0] % 180.0) if ds else float("nan")
         base_row = {
@@ -326,7 +327,7 @@ def visibility(
     """
     require_metric(cameras, "cameras")
     require_metric(targets, "targets")
-    if not range_m > 0 or not 0 < fov_deg <= 360:  # noqa: PLR2004
+    if not range_m > 0 or not 0 < fov_deg <= 360:
         msg = "`range_m` must be positive and `fov_deg` in (0, 360]."
         raise ValidationError(msg)
     cam_geoms = _geoms(cameras)
@@ -340,7 +341,7 @@ def visibility(
     ranges = _column(cameras, "range_m", range_m)
     fovs = _column(cameras, "fov_deg", fov_deg)
     heads = _column(cameras, "heading_deg", float("nan"))
-    if (ranges <= 0).any() or ((fovs <= 0) | (fovs > 360)).any():  # noqa: PLR2004
+    if (ranges <= 0).any() or ((fovs <= 0) | (fovs > 360)).any():
         msg = "Camera `range_m` must be positive and `fov_deg` in (0, 360]."
         raise ValidationError(msg)
 
@@ -354,7 +355,7 @@ def visibility(
     dist = np.hypot(dx, dy)
     ok = dist <= ranges[ci] + 1e-9
     head = heads[ci]
-    directional = ~np.isnan(head) & (fovs[ci] < 360)  # noqa: PLR2004
+    directional = ~np.isnan(head) & (fovs[ci] < 360)
     off = np.abs((_bearing_deg(dx, dy) - np.nan_to_num(head) + 180.0) % 360.0 - 180.0)
     ok &= ~directional | (off <= fovs[ci] / 2.0 + 1e-9) | (dist < 1e-9)
     ci, ti = ci[ok], ti[ok]
@@ -963,7 +964,7 @@ class CameraSiting:
         InfeasibleError
             If HiGHS ends without any feasible plan (it should not: no camera is feasible).
         """
-        import highspy  # noqa: PLC0415 -- solver import only when solving
+        import highspy
 
         t0 = time.perf_counter()
         gain = self._gain()
@@ -1021,11 +1022,11 @@ class CameraSiting:
             h.run()
             ms = h.getModelStatus()
             info = h.getInfo()
-            has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible  # noqa: PLR2004
+            has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
             if ms == highspy.HighsModelStatus.kOptimal:
                 status, gap = "optimal", float(max(0.0, info.mip_gap))
                 x = np.asarray(h.getSolution().col_value[:n_x])
-                chosen = live_c[x > 0.5]  # noqa: PLR2004
+                chosen = live_c[x > 0.5]
             elif ms in {
                 highspy.HighsModelStatus.kTimeLimit,
                 highspy.HighsModelStatus.kInterrupt,
@@ -1035,7 +1036,7 @@ class CameraSiting:
                 status, gap = "time_limit", float(info.mip_gap)
                 if has_sol:
                     x = np.asarray(h.getSolution().col_value[:n_x])
-                    chosen = live_c[x > 0.5]  # noqa: PLR2004
+                    chosen = live_c[x > 0.5]
                 else:  # stopped before any incumbent: keep the greedy start
                     chosen, gap = live_c[start], float("nan")
             else:
@@ -1304,7 +1305,7 @@ def rotation_schedule(
         (a GeoDataFrame when the plan's targets have geometries). Empty when nothing is left
         uncovered.
     """
-    from analysis.hotspots import peak_hours  # noqa: PLC0415 -- avoid a cycle at import time
+    from analysis.hotspots import peak_hours
 
     if mobile_cameras < 1 or weeks < 1:
         msg = "`mobile_cameras` and `weeks` must be at least 1."

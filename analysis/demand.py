@@ -250,7 +250,7 @@ def proxy_groups(
         ``group_id``, ``name``, ``households``, ``source`` and the polygon; `demand` gains no column
         (use `assign_groups`).
     """
-    from sklearn.cluster import KMeans  # noqa: PLC0415 - heavy import, only here
+    from sklearn.cluster import KMeans
 
     require_metric(demand, "demand")
     total = float(demand["households"].sum())

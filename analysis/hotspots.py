@@ -148,7 +148,7 @@ def _resolve_bandwidth(
                 f"got {bandwidth_m!r}."
             )
             raise ValidationError(msg)
-        if len(xy) < 2:  # noqa: PLR2004
+        if len(xy) < 2:
             msg = "A data-driven bandwidth needs two reports or more; pass `bandwidth_m` in metres."
             raise ValidationError(msg)
         sigma = math.sqrt(float(np.var(xy[:, 0], ddof=1) + np.var(xy[:, 1], ddof=1)) / 2.0)
@@ -331,7 +331,7 @@ def peak_hours(hour_profile: tuple[int, ...] | list[int], *, window_h: int = 4) 
     '20:00-00:00'
     """
     prof = np.asarray(hour_profile, dtype=np.float64)
-    if prof.shape != (24,) or not 1 <= window_h <= 24:  # noqa: PLR2004
+    if prof.shape != (24,) or not 1 <= window_h <= 24:
         msg = "`hour_profile` must have 24 bins and `window_h` must lie in 1..24."
         raise ValidationError(msg)
     sums = np.array([prof[(np.arange(window_h) + s) % 24].sum() for s in range(24)])
@@ -395,7 +395,7 @@ def cluster_reports(
     ValidationError
         If `requested_datetime` is missing or `method` is unknown.
     """
-    from sklearn.cluster import DBSCAN, HDBSCAN  # noqa: PLC0415 -- keep import time low
+    from sklearn.cluster import DBSCAN, HDBSCAN
 
     _check_reports(reports)
     if min_samples < 1:
@@ -594,8 +594,8 @@ def getis_ord_hotspots(
     with ``hot_fdr`` (Benjamini–Hochberg); the unadjusted classes are kept because planners read
     them on ArcGIS-style maps. The counts are reports, not dumping (see the module notes).
     """
-    import esda  # noqa: PLC0415 -- heavy import, only needed here
-    from libpysal.weights import W  # noqa: PLC0415
+    import esda
+    from libpysal.weights import W
 
     _check_reports(reports, need_time=False)
     geom = _study_polygon(area)
@@ -618,7 +618,7 @@ def getis_ord_hotspots(
     n = len(cells)
     z = np.zeros(n)
     p = np.ones(n)
-    if n >= 3 and y.sum() > 0 and y.var() > 0:  # noqa: PLR2004
+    if n >= 3 and y.sum() > 0 and y.var() > 0:
         centres = _xy(cells.geometry.centroid)
         pairs = cKDTree(centres).query_pairs(r=band * (1 + 1e-9), output_type="ndarray")
         neighbours: dict[int, list[int]] = {i: [i] for i in range(n)}
@@ -935,7 +935,7 @@ def spatial_cv_hit_rate(
     """
     _check_reports(reports)
     geom = _study_polygon(area)
-    if folds < 2:  # noqa: PLR2004
+    if folds < 2:
         msg = f"`folds` must be at least 2; got {folds}."
         raise ValidationError(msg)
     if not 0 < area_share < 1:

@@ -248,7 +248,7 @@ def _validate(
     except (TypeError, ValueError) as exc:
         msg = f"`cost_m` must be a numeric matrix; {exc}."
         raise ValidationError(msg) from exc
-    if cost.ndim != 2 or cost.shape[0] == 0 or cost.shape[1] == 0:  # noqa: PLR2004
+    if cost.ndim != 2 or cost.shape[0] == 0 or cost.shape[1] == 0:
         msg = (
             "`cost_m` must be a 2-D matrix (demand units x candidate sites) with at least one "
             f"row and one column, got shape {cost.shape}."
@@ -352,7 +352,7 @@ _highs_banner_done = False
 
 def _new_highs() -> highspy.Highs:
     """A silent HiGHS instance (the first construction prints a banner on fd 1; hide it)."""
-    global _highs_banner_done  # noqa: PLW0603
+    global _highs_banner_done
     with _HIGHS_LOCK:
         if _highs_banner_done:
             h = highspy.Highs()
@@ -535,7 +535,7 @@ class _Mip:
         run_s = time.perf_counter() - t0
         ms = h.getModelStatus()
         info = h.getInfo()
-        has_x = info.primal_solution_status == 2  # kSolutionStatusFeasible  # noqa: PLR2004
+        has_x = info.primal_solution_status == 2  # kSolutionStatusFeasible
         is_mip = bool(integ.any())
         obj = float(info.objective_function_value)
         bound = float(info.mip_dual_bound) if is_mip else obj
@@ -880,11 +880,11 @@ class _Median:
             return (-math.inf if n else 0.0), no, no.copy(), None
         # the K nearest sites of each client, with the (K+1)-th cost as the multiplier cap
         K = m
-        if incumbent is not None and m > 64:  # noqa: PLR2004
+        if incumbent is not None and m > 64:
             c_inc = W[:, incumbent].min(axis=1)
-            rank = (W < c_inc[:, None]).sum(axis=1)
+            rank = (c_inc[:, None] > W).sum(axis=1)
             K = int(min(m, max(32, 2 * np.percentile(rank, 99) + 8)))
-        if K < m:
+        if m > K:
             part = np.argpartition(W, K, axis=1)[:, : K + 1]
             vals = np.take_along_axis(W, part, axis=1)
             o = np.argsort(vals, axis=1, kind="stable")
@@ -926,7 +926,7 @@ class _Median:
                 rho_next = float(rf[order[p]]) if p < free_idx.size else math.inf
             else:
                 rho_p, rho_next = -math.inf, math.inf
-            if L > best_lb:
+            if best_lb < L:
                 best_lb = L
                 stall = 0
             else:
@@ -955,10 +955,10 @@ class _Median:
             if step <= 0:
                 step = theta * max(1.0, abs(target)) * 1e-3 / norm
             lam = np.clip(lam + step * g, 0.0, cap)
-            if stall >= 30:  # noqa: PLR2004
+            if stall >= 30:
                 theta /= 2.0
                 stall = 0
-                if theta < 1e-4:  # noqa: PLR2004
+                if theta < 1e-4:
                     break
         return self._round_bound(best_lb), fix0, fix1, best_open
 
@@ -1173,20 +1173,21 @@ class SetCover:
             open_sites, assign = heur
             obj = float(np.setdiff1d(open_sites, d.fixed).size)
             bound = min(max(mip_bound, trivial), obj)
-            status = "optimal" if obj - bound < 0.5 else "heuristic"  # noqa: PLR2004
+            status = "optimal" if obj - bound < 0.5 else "heuristic"
             return self._finish(open_sites, assign, obj, bound, status, t0, infeasible)
         open_sites, assign = self._decode(out.x, y_cols, x_info, within)
         obj = float(np.setdiff1d(open_sites, d.fixed).size)
         bound = min(max(mip_bound, trivial), obj)
         status = "optimal" if out.status == "optimal" else "time_limit"
-        if obj - bound < 0.5:  # noqa: PLR2004
+        if obj - bound < 0.5:
             status = "optimal"
         return self._finish(open_sites, assign, obj, bound, status, t0, infeasible)
 
     # -- internals -----------------------------------------------------------------------
     def _trivial_bound(self, within: BoolArray, ok: BoolArray) -> float:
         """New sites needed at least: one if existing sites leave demand uncovered, and
-        enough of the largest capacities for the waste the existing sites cannot take."""
+        enough of the largest capacities for the waste the existing sites cannot take.
+        """
         d = self._data
         fixed_mask = d.fixed_mask
         uncovered = ok & ~(within & fixed_mask[None, :]).any(axis=1)
@@ -1202,7 +1203,7 @@ class SetCover:
 
     def _precheck_capacity(self, within: BoolArray, ok: BoolArray) -> None:
         d = self._data
-        assert d.capacity_kg is not None and d.demand_kg is not None  # noqa: S101
+        assert d.capacity_kg is not None and d.demand_kg is not None
         cap = d.capacity_kg
         q = d.demand_kg
         cap_within = np.where(within, cap[None, :], -np.inf).max(axis=1)
@@ -1263,7 +1264,7 @@ class SetCover:
                     1.0, np.inf, rows_i, y_cols[free_idx[cols_j]], 1.0, count=int(need.sum())
                 )
             return mip, y_cols, None
-        assert d.demand_kg is not None  # noqa: S101
+        assert d.demand_kg is not None
         cap = d.capacity_kg
         q = d.demand_kg
         pi, pj = np.nonzero(within)
@@ -1326,14 +1327,14 @@ class SetCover:
     ) -> tuple[IntArray, IntArray]:
         d = self._data
         has = y_cols >= 0
-        open_new = np.flatnonzero(has)[xv[y_cols[has]] > 0.5]  # noqa: PLR2004
+        open_new = np.flatnonzero(has)[xv[y_cols[has]] > 0.5]
         open_sites = np.union1d(open_new, d.fixed).astype(np.int64)
         if x_info is None:
             assign, _ = _nearest_open(d.cost_m, open_sites, self.service_radius_m)
         else:
             pi, pj, x = x_info
             assign = np.full(d.n, -1, dtype=np.int64)
-            chosen = xv[x] > 0.5  # noqa: PLR2004
+            chosen = xv[x] > 0.5
             assign[pi[chosen]] = pj[chosen]
         return _drop_unused_new(open_sites, assign, d.fixed), assign
 
@@ -1427,7 +1428,7 @@ def _cover_greedy(
     count = within[:, open_mask].sum(axis=1)
     for j in reversed(order):
         rows = within[:, j] & ok
-        if (count[rows] >= 2).all():  # noqa: PLR2004
+        if (count[rows] >= 2).all():
             open_mask[j] = False
             count[rows] -= 1
     open_sites = np.flatnonzero(open_mask).astype(np.int64)
@@ -1452,7 +1453,7 @@ def _greedy_capacitated(
     evaluates the ten best exactly and opens the best one. Returns the open sites, the
     assignment and whether every coverable unit is assigned.
     """
-    assert d.capacity_kg is not None and d.demand_kg is not None  # noqa: S101
+    assert d.capacity_kg is not None and d.demand_kg is not None
     q = d.demand_kg
     h = d.households
     left = d.capacity_kg.astype(np.float64).copy()
@@ -1523,7 +1524,7 @@ def _drop_sites(
     Tries the least-loaded sites first; each unit moves to the open site within the radius
     with the least room that still holds it (best fit). Repeats until no site can close.
     """
-    assert d.capacity_kg is not None and d.demand_kg is not None  # noqa: S101
+    assert d.capacity_kg is not None and d.demand_kg is not None
     q = d.demand_kg
     cap = d.capacity_kg
     changed = True
@@ -1755,7 +1756,7 @@ class MaximalCoverage:
                 mip.add_rows(-np.inf, float(self.p), np.zeros(used.size), y_cols[used], 1.0,
                              count=1)
             return mip, y_cols, None, offset
-        assert d.demand_kg is not None  # noqa: S101
+        assert d.demand_kg is not None
         cap = d.capacity_kg
         q = d.demand_kg
         pi, pj = np.nonzero(within)
@@ -1818,14 +1819,14 @@ class MaximalCoverage:
     ) -> tuple[IntArray, IntArray]:
         d = self._data
         has = y_cols >= 0
-        open_new = np.flatnonzero(has)[xv[y_cols[has]] > 0.5]  # noqa: PLR2004
+        open_new = np.flatnonzero(has)[xv[y_cols[has]] > 0.5]
         open_sites = np.union1d(open_new, d.fixed).astype(np.int64)
         if x_info is None:
             assign, _ = _nearest_open(d.cost_m, open_sites, self.service_radius_m)
         else:
             pi, pj, x = x_info
             assign = np.full(d.n, -1, dtype=np.int64)
-            chosen = xv[x] > 0.5  # noqa: PLR2004
+            chosen = xv[x] > 0.5
             assign[pi[chosen]] = pj[chosen]
         return _drop_unused_new(open_sites, assign, d.fixed), assign
 
@@ -2220,7 +2221,7 @@ class PMedian:
             best, ub = out_open, mip_ub
         if math.isfinite(mip_lb):
             lb = max(lb, min(mip_lb, ub))
-        if st != "optimal" and deadline - time.perf_counter() > 0.5:  # noqa: PLR2004
+        if st != "optimal" and deadline - time.perf_counter() > 0.5:
             # the MIP stopped early: spend the rest of the budget on the upper bound
             best, ub = med.ils(best, ub, deadline, rng=rng, max_rounds=10_000, stop_at=lb)
         return done(best, ub, lb, "optimal" if st == "optimal" else "time_limit")
@@ -2322,7 +2323,7 @@ class PMedian:
                 status = out.status
                 break
             mask = np.zeros(m, dtype=bool)
-            mask[allowed_idx[out.x[y_local] > 0.5]] = True  # noqa: PLR2004
+            mask[allowed_idx[out.x[y_local] > 0.5]] = True
             mask |= med.fixed
             true = Winf[:, mask].min(axis=1)
             true_cost = float(true.sum())
@@ -2447,7 +2448,7 @@ class PMedian:
         rng: np.random.Generator,
     ) -> tuple[IntArray, IntArray, float, float, Status]:
         d = self._data
-        assert d.capacity_kg is not None and d.demand_kg is not None  # noqa: S101
+        assert d.capacity_kg is not None and d.demand_kg is not None
         cap = d.capacity_kg
         q = d.demand_kg[rows]
         cost = d.cost_m[rows]
@@ -2534,9 +2535,9 @@ class PMedian:
                 "feasibility is not proven either way: raise time_limit_s."
             )
             raise GomracError(msg)
-        open_sites = np.flatnonzero(out.x[y] > 0.5).astype(np.int64)  # noqa: PLR2004
+        open_sites = np.flatnonzero(out.x[y] > 0.5).astype(np.int64)
         assign = np.full(n, -1, dtype=np.int64)
-        chosen = out.x[x] > 0.5  # noqa: PLR2004
+        chosen = out.x[x] > 0.5
         assign[pi[chosen]] = pj[chosen]
         obj = float(W[np.arange(n), assign].sum())
         bound = min(out.bound, obj)

@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--database-url", help="else GOMRAC_DATABASE_URL or data/gomrac.sqlite")
 
-    from api import commands  # noqa: PLC0415 - registers the analysis commands
+    from api import commands
 
     commands.add_parsers(sub)
     return parser
@@ -96,10 +96,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _silence_highs_banner() -> None:
     """Create one HiGHS instance with stdout closed: HiGHS prints its banner to file descriptor 1
-    the first time a solver is created in a process, which would corrupt ``--json`` output."""
-    import os  # noqa: PLC0415
+    the first time a solver is created in a process, which would corrupt ``--json`` output.
+    """
+    import os
 
-    import highspy  # noqa: PLC0415
+    import highspy
 
     sys.stdout.flush()
     saved = os.dup(1)
@@ -127,7 +128,7 @@ def emit(result: dict[str, Any] | list[Any], *, as_json: bool) -> None:
 
 
 def _json_default(value: object) -> object:
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
     if isinstance(value, np.integer):
         return int(value)
@@ -140,7 +141,7 @@ def _json_default(value: object) -> object:
 
 def load(args: argparse.Namespace, *, require_roads: bool = True, progress: bool = True) -> Any:
     """Load a ward's data from the common area arguments (see `api.pipeline.load_ward_data`)."""
-    from api.pipeline import load_ward_data  # noqa: PLC0415 - keeps `gomrac wards` fast
+    from api.pipeline import load_ward_data
 
     return load_ward_data(
         args.ward, boundary=args.boundary, osm_path=args.osm, facilities_path=args.facilities,
@@ -152,7 +153,7 @@ def load(args: argparse.Namespace, *, require_roads: bool = True, progress: bool
 
 @command("wards")
 def _wards(args: argparse.Namespace) -> int:
-    from geo.wards import list_wards  # noqa: PLC0415
+    from geo.wards import list_wards
 
     w = list_wards()
     rows = [
@@ -171,7 +172,7 @@ def _wards(args: argparse.Namespace) -> int:
 
 @command("ward summary")
 def _ward_summary(args: argparse.Namespace) -> int:
-    from api.pipeline import ward_summary  # noqa: PLC0415
+    from api.pipeline import ward_summary
 
     data = load(args, require_roads=False)
     if data.roads_missing:
@@ -182,7 +183,7 @@ def _ward_summary(args: argparse.Namespace) -> int:
 
 @command("ward map")
 def _ward_map(args: argparse.Namespace) -> int:
-    from api import maps  # noqa: PLC0415
+    from api import maps
 
     data = load(args, require_roads=False)
     m = maps.base_map(data)
@@ -196,9 +197,9 @@ def _ward_map(args: argparse.Namespace) -> int:
 
 @command("serve")
 def _serve(args: argparse.Namespace) -> int:
-    import os  # noqa: PLC0415
+    import os
 
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
     if args.database_url:
         os.environ["GOMRAC_DATABASE_URL"] = args.database_url
@@ -210,7 +211,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 @command("plan")
 def _plan(args: argparse.Namespace) -> int:
-    from api.plan import run_plan  # noqa: PLC0415
+    from api.plan import run_plan
 
     return run_plan(args)
 

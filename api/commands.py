@@ -106,7 +106,7 @@ def existing_points(args: argparse.Namespace, data: Any) -> Any:
     """The existing gathering points of ``--existing``, validated against the ward."""
     if not getattr(args, "existing", None):
         return None
-    from geo.layers import read_layer  # noqa: PLC0415
+    from geo.layers import read_layer
 
     return read_layer(args.existing, kind="gathering_points", area=data.area.geometry,
                       area_name=data.area.name)
@@ -114,7 +114,7 @@ def existing_points(args: argparse.Namespace, data: Any) -> Any:
 
 def points_params(args: argparse.Namespace) -> Any:
     """`PointsParams` from the command's options."""
-    from api.points import PointsParams  # noqa: PLC0415
+    from api.points import PointsParams
 
     model = "cover" if args.p is None else args.model
     return PointsParams(walk_m=args.walk_m, model=model, p=args.p,
@@ -125,8 +125,8 @@ def points_params(args: argparse.Namespace) -> Any:
 
 @command("points plan")
 def _points_plan(args: argparse.Namespace) -> int:
-    from api import maps  # noqa: PLC0415
-    from api.points import curve, plan_points, write_outputs  # noqa: PLC0415
+    from api import maps
+    from api.points import curve, plan_points, write_outputs
 
     data = load(args)
     existing = existing_points(args, data)
@@ -151,7 +151,7 @@ def _points_plan(args: argparse.Namespace) -> int:
 
 def add_points_layers(m: Any, plan: Any) -> None:
     """Put a points plan's layers on a map: existing, proposed, uncovered, zones, catchments."""
-    from api import maps  # noqa: PLC0415
+    from api import maps
 
     maps.add_polygons(m, plan.zones, name="Vùng cấm đặt điểm (exclusion zones)", color="#d62728",
                       tooltip_cols=["rule", "site"], opacity=0.15)
@@ -171,7 +171,7 @@ def add_points_layers(m: Any, plan: Any) -> None:
 
 @command("hotspots")
 def _hotspots(args: argparse.Namespace) -> int:
-    from api.surveillance import analyse_hotspots, load_reports, write_hotspots  # noqa: PLC0415
+    from api.surveillance import analyse_hotspots, load_reports, write_hotspots
 
     data = load(args, require_roads=False)
     reports = load_reports(data, args.reports, seed=args.seed, database_url=args.database_url)
@@ -186,14 +186,14 @@ def _hotspots(args: argparse.Namespace) -> int:
 
 @command("cameras plan")
 def _cameras_plan(args: argparse.Namespace) -> int:
-    from api.surveillance import (  # noqa: PLC0415
+    from api.surveillance import (
         analyse_hotspots,
         chosen_sites,
         demo_existing_cameras,
         load_reports,
         plan_cameras,
     )
-    from geo.layers import read_layer, save_layer  # noqa: PLC0415
+    from geo.layers import read_layer, save_layer
 
     data = load(args)
     reports = load_reports(data, args.reports, seed=args.seed, database_url=args.database_url)
@@ -227,11 +227,18 @@ def _cameras_plan(args: argparse.Namespace) -> int:
 
 @command("routes plan")
 def _routes_plan(args: argparse.Namespace) -> int:
-    from api import maps  # noqa: PLC0415
-    from api.points import PointsParams, plan_points  # noqa: PLC0415
-    from api.routes import RoutesParams, plan_routes, point_demand, write_outputs  # noqa: PLC0415
-    from api.routes import baseline_from_file, fleet_from_file, parse_lonlat  # noqa: PLC0415
-    from api.schedule import schedule_table, write_schedule  # noqa: PLC0415
+    from api import maps
+    from api.points import PointsParams, plan_points
+    from api.routes import (
+        RoutesParams,
+        baseline_from_file,
+        fleet_from_file,
+        parse_lonlat,
+        plan_routes,
+        point_demand,
+        write_outputs,
+    )
+    from api.schedule import schedule_table, write_schedule
 
     data = load(args)
     if args.points:
@@ -272,8 +279,8 @@ def _routes_plan(args: argparse.Namespace) -> int:
 
 @command("layers import")
 def _layers_import(args: argparse.Namespace) -> int:
-    from api.layers import import_layer  # noqa: PLC0415
-    from geo.wards import find_ward  # noqa: PLC0415
+    from api.layers import import_layer
+    from geo.wards import find_ward
 
     result = import_layer(args.file, kind=args.kind, area=find_ward(args.ward),
                           database_url=args.database_url,
@@ -284,9 +291,9 @@ def _layers_import(args: argparse.Namespace) -> int:
 
 @command("layers export")
 def _layers_export(args: argparse.Namespace) -> int:
-    from api.layers import export_layer  # noqa: PLC0415
-    from geo.osm import OSM_ATTRIBUTION  # noqa: PLC0415
-    from geo.wards import BOUNDARY_ATTRIBUTION, find_ward  # noqa: PLC0415
+    from api.layers import export_layer
+    from geo.osm import OSM_ATTRIBUTION
+    from geo.wards import BOUNDARY_ATTRIBUTION, find_ward
 
     area = find_ward(args.ward)
     result = export_layer(args.file, kind=args.kind, area=area, database_url=args.database_url,
@@ -297,8 +304,8 @@ def _layers_export(args: argparse.Namespace) -> int:
 
 @command("dumps status")
 def _dumps_status(args: argparse.Namespace) -> int:
-    from api.dumps import register_summary  # noqa: PLC0415
-    from geo.wards import find_ward  # noqa: PLC0415
+    from api.dumps import register_summary
+    from geo.wards import find_ward
 
     area = find_ward(args.ward)
     emit(register_summary(ward_code=area.code, ward_name=area.name, database_url=args.database_url),
@@ -308,7 +315,7 @@ def _dumps_status(args: argparse.Namespace) -> int:
 
 @command("dumps set")
 def _dumps_set(args: argparse.Namespace) -> int:
-    from api.dumps import set_status  # noqa: PLC0415
+    from api.dumps import set_status
 
     emit(set_status(args.site_id, status=args.status, actor=args.actor, note=args.note, on=args.on,
                     database_url=args.database_url), as_json=args.json)

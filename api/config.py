@@ -24,6 +24,7 @@ reports, so keep it out of the repository and rotate it like a password.
 from __future__ import annotations
 
 from pathlib import Path
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 

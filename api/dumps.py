@@ -11,8 +11,8 @@ from geo.models import DUMP_SITE_STATUSES
 
 def register_summary(*, ward_code: str | None, ward_name: str, database_url: str | None = None) -> dict[str, Any]:
     """Sites per status, the share closed (closed or restored), open volume and the oldest open site."""
-    from geo.db import session_scope  # noqa: PLC0415
-    from geo.store import load_layer  # noqa: PLC0415
+    from geo.db import session_scope
+    from geo.store import load_layer
 
     with migrated_engine(database_url) as engine, session_scope(engine) as session:
         sites = load_layer(session, kind="dump_sites", ward_code=ward_code)
@@ -38,8 +38,8 @@ def register_summary(*, ward_code: str | None, ward_name: str, database_url: str
 def set_status(site_id: int, *, status: str, actor: str, note: str | None, on: str | None,
                database_url: str | None = None) -> dict[str, Any]:
     """Change one site's status (audited) and return it."""
-    from geo.db import session_scope  # noqa: PLC0415
-    from geo.store import dump_site_history, set_dump_site_status  # noqa: PLC0415
+    from geo.db import session_scope
+    from geo.store import dump_site_history, set_dump_site_status
 
     day = dt.date.fromisoformat(on) if on else None
     with migrated_engine(database_url) as engine, session_scope(engine) as session:

@@ -84,14 +84,14 @@ def status_for(exc: GomracError) -> int:
 
 
 async def _gomrac_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, GomracError)  # noqa: S101 - registered for GomracError only
+    assert isinstance(exc, GomracError)
     status_code = status_for(exc)
     log.info("%s %s -> %d: %s", request.method, request.url.path, status_code, exc)
     return error_response(request, status_code, str(exc))
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, HTTPException)  # noqa: S101
+    assert isinstance(exc, HTTPException)
     message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     return error_response(request, exc.status_code, message, headers=exc.headers)
 
@@ -105,7 +105,7 @@ def _describe_validation(exc: RequestValidationError) -> str:
 
 
 async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)  # noqa: S101
+    assert isinstance(exc, RequestValidationError)
     if is_open311(request.url.path):
         return error_response(request, 400, _describe_validation(exc))
     return JSONResponse(status_code=422, content={"detail": _describe_validation(exc)})

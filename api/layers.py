@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 @contextmanager
 def migrated_engine(database_url: str | None = None) -> Iterator[Engine]:
     """An engine on the database (migrated to the latest schema), disposed of however the block ends."""
-    from geo.db import init_db, make_engine  # noqa: PLC0415
+    from geo.db import init_db, make_engine
 
     engine = make_engine(database_url)
     try:
@@ -63,8 +63,8 @@ def import_layer(path: str | Path, *, kind: str, area: StudyArea, database_url: 
 
     Returns the counts before and after and the columns the database does not keep.
     """
-    from geo.db import session_scope  # noqa: PLC0415
-    from geo.store import append_layer, count_layer, replace_layer  # noqa: PLC0415
+    from geo.db import session_scope
+    from geo.store import append_layer, count_layer, replace_layer
 
     if kind not in DB_KINDS:
         msg = f"unknown layer kind {kind!r}; expected one of {', '.join(DB_KINDS)}"
@@ -92,8 +92,8 @@ def import_layer(path: str | Path, *, kind: str, area: StudyArea, database_url: 
 def export_layer(path: str | Path, *, kind: str, area: StudyArea, database_url: str | None = None,
                  attribution: list[str] | None = None) -> dict[str, Any]:
     """Write a stored layer of the ward to a file (GeoJSON, GeoPackage, CSV or Excel)."""
-    from geo.db import session_scope  # noqa: PLC0415
-    from geo.store import load_layer  # noqa: PLC0415
+    from geo.db import session_scope
+    from geo.store import load_layer
 
     if kind not in DB_KINDS:
         msg = f"unknown layer kind {kind!r}; expected one of {', '.join(DB_KINDS)}"

@@ -720,7 +720,7 @@ async def post_request(request: Request, fmt: str) -> JSONResponse:
 
 
 @router.get("/requests.{fmt}")
-def get_requests(  # noqa: PLR0913 - the spec's query parameters
+def get_requests(
     request: Request,
     fmt: str,
     jurisdiction_id: str | None = None,

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 
+from analysis.demand import DemandParams, estimate_demand, proxy_groups
 from analysis.distance import GraphArrays
 from analysis.errors import DataNotFoundError
-from analysis.demand import DemandParams, estimate_demand, proxy_groups
 from geo.crs import METRIC_CRS, to_metric
 from geo.facilities import choose_landfill, load_facilities
 from geo.features import Features, features_for

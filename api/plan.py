@@ -56,13 +56,13 @@ def _step(name: str) -> None:
 
 def run_plan(args: argparse.Namespace) -> int:
     """Run every planning step for a ward and write the outputs under ``args.out``."""
-    from api.commands import add_points_layers  # noqa: PLC0415
-    from api.points import PointsParams, plan_points  # noqa: PLC0415
-    from api.points import write_outputs as write_points  # noqa: PLC0415
-    from api.routes import RoutesParams, plan_routes, point_demand  # noqa: PLC0415
-    from api.routes import write_outputs as write_routes  # noqa: PLC0415
-    from api.schedule import schedule_table, write_schedule  # noqa: PLC0415
-    from api.surveillance import (  # noqa: PLC0415
+    from api.commands import add_points_layers
+    from api.points import PointsParams, plan_points
+    from api.points import write_outputs as write_points
+    from api.routes import RoutesParams, plan_routes, point_demand
+    from api.routes import write_outputs as write_routes
+    from api.schedule import schedule_table, write_schedule
+    from api.surveillance import (
         analyse_hotspots,
         chosen_sites,
         demo_existing_cameras,
@@ -70,7 +70,7 @@ def run_plan(args: argparse.Namespace) -> int:
         plan_cameras,
         write_hotspots,
     )
-    from geo.layers import read_layer, save_layer  # noqa: PLC0415
+    from geo.layers import read_layer, save_layer
 
     data, is_sample = load_or_sample(args)
     out: Path = args.out

@@ -411,7 +411,7 @@ def baseline_from_file(path: str | Path, result: RoutesResult, points: gpd.GeoDa
 
     ``point`` is a point's name or its 1-based position in the points file.
     """
-    from analysis.routing import plan_from_sequences  # noqa: PLC0415
+    from analysis.routing import plan_from_sequences
 
     table = pd.read_csv(path)
     if not {"vehicle", "point"} <= set(table.columns):

@@ -87,9 +87,9 @@ def load_reports(data: WardData, source: str, *, n: int = 600, seed: int = 0,
                                 n=n, seed=seed)
         return ReportSet(out.reports, "synthetic (scenario generator)", out.planted)
     if source == "db":
-        from api.layers import migrated_engine  # noqa: PLC0415
-        from geo.db import session_scope  # noqa: PLC0415
-        from geo.store import load_layer  # noqa: PLC0415
+        from api.layers import migrated_engine
+        from geo.db import session_scope
+        from geo.store import load_layer
 
         with migrated_engine(database_url) as engine, session_scope(engine) as session:
             gdf = load_layer(session, kind="reports", ward_code=area.code)

@@ -41,10 +41,10 @@ def _networkx_matrix(G: nx.MultiDiGraph, nodes: list[int], weight: str, limit_so
 
 def main(argv: list[str] | None = None) -> None:
     """Run both measurements and print the table."""
-    from api.pipeline import load_ward_data  # noqa: PLC0415
-    from analysis.siting import candidate_sites, DEFAULT_EXCLUSION_M  # noqa: PLC0415
-    from geo.crs import to_metric  # noqa: PLC0415
-    from geo.network import edges_gdf  # noqa: PLC0415
+    from analysis.siting import DEFAULT_EXCLUSION_M, candidate_sites
+    from api.pipeline import load_ward_data
+    from geo.crs import to_metric
+    from geo.network import edges_gdf
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--points", type=int, default=1000)

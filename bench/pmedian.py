@@ -55,7 +55,7 @@ def read_instance(path: Path) -> tuple[npt.NDArray[np.float64], int]:
         edges: dict[tuple[int, int], float] = {}
         for line in fh:
             parts = line.split()
-            if len(parts) < 3:  # noqa: PLR2004
+            if len(parts) < 3:
                 continue
             i, j, c = int(parts[0]) - 1, int(parts[1]) - 1, float(parts[2])
             if i == j:
@@ -109,7 +109,7 @@ def run_gomrac(path: Path, time_limit_s: float, method: str) -> dict[str, Any]:
     }
 
 
-def run_spopt(path: Path, time_limit_s: float, method: str) -> dict[str, Any]:  # noqa: ARG001
+def run_spopt(path: Path, time_limit_s: float, method: str) -> dict[str, Any]:
     """Solve one instance with spopt 0.7's `PMedian` through pulp (HiGHS, else CBC)."""
     import pulp
     from spopt.locate import PMedian as SpoptPMedian
@@ -164,7 +164,7 @@ def _child(conn: Connection, name: str, path: Path, time_limit_s: float, method:
     os.dup2(devnull, 1)
     try:
         out = SOLVERS[name](path, time_limit_s, method)
-    except Exception as exc:  # noqa: BLE001  # report the failure as a row, not a crash
+    except Exception as exc:  # report the failure as a row, not a crash
         out = {"objective": math.nan, "bound": math.nan, "status": f"error: {exc!r}"}
     out["peak_rss_mib"] = max_rss_mib()
     conn.send(out)

@@ -72,12 +72,12 @@ def sqlite_module() -> ModuleType:
     DataNotFoundError
         If neither can load extensions; the message says what to install.
     """
-    import sqlite3  # noqa: PLC0415
+    import sqlite3
 
     if hasattr(sqlite3.Connection, "enable_load_extension"):
         return sqlite3
     try:
-        from pysqlite3 import dbapi2  # noqa: PLC0415
+        from pysqlite3 import dbapi2
     except ImportError:
         msg = (
             "this Python's sqlite3 module cannot load extensions, so SpatiaLite is unavailable; "

@@ -165,7 +165,7 @@ def _all_tags() -> dict[str, bool | str | list[str]]:
 def _read_osm_features(path: object, region: BaseGeometry, *, label: str) -> dict[str, gpd.GeoDataFrame] | None:
     try:
         raw = ox.features_from_xml(path, polygon=region, tags=_all_tags())  # type: ignore[arg-type]
-    except (ox._errors.InsufficientResponseError, ValueError):  # noqa: SLF001 - nothing matched
+    except (ox._errors.InsufficientResponseError, ValueError):
         return None
     return _split_layers(raw.reset_index(), label)
 
@@ -173,7 +173,7 @@ def _read_osm_features(path: object, region: BaseGeometry, *, label: str) -> dic
 def _overpass_features(region: BaseGeometry) -> dict[str, gpd.GeoDataFrame]:
     try:
         raw = ox.features_from_polygon(region, tags=_all_tags())
-    except ox._errors.InsufficientResponseError:  # noqa: SLF001
+    except ox._errors.InsufficientResponseError:
         return {k: _empty() for k in LAYER_TAGS}
     return _split_layers(raw.reset_index(), "overpass")
 

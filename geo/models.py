@@ -116,7 +116,7 @@ class Base(DeclarativeBase):
             "pk": "pk_%(table_name)s",
         }
     )
-    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+    type_annotation_map = {
         dt.datetime: UTCDateTime(),
         dict[str, Any]: JSON(),
         list[str]: JSON(),

@@ -219,9 +219,8 @@ def _cover_share(src: OsmSource, area: BaseGeometry) -> float:
 
 def _online(timeout_s: float = 3.0) -> bool:
     """True when the Overpass API answers (a HEAD-sized status request)."""
-    import httpx  # noqa: PLC0415 - only needed when no local file covers the area
-
-    import osmnx as ox  # noqa: PLC0415
+    import httpx
+    import osmnx as ox
 
     url = (get_settings().overpass_url or ox.settings.overpass_url).rstrip("/") + "/status"
     try:
@@ -300,7 +299,7 @@ def _bbox_extract(src: OsmSource, bbox: tuple[float, float, float, float], tmp: 
     west, south, east, north = bbox
     cmd = [exe, "extract", "-b", f"{west},{south},{east},{north}", "--strategy", "complete_ways",
            "--overwrite", "-o", str(out), str(src.path)]
-    subprocess.run(cmd, check=True, capture_output=True)  # noqa: S603 - fixed argv, no shell
+    subprocess.run(cmd, check=True, capture_output=True)
     return out
 
 
@@ -323,7 +322,7 @@ def features_xml(src: OsmSource, bbox: tuple[float, float, float, float], out: P
         west, south, east, north = bbox
         cmd = [exe, "extract", "-b", f"{west},{south},{east},{north}", "--strategy",
                "complete_ways", "--overwrite", "-o", str(out), str(src.path)]
-        subprocess.run(cmd, check=True, capture_output=True)  # noqa: S603 - fixed argv
+        subprocess.run(cmd, check=True, capture_output=True)
     return out
 
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy.engine import Connection
 from geoalchemy2.alembic_helpers import include_object as _include_spatial_object
 from geoalchemy2.alembic_helpers import render_item, writer
+from sqlalchemy.engine import Connection
 
 from geo.db import database_url, make_engine
 from geo.models import Base
