@@ -188,12 +188,12 @@ def _hotspots(args: argparse.Namespace) -> int:
 def _cameras_plan(args: argparse.Namespace) -> int:
     from api.surveillance import (
         analyse_hotspots,
-        chosen_sites,
         demo_existing_cameras,
         load_reports,
         plan_cameras,
+        write_cameras,
     )
-    from geo.layers import read_layer, save_layer
+    from geo.layers import read_layer
 
     data = load(args)
     reports = load_reports(data, args.reports, seed=args.seed, database_url=args.database_url)
@@ -214,13 +214,8 @@ def _cameras_plan(args: argparse.Namespace) -> int:
     result: dict[str, Any] = {**summary, "reports": h.summary["reports"],
                               "reports_source": reports.source}
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        sites = save_layer(chosen_sites(plan, poles), args.out / "cameras_proposed.geojson",
-                           attribution=data.attribution())
-        rotation.drop(columns="geometry", errors="ignore").to_csv(
-            args.out / "mobile_rotation.csv", index=False, encoding="utf-8-sig")
-        plan.by_kind.to_csv(args.out / "coverage_by_kind.csv", encoding="utf-8-sig")
-        result["files"] = {"cameras": str(sites), "rotation": str(args.out / "mobile_rotation.csv")}
+        result["files"] = write_cameras(plan, poles, rotation, args.out,
+                                        attribution=data.attribution())
     emit(result, as_json=args.json)
     return 0
 

@@ -68,9 +68,10 @@ def run_plan(args: argparse.Namespace) -> int:
         demo_existing_cameras,
         load_reports,
         plan_cameras,
+        write_cameras,
         write_hotspots,
     )
-    from geo.layers import read_layer, save_layer
+    from geo.layers import read_layer
 
     data, is_sample = load_or_sample(args)
     out: Path = args.out
@@ -130,10 +131,7 @@ def run_plan(args: argparse.Namespace) -> int:
             data, hot, budget=args.budget, gathering_points=points, existing_cameras=cams,
             time_limit_s=args.time_limit)
     sites = chosen_sites(plan, poles)
-    cam_summary["files"] = {"cameras": str(save_layer(sites, out / "cameras" / "cameras_proposed.geojson",
-                                                      attribution=attribution))}
-    rotation.drop(columns="geometry", errors="ignore").to_csv(out / "cameras" / "mobile_rotation.csv",
-                                                              index=False, encoding="utf-8-sig")
+    cam_summary["files"] = write_cameras(plan, poles, rotation, out / "cameras", attribution=attribution)
     result["cameras"] = cam_summary
     result["synthetic_layers"] = synthetic
 

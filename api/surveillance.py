@@ -224,6 +224,19 @@ def chosen_sites(plan: CameraPlan, poles: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
+def write_cameras(plan: CameraPlan, poles: gpd.GeoDataFrame, rotation: pd.DataFrame, out: Path, *,
+                  attribution: list[str]) -> dict[str, str]:
+    """Write the chosen sites (GeoJSON), the mobile rotation and the coverage per target kind (CSV)."""
+    out.mkdir(parents=True, exist_ok=True)
+    sites = save_layer(chosen_sites(plan, poles), out / "cameras_proposed.geojson",
+                       attribution=attribution)
+    rotation.drop(columns="geometry", errors="ignore").to_csv(out / "mobile_rotation.csv",
+                                                              index=False, encoding="utf-8-sig")
+    plan.by_kind.to_csv(out / "coverage_by_kind.csv", encoding="utf-8-sig")
+    return {"cameras": str(sites), "rotation": str(out / "mobile_rotation.csv"),
+            "coverage_by_kind": str(out / "coverage_by_kind.csv")}
+
+
 def demo_existing_cameras(data: WardData, *, seed: int = 0) -> gpd.GeoDataFrame:
     """Synthetic existing cameras (one dedicated, three security) for demos; labelled synthetic."""
     warnings.warn(f"{data.area.name}: existing cameras are synthetic, for demos only",
@@ -254,4 +267,4 @@ def write_hotspots(h: Hotspots, out: Path, *, attribution: list[str]) -> dict[st
 
 
 __all__ = ["Hotspots", "ReportSet", "analyse_hotspots", "chosen_sites", "demo_existing_cameras",
-           "load_reports", "plan_cameras", "scenario_anchors", "write_hotspots"]
+           "load_reports", "plan_cameras", "scenario_anchors", "write_cameras", "write_hotspots"]

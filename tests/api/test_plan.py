@@ -1,0 +1,55 @@
+"""`gomrac plan`, the main job: Lê Chân without road data falls back to a Hanoi area, labelled."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import api.plan
+from api.cli import main
+
+
+def test_plan__le_chan_falls_back_to_labelled_sample(vanmieu_boundary, tmp_path, capsys,
+                                                      monkeypatch) -> None:
+    """No Lê Chân roads offline: the plan says so, runs on the sample and labels every output."""
+    monkeypatch.setenv("GOMRAC_OFFLINE", "1")
+    from geo.settings import get_settings
+
+    get_settings.cache_clear()
+    monkeypatch.setattr(api.plan, "HANOI_SAMPLE", str(vanmieu_boundary))  # a 1 km² stand-in
+    try:
+        status = main(["plan", "Lê Chân", "--sample-if-missing", "--out", str(tmp_path),
+                       "--time-limit", "5", "--budget", "4", "--json"])
+    finally:
+        get_settings.cache_clear()
+    out, err = capsys.readouterr()
+    assert status == 0
+    assert "no road data for Lê Chân" in err and "HANOI SAMPLE AREA" in err
+    result = json.loads(out)
+    assert result["hanoi_sample"] is True and "Hanoi sample, not Hai Phong" in result["label"]
+    assert set(result["synthetic_layers"]) == {"dumping reports", "existing cameras"}
+    assert result["points"]["new_points"] > 0
+    assert result["routes_daily"]["check_violations"] == 0
+    assert result["routes_recyclable"]["streams"] == ["recyclable"]
+    assert result["cameras"]["covered_weight_pct"] >= result["cameras"]["baseline_densest_cells_pct"]
+    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    assert "OpenStreetMap contributors" in page and "SYNTHETIC" in page
+    assert "Hanoi sample" in page
+    schedule = (tmp_path / "schedule" / "lich_thu_gom.html").read_text(encoding="utf-8")
+    assert "MẪU" in schedule and "Lịch thu gom rác sinh hoạt" in schedule
+    assert list((tmp_path / "routes" / "daily" / "gpx").glob("*.gpx"))
+
+
+def test_plan__without_fallback_explains(tmp_path, monkeypatch, capsys) -> None:
+    """Without --sample-if-missing the command stops with the way to get an extract."""
+    monkeypatch.setenv("GOMRAC_OFFLINE", "1")
+    from geo.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        status = main(["plan", "Lê Chân", "--out", str(tmp_path)])
+    finally:
+        get_settings.cache_clear()
+    assert status == 2
+    assert "osmium extract" in capsys.readouterr().err
