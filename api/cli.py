@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.errors import DataNotFoundError, GomracError
+from analysis.errors import GomracError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -38,6 +38,8 @@ def _area_args(p: argparse.ArgumentParser, *, ward_required: bool = False) -> No
     p.add_argument("--osm", type=Path, help="a local OSM extract (.osm, .osm.pbf, .graphml)")
     p.add_argument("--population", type=float, help="persons living in the area (else census)")
     p.add_argument("--facilities", type=Path, help="a facilities file overriding the shared one")
+    p.add_argument("--groups", type=Path,
+                   help="residential groups (tổ dân phố) polygons; else estimated from the demand")
     p.add_argument("--json", action="store_true", help="print JSON on stdout")
 
 
@@ -139,6 +141,20 @@ def _json_default(value: object) -> object:
     return str(value)
 
 
+def read_groups(args: argparse.Namespace) -> Any:
+    """The residential groups of ``--groups FILE`` (validated against the ward), or None."""
+    path = getattr(args, "groups", None)
+    if not path:
+        return None
+    from geo.layers import read_layer  # noqa: PLC0415
+    from geo.wards import resolve_area  # noqa: PLC0415
+
+    area = resolve_area(args.ward, boundary=args.boundary)
+    groups = read_layer(path, kind="groups", area=area.geometry, area_name=area.name)
+    groups["group_id"] = range(len(groups))
+    return groups
+
+
 def load(args: argparse.Namespace, *, require_roads: bool = True, progress: bool = True) -> Any:
     """Load a ward's data from the common area arguments (see `api.pipeline.load_ward_data`)."""
     from api.pipeline import load_ward_data
@@ -146,7 +162,7 @@ def load(args: argparse.Namespace, *, require_roads: bool = True, progress: bool
     return load_ward_data(
         args.ward, boundary=args.boundary, osm_path=args.osm, facilities_path=args.facilities,
         population=args.population, require_roads=require_roads,
-        landfill=getattr(args, "landfill", None),
+        landfill=getattr(args, "landfill", None), groups=read_groups(args),
         progress=progress and sys.stderr.isatty(),
     )
 
@@ -214,12 +230,6 @@ def _plan(args: argparse.Namespace) -> int:
     from api.plan import run_plan
 
     return run_plan(args)
-
-
-def require_roads_or_explain(data: Any) -> None:
-    """Raise the road-data error (with how to get an extract) when `data` has no networks."""
-    if data.networks is None:
-        raise DataNotFoundError(data.roads_missing or "no road network")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from analysis.errors import ValidationError
 from api.cli import _area_args, command, emit, load
 
 COLLECTION_NAMES = ("daily", "recyclable", "all", "food", "residual")
@@ -138,7 +139,11 @@ def _points_plan(args: argparse.Namespace) -> int:
     files["map"] = str(maps.finish(m, args.out / "points_map.html"))
     result: dict[str, Any] = dict(plan.summary)
     if args.curve:
-        p_values = [int(x) for x in args.curve.split(",") if x.strip()]
+        try:
+            p_values = [int(x) for x in args.curve.split(",") if x.strip()]
+        except ValueError as exc:
+            msg = f"--curve takes whole numbers separated by commas, got {args.curve!r}"
+            raise ValidationError(msg) from exc
         result["curve"] = curve(data, existing=existing, params=params, p_values=p_values)
         if not args.json:
             for row in result["curve"]:
@@ -155,7 +160,8 @@ def add_points_layers(m: Any, plan: Any) -> None:
 
     maps.add_polygons(m, plan.zones, name="Vùng cấm đặt điểm (exclusion zones)", color="#d62728",
                       tooltip_cols=["rule", "site"], opacity=0.15)
-    maps.add_polygons(m, plan.catchments, name="Vùng đi bộ 300 m (walking catchments)",
+    walk_m = plan.summary["walk_m"]
+    maps.add_polygons(m, plan.catchments, name=f"Vùng đi bộ {walk_m:g} m (walking catchments)",
                       color="#2ca02c", opacity=0.08)
     maps.add_points(m, plan.existing, name="Điểm tập kết hiện có (existing points)", color="#1f77b4",
                     popup_cols=["name", "bins_660l", "source"], radius=7)

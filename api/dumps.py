@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from analysis.errors import ValidationError
 from api.layers import migrated_engine
 from geo.models import DUMP_SITE_STATUSES
 
@@ -41,7 +42,11 @@ def set_status(site_id: int, *, status: str, actor: str, note: str | None, on: s
     from geo.db import session_scope
     from geo.store import dump_site_history, set_dump_site_status
 
-    day = dt.date.fromisoformat(on) if on else None
+    try:
+        day = dt.date.fromisoformat(on) if on else None
+    except ValueError as exc:
+        msg = f"--on {on!r} is not a date (YYYY-MM-DD)"
+        raise ValidationError(msg) from exc
     with migrated_engine(database_url) as engine, session_scope(engine) as session:
         site = set_dump_site_status(session, site_id, status=status, actor=actor, note=note, on=day)
         return {"id": site.id, "status": site.status, "closed_on": str(site.closed_on or ""),

@@ -78,11 +78,6 @@ class WardData:
             raise DataNotFoundError(self.roads_missing or "no demand units for this area")
         return self.demand
 
-    @property
-    def label(self) -> str:
-        """The area's name, with "(Hanoi sample)" when it is the Hanoi stand-in."""
-        return self.area.name
-
     def attribution(self) -> list[str]:
         """Attribution lines for maps and exports."""
         lines = [OSM_ATTRIBUTION]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from analysis.errors import DataNotFoundError, SyntheticDataWarning
 from api import maps
-from api.cli import emit
+from api.cli import emit, read_groups
 from api.pipeline import HANOI_SAMPLE, load_ward_data, ward_summary
 from geo.settings import get_settings
 
@@ -33,21 +33,23 @@ def load_or_sample(args: argparse.Namespace) -> tuple[WardData, bool]:
     Returns the data and whether it is the Hanoi stand-in.
     """
     kwargs: dict[str, Any] = {"osm_path": args.osm, "facilities_path": args.facilities,
-                              "population": args.population, "progress": sys.stderr.isatty()}
-    try:
-        return load_ward_data(args.ward, boundary=args.boundary, **kwargs), False
-    except DataNotFoundError as exc:
-        if not args.sample_if_missing:
-            raise
+                              "population": args.population, "progress": sys.stderr.isatty(),
+                              "groups": read_groups(args)}
+    data = load_ward_data(args.ward, boundary=args.boundary, require_roads=False, **kwargs)
+    if data.networks is not None:
+        return data, False
+    if not args.sample_if_missing:
+        raise DataNotFoundError(data.roads_missing or "no road data")
+    if data.networks is None:
         sample = get_settings().data_dir / HANOI_SAMPLE
         sys.stderr.write(
-            f"gomrac: no road data for {args.ward or args.boundary}: {exc}\n"
+            f"gomrac: no road data for {args.ward or args.boundary}: {data.roads_missing}\n"
             f"gomrac: running the same plan on the HANOI SAMPLE AREA ({sample.name}, real OSM "
             "streets of central Hanoi) instead; every output is labelled as such.\n"
         )
         data = load_ward_data(boundary=sample, population=args.population,
                               progress=sys.stderr.isatty())
-        return data, True
+    return data, True
 
 
 def _step(name: str) -> None:

@@ -243,10 +243,13 @@ def _geometries(plan: CollectionPlan, problem: CollectionProblem, locs: gpd.GeoS
     for v, route in enumerate(plan.routes):
         vehicle = f"{v + 1}"
         by_trip: dict[int, list[int]] = {}
+        last_trip = max((s.trip for s in route.stops if s.kind != "garage"), default=0)
         for seq, stop in enumerate(route.stops):
-            by_trip.setdefault(stop.trip, []).append(stop.location)
+            # the drive home after the last unload is part of the last trip, not a trip of its own
+            trip = min(stop.trip, last_trip)
+            by_trip.setdefault(trip, []).append(stop.location)
             stop_rows.append({
-                "vehicle": vehicle, "trip": stop.trip + 1, "seq": seq, "kind": stop.kind,
+                "vehicle": vehicle, "trip": trip + 1, "seq": seq, "kind": stop.kind,
                 "location": stop.location, "name": names[stop.location],
                 "arrival": _clock(stop.arrival_s), "departure": _clock(stop.departure_s),
                 "arrival_s": stop.arrival_s, "load_kg": round(stop.load_kg, 1),
@@ -359,7 +362,11 @@ def parse_lonlat(text: str) -> tuple[float, float]:
 
 
 def _hhmm(text: object) -> float:
-    h, m = (int(v) for v in str(text).split(":"))
+    try:
+        h, m = (int(v) for v in str(text).split(":"))
+    except ValueError as exc:
+        msg = f"time {text!r} is not HH:MM"
+        raise ValueError(msg) from exc
     return h * 3600.0 + m * 60.0
 
 
@@ -382,28 +389,34 @@ def fleet_from_file(path: str | Path) -> Fleet:
         if "count" not in row:
             msg = f"{path.name}, vehicle type {i + 1}: 'count' is required"
             raise ValidationError(msg)
-        kw: dict[str, Any] = {"count": int(row["count"]), "garage": 0}
-        for key in ("name", "capacity_kg", "capacity_m3", "cost_per_km_vnd", "fixed_cost_vnd",
-                    "fuel_l_per_100km"):
-            if key in row and pd.notna(row[key]):
-                kw[key] = row[key] if key == "name" else float(row[key])
-        if "unload_min" in row and pd.notna(row["unload_min"]):
-            kw["unload_s"] = 60.0 * float(row["unload_min"])
-        if "shift_start" in row and pd.notna(row["shift_start"]):
-            kw["shift_start_s"] = _hhmm(row["shift_start"])
-        if "shift_end" in row and pd.notna(row["shift_end"]):
-            end = _hhmm(row["shift_end"])
-            start = kw.get("shift_start_s", VehicleType().shift_start_s)
-            kw["shift_end_s"] = end + 86_400 if end <= start else end
         try:
-            types.append(VehicleType(**kw))
+            types.append(_vehicle_type(row))
         except (TypeError, ValueError) as exc:
-            msg = f"{path.name}, vehicle type {i + 1}: {exc}"
+            msg = (f"{path.name}, vehicle type {i + 1}: {exc} (numbers without units; times as "
+                   "HH:MM)")
             raise ValidationError(msg) from exc
     if not types:
         msg = f"{path.name} lists no vehicle type"
         raise ValidationError(msg)
     return Fleet(tuple(types))
+
+
+def _vehicle_type(row: dict[str, Any]) -> VehicleType:
+    """One vehicle type from a fleet-file row (values may be strings)."""
+    kw: dict[str, Any] = {"count": int(row["count"]), "garage": 0}
+    for key in ("name", "capacity_kg", "capacity_m3", "cost_per_km_vnd", "fixed_cost_vnd",
+                "fuel_l_per_100km"):
+        if key in row and pd.notna(row[key]):
+            kw[key] = row[key] if key == "name" else float(row[key])
+    if "unload_min" in row and pd.notna(row["unload_min"]):
+        kw["unload_s"] = 60.0 * float(row["unload_min"])
+    if "shift_start" in row and pd.notna(row["shift_start"]):
+        kw["shift_start_s"] = _hhmm(row["shift_start"])
+    if "shift_end" in row and pd.notna(row["shift_end"]):
+        end = _hhmm(row["shift_end"])
+        start = kw.get("shift_start_s", VehicleType().shift_start_s)
+        kw["shift_end_s"] = end + 86_400 if end <= start else end
+    return VehicleType(**kw)
 
 
 def baseline_from_file(path: str | Path, result: RoutesResult, points: gpd.GeoDataFrame) -> CollectionPlan:
@@ -413,7 +426,11 @@ def baseline_from_file(path: str | Path, result: RoutesResult, points: gpd.GeoDa
     """
     from analysis.routing import plan_from_sequences
 
-    table = pd.read_csv(path)
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        msg = f"cannot read baseline file {Path(path).name}: {exc}"
+        raise ValidationError(msg) from exc
     if not {"vehicle", "point"} <= set(table.columns):
         msg = f"{Path(path).name}: a baseline needs the columns vehicle and point"
         raise ValidationError(msg)
@@ -423,7 +440,13 @@ def baseline_from_file(path: str | Path, result: RoutesResult, points: gpd.GeoDa
     for _, group in table.groupby("vehicle", sort=False):
         seq = []
         for p in group["point"]:
-            idx = names.index(str(p)) if str(p) in names else int(p) - 1
+            if str(p) in names:
+                idx = names.index(str(p))
+            elif str(p).strip().isdigit():
+                idx = int(p) - 1
+            else:
+                msg = f"{Path(path).name}: point {p!r} is neither a point name nor a number"
+                raise ValidationError(msg)
             loc = idx + 2
             if loc not in client_of:
                 msg = f"{Path(path).name}: point {p!r} is not a gathering point with waste to collect"

@@ -7,6 +7,7 @@ about with `SyntheticDataWarning`.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import warnings
@@ -103,6 +104,15 @@ def load_reports(data: WardData, source: str, *, n: int = 600, seed: int = 0,
     return ReportSet(to_metric(gdf), f"file:{Path(source).name}")
 
 
+def _local_day(text: str, name: str) -> pd.Timestamp:
+    """Midnight of a YYYY-MM-DD day in Hai Phong time, or a clear error."""
+    try:
+        return pd.Timestamp(dt.date.fromisoformat(text)).tz_localize("Asia/Ho_Chi_Minh")
+    except ValueError as exc:
+        msg = f"--{name} {text!r} is not a date (YYYY-MM-DD)"
+        raise ValidationError(msg) from exc
+
+
 @dataclass(frozen=True)
 class Hotspots:
     """Hotspot analysis of a set of reports."""
@@ -122,9 +132,9 @@ def analyse_hotspots(data: WardData, reports: ReportSet, *, method: str = "dbsca
     times = pd.to_datetime(r["requested_datetime"], utc=True)
     keep = pd.Series(True, index=r.index)
     if since:
-        keep &= times >= pd.Timestamp(since, tz="UTC")
-    if until:
-        keep &= times <= pd.Timestamp(until, tz="UTC")
+        keep &= times >= _local_day(since, "since")
+    if until:  # the whole last day, in Hai Phong time
+        keep &= times < _local_day(until, "until") + pd.Timedelta(days=1)
     r = r[keep]
     if len(r) < min_samples:
         msg = f"only {len(r)} reports in the period; at least {min_samples} are needed for hotspots"

@@ -3,7 +3,7 @@
 Read from ``facilities/haiphong_waste_sites_approx.geojson`` in the data folder. Positions there
 are the representative points of the host ward or commune, **not** facility footprints: each row
 states its precision (``location_precision``). A user overrides a position with a facilities file
-of their own (``--facilities FILE``, same columns or just name/lon/lat) or ``--landfill-at LON,LAT``.
+of their own (``--facilities FILE``, same columns or just name/lon/lat).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-from shapely.geometry import Point
 
 from analysis.errors import DataNotFoundError, UnknownWardError, ValidationError
 from geo.crs import WGS84
@@ -78,18 +77,6 @@ def find_facility(facilities: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     return rows.iloc[[0]]
 
 
-def facility_at(name: str, lon: float, lat: float) -> gpd.GeoDataFrame:
-    """A one-row facility at a user position (``--landfill-at``)."""
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        msg = f"facility position {lon}, {lat} is not a longitude, latitude pair"
-        raise ValidationError(msg)
-    return gpd.GeoDataFrame(
-        {"fid": ["user"], "name": [name], "name_en": [name], "kind": ["landfill"],
-         "location_precision": ["given by user"], "source": ["user"]},
-        geometry=[Point(lon, lat)], crs=WGS84,
-    )
-
-
 DEFAULT_LANDFILL = "Tràng Cát"
 
 
@@ -108,13 +95,20 @@ def choose_landfill(
     if name:
         row = find_facility(facilities, name)
         return row, f"facility chosen by the user: {row['name'].iloc[0]}"
+    if facilities.empty:
+        msg = "the facilities file lists no facility with a position"
+        raise DataNotFoundError(msg)
     metric = facilities.to_crs("EPSG:32648")
     target = gpd.GeoSeries([area_wgs84], crs=WGS84).to_crs("EPSG:32648").iloc[0]
     dist_km = metric.distance(target) / 1000
-    default = find_facility(facilities, DEFAULT_LANDFILL)
+    nearest = facilities.loc[[dist_km.idxmin()]]
+    try:
+        default = find_facility(facilities, DEFAULT_LANDFILL)
+    except UnknownWardError:
+        return nearest, (f"{DEFAULT_LANDFILL} is not in the facilities file; nearest facility "
+                         f"{nearest['name'].iloc[0]} used")
     if float(dist_km.loc[default.index[0]]) <= max_km:
         return default, f"default landfill {default['name'].iloc[0]}"
-    nearest = facilities.loc[[dist_km.idxmin()]]
     note = (f"{DEFAULT_LANDFILL} is {dist_km.loc[default.index[0]]:.0f} km away; nearest facility "
             f"{nearest['name'].iloc[0]} ({nearest['location_precision'].iloc[0]}) used instead")
     return nearest, note

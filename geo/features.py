@@ -18,7 +18,6 @@ import pandas as pd
 import shapely
 from shapely.geometry import box
 
-from analysis.errors import DataNotFoundError
 from geo.crs import WGS84
 from geo.osm import features_xml, local_extracts, padded_bbox
 from geo.settings import get_settings
@@ -237,12 +236,3 @@ def _dedupe(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     # the same OSM element read from two extracts (or the POI export) is kept once
     gdf["_key"] = gdf["osm_id"].str.replace(r"^(node|way|relation)/", "", regex=True)
     return gdf.drop_duplicates("_key").drop(columns="_key").reset_index(drop=True)
-
-
-def require_buildings(features: Features) -> gpd.GeoDataFrame:
-    """The building layer, or a `DataNotFoundError` saying no footprints were mapped."""
-    b = features.layers.get("buildings")
-    if b is None or b.empty:
-        msg = "no building footprints in the OSM data for this area"
-        raise DataNotFoundError(msg)
-    return b

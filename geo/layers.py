@@ -335,7 +335,7 @@ def _coerce(gdf: gpd.GeoDataFrame, kind: str, labels: list[str], fname: str) -> 
                 raise ValidationError(msg)
             gdf[col] = values
     if "requested_datetime" in gdf:
-        times = pd.to_datetime(gdf["requested_datetime"], errors="coerce", utc=True)
+        times = _parse_local_times(gdf["requested_datetime"])
         if times.isna().any():
             i = int(np.nonzero(times.isna().to_numpy())[0][0])
             msg = f"{fname}, {labels[i]}: date/time {gdf['requested_datetime'].iloc[i]!r} not understood"
@@ -344,6 +344,21 @@ def _coerce(gdf: gpd.GeoDataFrame, kind: str, labels: list[str], fname: str) -> 
     if "name" not in gdf:
         gdf["name"] = [f"{kind}-{i + 1}" for i in range(len(gdf))]
     return gdf
+
+
+#: Time zone of times written without one in a layer file (Hai Phong, UTC+7).
+LOCAL_TZ = "Asia/Ho_Chi_Minh"
+
+
+def _parse_local_times(values: pd.Series) -> pd.Series:
+    """Parse date/times to UTC; a time without a zone is Hai Phong local time. NaT when unreadable."""
+    out = []
+    for v in values:
+        t = pd.to_datetime(v, errors="coerce")
+        if t is not pd.NaT and not pd.isna(t) and t.tzinfo is None:
+            t = t.tz_localize(LOCAL_TZ)
+        out.append(t.tz_convert("UTC") if not pd.isna(t) else pd.NaT)
+    return pd.Series(pd.to_datetime(out, utc=True), index=values.index)
 
 
 def save_layer(gdf: gpd.GeoDataFrame, path: str | Path, *, attribution: list[str] | None = None) -> Path:

@@ -425,7 +425,9 @@ def area_from_file(path: str | Path, *, name: str | None = None) -> StudyArea:
     )
 
 
-def _is_areal(geom: BaseGeometry) -> bool:
+def _is_areal(geom: BaseGeometry | None) -> bool:
+    if geom is None:
+        return False
     if isinstance(geom, Polygon | MultiPolygon):
         return not geom.is_empty
     if geom.geom_type == "GeometryCollection":

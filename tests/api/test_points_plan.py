@@ -121,3 +121,23 @@ def test_pmedian__too_few_points_for_the_waste(vanmieu_data) -> None:
 
     with pytest.raises(InfeasibleError, match="cannot hold the waste"):
         plan_points(vanmieu_data, params=PointsParams(model="pmedian", p=6, time_limit_s=10))
+
+
+def test_groups_file__used_for_coverage(vanmieu_boundary, tmp_path) -> None:
+    """Residential groups from a file replace the estimated ones in the plan's group table."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from api.pipeline import load_ward_data
+    from geo.layers import read_layer
+
+    path = tmp_path / "to_dan_pho.geojson"
+    gpd.GeoDataFrame({"Tên tổ": ["Tổ 1", "Tổ 2"], "số hộ": [100, 200]},
+                     geometry=[box(105.8268, 21.0233, 105.8329, 21.0303),
+                               box(105.8329, 21.0233, 105.8390, 21.0303)], crs=4326).to_file(path)
+    groups = read_layer(path, kind="groups")
+    groups["group_id"] = range(len(groups))
+    data = load_ward_data(boundary=vanmieu_boundary, groups=groups)
+    plan = plan_points(data, params=PointsParams(time_limit_s=20))
+    assert list(plan.groups_table["name"]) == ["Tổ 1", "Tổ 2"]
+    assert plan.groups_table["households"].sum() == pytest.approx(data.demand["households"].sum())

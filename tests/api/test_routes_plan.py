@@ -122,3 +122,35 @@ def test_fleet_from_file(tmp_path) -> None:
     path.write_text("name,capacity_kg\nxe,5000\n", encoding="utf-8")
     with pytest.raises(ValidationError, match="'count' is required"):
         fleet_from_file(path)
+
+
+def test_fleet_from_file__bad_values(tmp_path) -> None:
+    """A count in words or a time without minutes names the vehicle type and the value."""
+    path = tmp_path / "fleet.csv"
+    path.write_text("count,capacity_kg\ntwo,5000\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="vehicle type 1: .*'two'"):
+        fleet_from_file(path)
+    path.write_text("count,shift_start\n2,6h\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="time '6h' is not HH:MM"):
+        fleet_from_file(path)
+
+
+def test_choose_landfill__file_without_trang_cat(tmp_path, data_dir) -> None:
+    """A facilities file without Tràng Cát gives its nearest facility, with a note."""
+    from geo.facilities import choose_landfill, load_facilities
+    from geo.wards import find_ward
+
+    path = tmp_path / "fac.csv"
+    path.write_text("name,lon,lat\nTrạm trung chuyển A,106.69,20.83\nBãi B,106.50,20.95\n",
+                    encoding="utf-8")
+    row, note = choose_landfill(load_facilities(path), find_ward("Lê Chân").geometry)
+    assert row["name"].iloc[0] == "Trạm trung chuyển A"
+    assert "not in the facilities file" in note
+
+
+def test_routes__drive_home_closes_last_trip(vanmieu_routes) -> None:
+    """Every route line belongs to a trip that unloads: no extra 'trip' for the drive home."""
+    stops = vanmieu_routes.stops
+    unloading_trips = set(zip(stops.loc[stops["kind"] == "landfill", "vehicle"],
+                              stops.loc[stops["kind"] == "landfill", "trip"], strict=True))
+    assert set(zip(vanmieu_routes.routes["vehicle"], vanmieu_routes.routes["trip"], strict=True)) <= unloading_trips

@@ -134,3 +134,14 @@ def test_read_layer__wrong_geometry_type(tmp_path, le_chan) -> None:
     gpd.GeoDataFrame({"name": ["x"]}, geometry=[le_chan.geometry.buffer(-0.005)], crs=4326).to_file(path)
     with pytest.raises(ValidationError, match="where Point is expected"):
         read_layer(path, kind="gathering_points")
+
+
+def test_read_layer__report_times_are_local(tmp_path, inside) -> None:
+    """A report time without a zone is Hai Phong time (UTC+7); one with a zone is kept."""
+    path = tmp_path / "reports.csv"
+    pd.DataFrame({"lat": [inside[0][1], inside[1][1]], "lon": [inside[0][0], inside[1][0]],
+                  "thời gian": ["2026-01-05 21:00", "2026-01-05T21:00:00+00:00"]}).to_csv(path, index=False)
+    gdf = read_layer(path, kind="reports")
+    times = gdf["requested_datetime"].dt.tz_convert("UTC")
+    assert times.iloc[0] == pd.Timestamp("2026-01-05 14:00", tz="UTC")
+    assert times.iloc[1] == pd.Timestamp("2026-01-05 21:00", tz="UTC")
