@@ -236,7 +236,6 @@ def _routes_plan(args: argparse.Namespace) -> int:
         fleet_from_file,
         parse_lonlat,
         plan_routes,
-        point_demand,
         write_outputs,
     )
     from api.schedule import schedule_table, write_schedule
@@ -262,7 +261,7 @@ def _routes_plan(args: argparse.Namespace) -> int:
         summary["user_baseline_saving_pct"] = round(
             100 * (base.total_km - result.plan.total_km) / base.total_km, 2) if base.total_km else 0.0
     files = write_outputs(result, args.out, attribution=data.attribution())
-    _, walks_to = point_demand(data, points)
+    walks_to = result.walks_to
     names = [str(n) for n in points.get("name", [f"Điểm {i + 1}" for i in range(len(points))])]
     streets = [str(s) for s in points.get("street", [""] * len(points)).fillna("")] \
         if "street" in points else [""] * len(points)

@@ -59,11 +59,13 @@ def base_map(data: WardData, *, title: str | None = None) -> folium.Map:
 def _roads(m: folium.Map, data: WardData) -> None:
     nets = data.networks
     assert nets is not None
-    truck = edges_gdf(nets.truck)
-    truck = truck[truck.intersects(nets.truck_area)][["highway", "name", "geometry"]]
+    truck_all = edges_gdf(nets.truck)
+    truck = truck_all[truck_all.intersects(nets.truck_area)][["highway", "name", "geometry"]]
     cart = edges_gdf(nets.cart)
-    truck_ways = set(map(str, edges_gdf(nets.truck)["osmid"].astype(str)))
-    cart_only = cart[~cart["osmid"].astype(str).isin(truck_ways)][["highway", "name", "geometry"]]
+    # an edge is cart-only when none of the OSM ways it merges is on the truck network
+    truck_ways = {w for ids in truck_all["osmid"] for w in (ids if isinstance(ids, list) else [ids])}
+    cart_only = cart[[not any(w in truck_ways for w in (ids if isinstance(ids, list) else [ids]))
+                      for ids in cart["osmid"]]][["highway", "name", "geometry"]]
     for gdf, name, color, weight, show in (
         (truck, "Đường xe tải (truck roads)", "#555", 2, True),
         (cart_only, "Ngõ, hẻm – chỉ xe đẩy (alleys, handcart only)", "#e6a100", 1, False),

@@ -61,7 +61,7 @@ def run_plan(args: argparse.Namespace) -> int:
     from api.commands import add_points_layers
     from api.points import PointsParams, plan_points
     from api.points import write_outputs as write_points
-    from api.routes import RoutesParams, plan_routes, point_demand
+    from api.routes import RoutesParams, plan_routes
     from api.routes import write_outputs as write_routes
     from api.schedule import schedule_table, write_schedule
     from api.surveillance import (
@@ -107,7 +107,7 @@ def run_plan(args: argparse.Namespace) -> int:
         routes[collection] = res
         res.summary["files"] = write_routes(res, out / "routes" / collection, attribution=attribution)
         result[f"routes_{collection}"] = res.summary
-    _, walks_to = point_demand(data, points)
+    walks_to = routes["daily"].walks_to
     names = [str(n) for n in points["name"]]
     streets = [str(s) if isinstance(s, str) else "" for s in points.get("street", [""] * len(points))]
     table = schedule_table(data, list(routes.values()), walks_to, names, streets)

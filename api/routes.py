@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import Point
 
-from analysis.demand import STREAMS
+from analysis.demand import STREAMS, bins_needed
 from analysis.distance import GraphArrays, cost_matrix, nearest_source_cost, path_line, path_nodes
 from analysis.errors import ApproximateDataWarning, InfeasibleError, ValidationError
 from analysis.routing import (
@@ -43,7 +43,7 @@ from analysis.routing import (
 from geo.crs import METRIC_CRS, WGS84, to_metric
 from geo.gpx import write_gpx
 from geo.layers import save_layer
-from geo.network import edges_gdf, routable
+from geo.network import edges_gdf
 
 if TYPE_CHECKING:
     from api.pipeline import WardData
@@ -101,6 +101,7 @@ class RoutesResult:
     stops: gpd.GeoDataFrame  # EPSG:4326, ordered stops
     carts: pd.DataFrame  # handcart rounds per gathering point
     summary: dict[str, Any]
+    walks_to: np.ndarray  # for each demand unit, the point it walks to (−1: none reachable)
     notes: list[str] = field(default_factory=list)
 
 
@@ -166,7 +167,7 @@ def plan_routes(data: WardData, points: gpd.GeoDataFrame, *, params: RoutesParam
     pts, walks_to = point_demand(data, points)
     garage, landfill, notes = _facility_locations(data, params)
     truck_t = data.truck_arrays
-    truck_d = GraphArrays.from_graph(routable(nets.truck), weight="length")
+    truck_d = data.truck_length_arrays
     locs = gpd.GeoSeries([garage, landfill, *pts.geometry], crs=METRIC_CRS)
     _, snap = truck_d.snap(locs)
     if snap[1] > MAX_FACILITY_SNAP_M:
@@ -177,7 +178,7 @@ def plan_routes(data: WardData, points: gpd.GeoDataFrame, *, params: RoutesParam
     duration = cost_matrix(truck_t, locs, locs)
     distance = cost_matrix(truck_d, locs, locs)
     kg = sum(pts[f"{s}_kg_day"].to_numpy() for s in streams) * days
-    bins = np.ceil(kg / (0.66 * 200 * 0.85)).clip(min=1)
+    bins = np.maximum(bins_needed(kg, bin_l=660.0, bulk_density_kg_m3=data.params.bulk_density_kg_m3), 1)
     service = params.service_base_s + params.service_per_bin_s * bins
     fleet = params.fleet or default_fleet(float(kg.sum()))
     clients = list(range(2, len(locs)))
@@ -224,7 +225,8 @@ def plan_routes(data: WardData, points: gpd.GeoDataFrame, *, params: RoutesParam
             "alley_households": round(float(carts["households"].sum())),
         })
     return RoutesResult(problem, plan, baseline, violations, gpd.GeoDataFrame(
-        {"name": names}, geometry=locs.to_numpy(), crs=METRIC_CRS), routes, stops, carts, summary, notes)
+        {"name": names}, geometry=locs.to_numpy(), crs=METRIC_CRS), routes, stops, carts, summary,
+        walks_to, notes)
 
 
 def _point_names(points: gpd.GeoDataFrame) -> list[str]:
@@ -307,7 +309,7 @@ def _carts(data: WardData, pts: gpd.GeoDataFrame, walks_to: np.ndarray, streams:
         sites = gpd.GeoSeries(gpd.points_from_xy(walk.xy[where, 0], walk.xy[where, 1]), crs=METRIC_CRS)
         locs = pd.concat([stops, sites], ignore_index=True)
         dist_m = cost_matrix(walk, locs, locs)
-        dur_s = dist_m / (3.0 / 3.6)  # pushing a loaded cart at 3 km/h
+        dur_s = dist_m / (nets.cart.graph.get("gomrac_cart_kph", 3.0) / 3.6)  # pushing a loaded cart
         n_carts = max(1, math.ceil(kg_stop.sum() / CART_KG / 6))
         plan = plan_handcart_rounds(dur_s, dist_m, transfer_point=0,
                                     households_idx=list(range(1, len(locs))),

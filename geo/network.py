@@ -368,6 +368,7 @@ def _subnetwork(raw: nx.MultiDiGraph, area: BaseGeometry, rules: NetworkRules, m
             speeds = [rules.truck_speed_kph.get(h, rules.truck_fallback_kph) for h in classes]
             d["speed_kph"] = min(float(d["speed_kph"]), sum(speeds) / len(speeds))
     else:
+        G.graph["gomrac_cart_kph"] = rules.cart_speed_kph
         for _, _, d in G.edges(data=True):
             d["speed_kph"] = rules.cart_speed_kph
     return ox.routing.add_edge_travel_times(G)
