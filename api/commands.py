@@ -144,7 +144,7 @@ def _points_plan(args: argparse.Namespace) -> int:
         except ValueError as exc:
             msg = f"--curve takes whole numbers separated by commas, got {args.curve!r}"
             raise ValidationError(msg) from exc
-        result["curve"] = curve(data, existing=existing, params=params, p_values=p_values)
+        result["curve"] = curve(plan, params=params, p_values=p_values)
         if not args.json:
             for row in result["curve"]:
                 sys.stderr.write(f"p={row['p']:>4}  covered {row['covered_pct']:6.2f}%  "

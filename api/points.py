@@ -24,7 +24,6 @@ from analysis.distance import GraphArrays, cost_matrix, nearest_source_cost
 from analysis.errors import ValidationError
 from analysis.location import MaximalCoverage, PMedian, SetCover, SitingResult, coverage_curve
 from analysis.siting import (
-    DEFAULT_EXCLUSION_M,
     SitingRules,
     candidate_sites,
     exclusion_zones,
@@ -74,6 +73,7 @@ class PointsPlan:
     result: SitingResult
     summary: dict[str, Any]
     model_demand: gpd.GeoDataFrame  # the demand the model saw: units merged per node, split if large
+    cost_m: np.ndarray  # walking metres, model demand × sites (existing first, then candidates)
 
 
 def plan_points(data: WardData, *, existing: gpd.GeoDataFrame | None = None,
@@ -159,7 +159,7 @@ def plan_points(data: WardData, *, existing: gpd.GeoDataFrame | None = None,
     return PointsPlan(existing=existing_m, proposed=proposed, candidates=cands, rejected=rejected,
                       zones=exclusion_zones(sensitive, params.rules), before=before, after=after,
                       groups_table=table, uncovered=uncovered, catchments=catchments, result=result,
-                      summary=summary, model_demand=agg)
+                      summary=summary, model_demand=agg, cost_m=cost)
 
 
 def split_large_units(demand: gpd.GeoDataFrame, *, max_kg: float) -> gpd.GeoDataFrame:
@@ -299,23 +299,14 @@ def _catchments(walk: GraphArrays, points: gpd.GeoDataFrame, walk_m: float,
     return gpd.GeoDataFrame(rows, crs=METRIC_CRS)
 
 
-def curve(data: WardData, *, existing: gpd.GeoDataFrame | None, params: PointsParams,
-          p_values: list[int]) -> list[dict[str, Any]]:
-    """Households covered as a function of the number of new points (MCLP per p)."""
-    nets = data.require_networks()
-    demand = data.require_demand()
-    walk = data.walk_arrays
-    existing_m = (to_metric(existing) if existing is not None and len(existing)
-                  else gpd.GeoDataFrame(geometry=[], crs=METRIC_CRS))
-    sensitive = {k: to_metric(v) for k, v in data.features.layers.items() if k in DEFAULT_EXCLUSION_M}
-    cands, _ = candidate_sites(to_metric(edges_gdf(nets.truck)), data.area.metric_geometry(),
-                               sensitive=sensitive, existing=existing_m, rules=params.rules)
-    sites = pd.concat([existing_m.geometry, cands.geometry], ignore_index=True)
-    agg, _ = aggregate_by_node(demand, walk)
-    cost = model_costs(walk, agg, gpd.GeoSeries(sites, crs=METRIC_CRS), limit=params.walk_m)
-    rows = coverage_curve(cost, agg["households"].to_numpy(), service_radius_m=params.walk_m,
-                          p_values=p_values, fixed=np.arange(len(existing_m)),
-                          time_limit_s=params.time_limit_s)
+def curve(plan: PointsPlan, *, params: PointsParams, p_values: list[int]) -> list[dict[str, Any]]:
+    """Households covered as a function of the number of new points (MCLP per p).
+
+    Uses the plan's own candidates, demand and distances, so the curve and the plan agree.
+    """
+    rows = coverage_curve(plan.cost_m, plan.model_demand["households"].to_numpy(),
+                          service_radius_m=params.walk_m, p_values=p_values,
+                          fixed=np.arange(len(plan.existing)), time_limit_s=params.time_limit_s)
     return [{"p": r.p, "covered_pct": round(100 * r.covered_share, 2), "gap_pct": round(100 * r.gap, 3),
              "solve_s": round(r.solve_s, 2)} for r in rows]
 

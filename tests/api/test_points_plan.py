@@ -95,12 +95,15 @@ def test_existing_points__kept_and_credited(vanmieu_data, vanmieu_points) -> Non
     assert plan.summary["covered_after_pct"] >= vanmieu_points.summary["covered_after_pct"] - 1e-6
 
 
-def test_p_curve__monotone(vanmieu_data) -> None:
-    """More new points never cover fewer households."""
-    rows = curve(vanmieu_data, existing=None, params=PointsParams(), p_values=[1, 3, 6, 12])
+def test_p_curve__monotone(vanmieu_points) -> None:
+    """More new points never cover fewer households, and all of the plan's points cover as much."""
+    rows = curve(vanmieu_points, params=PointsParams(), p_values=[1, 3, 6, 12])
     shares = [r["covered_pct"] for r in rows]
     assert shares == sorted(shares)
     assert shares[0] < shares[-1]
+    n = vanmieu_points.summary["new_points"]
+    full = curve(vanmieu_points, params=PointsParams(), p_values=[n])[0]["covered_pct"]
+    assert full >= shares[-1]
 
 
 def test_pmedian__objective_is_weighted_walk(vanmieu_data) -> None:
