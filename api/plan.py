@@ -40,16 +40,14 @@ def load_or_sample(args: argparse.Namespace) -> tuple[WardData, bool]:
         return data, False
     if not args.sample_if_missing:
         raise DataNotFoundError(data.roads_missing or "no road data")
-    if data.networks is None:
-        sample = get_settings().data_dir / HANOI_SAMPLE
-        sys.stderr.write(
-            f"gomrac: no road data for {args.ward or args.boundary}: {data.roads_missing}\n"
-            f"gomrac: running the same plan on the HANOI SAMPLE AREA ({sample.name}, real OSM "
-            "streets of central Hanoi) instead; every output is labelled as such.\n"
-        )
-        data = load_ward_data(boundary=sample, population=args.population,
-                              progress=sys.stderr.isatty())
-    return data, True
+    sample = get_settings().data_dir / HANOI_SAMPLE
+    sys.stderr.write(
+        f"gomrac: no road data for {args.ward or args.boundary}: {data.roads_missing}\n"
+        f"gomrac: running the same plan on the HANOI SAMPLE AREA ({sample.name}, real OSM "
+        "streets of central Hanoi) instead; every output is labelled as such.\n"
+    )
+    return load_ward_data(boundary=sample, population=args.population,
+                          progress=sys.stderr.isatty()), True
 
 
 def _step(name: str) -> None:

@@ -255,7 +255,18 @@ class Report(Base):
     )
 
 
-class ReportUpdate(Base):
+class _AuditColumns:
+    """Columns of an audit row: when, who, which field, old and new value, and a note."""
+
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    field: Mapped[str] = mapped_column(String(64))
+    old: Mapped[str | None] = mapped_column(Text)
+    new: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class ReportUpdate(_AuditColumns, Base):
     """One audit row: a field of a report changed (or a note was added) by an actor."""
 
     __tablename__ = "report_update"
@@ -264,12 +275,6 @@ class ReportUpdate(Base):
     report_id: Mapped[int] = mapped_column(
         ForeignKey("report.id", ondelete="CASCADE"), index=True
     )
-    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    actor: Mapped[str] = mapped_column(String(200))
-    field: Mapped[str] = mapped_column(String(64))
-    old: Mapped[str | None] = mapped_column(Text)
-    new: Mapped[str | None] = mapped_column(Text)
-    note: Mapped[str | None] = mapped_column(Text)
 
 
 class DumpSite(Base):
@@ -296,7 +301,7 @@ class DumpSite(Base):
     )
 
 
-class DumpSiteUpdate(Base):
+class DumpSiteUpdate(_AuditColumns, Base):
     """One audit row of a dump site, like `ReportUpdate`."""
 
     __tablename__ = "dump_site_update"
@@ -305,12 +310,6 @@ class DumpSiteUpdate(Base):
     dump_site_id: Mapped[int] = mapped_column(
         ForeignKey("dump_site.id", ondelete="CASCADE"), index=True
     )
-    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    actor: Mapped[str] = mapped_column(String(200))
-    field: Mapped[str] = mapped_column(String(64))
-    old: Mapped[str | None] = mapped_column(Text)
-    new: Mapped[str | None] = mapped_column(Text)
-    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Camera(Base):

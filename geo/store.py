@@ -21,7 +21,7 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Literal, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, cast
 
 import geopandas as gpd
 import numpy as np
@@ -67,6 +67,8 @@ if TYPE_CHECKING:
     from sqlalchemy.sql.elements import ColumnElement
 
 log = logging.getLogger(__name__)
+
+_Audit = TypeVar("_Audit", ReportUpdate, DumpSiteUpdate)
 
 LayerKind = Literal[
     "wards",
@@ -1079,12 +1081,7 @@ def unlink_duplicate(
 def report_history(session: Session, report_id: int) -> list[ReportUpdate]:
     """Audit rows of a report, oldest first; `DataNotFoundError` if it does not exist."""
     get_report(session, report_id)
-    stmt = (
-        select(ReportUpdate)
-        .where(ReportUpdate.report_id == report_id)
-        .order_by(ReportUpdate.at, ReportUpdate.id)
-    )
-    return list(session.scalars(stmt))
+    return _history(session, ReportUpdate, ReportUpdate.report_id == report_id)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1141,11 +1138,12 @@ def set_dump_site_status(
 
 def dump_site_history(session: Session, site_id: int) -> list[DumpSiteUpdate]:
     """Audit rows of a dump site, oldest first."""
-    stmt = (
-        select(DumpSiteUpdate)
-        .where(DumpSiteUpdate.dump_site_id == site_id)
-        .order_by(DumpSiteUpdate.at, DumpSiteUpdate.id)
-    )
+    return _history(session, DumpSiteUpdate, DumpSiteUpdate.dump_site_id == site_id)
+
+
+def _history(session: Session, model: type[_Audit], where: ColumnElement[bool]) -> list[_Audit]:
+    """Rows of an audit table matching `where`, oldest first (ties by id)."""
+    stmt = select(model).where(where).order_by(model.at, model.id)
     return list(session.scalars(stmt))
 
 
