@@ -290,7 +290,8 @@ def networks_for(
     folder = get_settings().osm_cache_dir / area.slug
     truck_file, cart_file = folder / f"truck-{key}.graphml", folder / f"cart-{key}.graphml"
     if truck_file.exists() and cart_file.exists() and not refresh:
-        truck, cart = ox.load_graphml(truck_file), ox.load_graphml(cart_file)
+        truck = ox.load_graphml(truck_file, graph_dtypes=_GRAPH_DTYPES)
+        cart = ox.load_graphml(cart_file, graph_dtypes=_GRAPH_DTYPES)
         log.info("networks_for %s: read from cache %s", area.name, key)
         return Networks(truck, cart, source, True, time.perf_counter() - t0, truck_area, cart_area)
     steps = tqdm(total=4, desc=f"road networks {area.slug}", disable=not progress, unit="step")
@@ -337,6 +338,10 @@ def _raw_graph(source: OsmSource, area: BaseGeometry, clip_file: Path) -> nx.Mul
                 clip_to_highways(source, padded_bbox(area, 0.005), clip_file)
             G = ox.graph_from_xml(clip_file, bidirectional=False, simplify=False, retain_all=True)
     return G
+
+
+# GraphML stores graph attributes as text; these are read back as numbers.
+_GRAPH_DTYPES = {"gomrac_cart_kph": float, "gomrac_unreachable_nodes": int}
 
 
 def _subnetwork(raw: nx.MultiDiGraph, area: BaseGeometry, rules: NetworkRules, mode: Mode) -> nx.MultiDiGraph:
