@@ -19,7 +19,7 @@ import shapely
 from shapely.geometry import box
 
 from geo.crs import WGS84
-from geo.osm import features_xml, local_extracts, padded_bbox
+from geo.osm import features_xml, local_extracts, osmnx_settings, padded_bbox
 from geo.settings import get_settings
 
 if TYPE_CHECKING:
@@ -171,7 +171,8 @@ def _read_osm_features(path: object, region: BaseGeometry, *, label: str) -> dic
 
 def _overpass_features(region: BaseGeometry) -> dict[str, gpd.GeoDataFrame]:
     try:
-        raw = ox.features_from_polygon(region, tags=_all_tags())
+        with osmnx_settings():
+            raw = ox.features_from_polygon(region, tags=_all_tags())
     except ox._errors.InsufficientResponseError:
         return {k: _empty() for k in LAYER_TAGS}
     return _split_layers(raw.reset_index(), "overpass")

@@ -24,14 +24,13 @@ here because trucks collecting waste rarely reach it.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -44,7 +43,7 @@ from tqdm.auto import tqdm
 
 from analysis.errors import DataNotFoundError
 from geo.crs import METRIC_CRS, WGS84
-from geo.osm import OsmSource, clip_to_highways, find_source, padded_bbox
+from geo.osm import OsmSource, clip_to_highways, find_source, osmnx_settings, padded_bbox
 from geo.settings import get_settings
 
 if TYPE_CHECKING:
@@ -204,17 +203,6 @@ class Networks:
     cart_area: BaseGeometry
 
 
-@contextlib.contextmanager
-def _osmnx_tags() -> Iterator[None]:
-    """Keep the tags `NetworkRules` reads on osmnx edges, restoring osmnx's settings after."""
-    old = ox.settings.useful_tags_way
-    ox.settings.useful_tags_way = list(EDGE_TAGS)
-    try:
-        yield
-    finally:
-        ox.settings.useful_tags_way = old
-
-
 def truck_area_for(area: StudyArea, facilities: gpd.GeoDataFrame | None, *, buffer_m: float,
                    max_facility_km: float = 40.0) -> BaseGeometry:
     """The area a ward's truck network must cover: the ward, its buffer, and the way to its facilities.
@@ -326,12 +314,14 @@ def _cache_key(area: StudyArea, source: OsmSource, rules: NetworkRules, truck_ar
 
 def _raw_graph(source: OsmSource, area: BaseGeometry, clip_file: Path) -> nx.MultiDiGraph:
     """The unsimplified, directed graph of every highway way in `area` (one-ways respected)."""
-    with _osmnx_tags():
+    # keep the tags `NetworkRules` reads on the edges (osmnx keeps only `useful_tags_way`)
+    with osmnx_settings(useful_tags_way=list(EDGE_TAGS)):
         if source.kind == "graphml":
             assert source.path is not None
             G = ox.load_graphml(source.path)
         elif source.kind == "overpass":
-            G = ox.graph_from_polygon(area, network_type="all_private", simplify=False,
+            # every highway way, private ones included: `NetworkRules` decides, not osmnx
+            G = ox.graph_from_polygon(area, network_type="all", simplify=False,
                                       retain_all=True, truncate_by_edge=True)
         else:
             if not clip_file.exists():

@@ -8,7 +8,9 @@ Sources, in order:
 
        osmium extract -p haiphong_2025_outline_approx.geojson vietnam-latest.osm.pbf -o haiphong.osm.pbf
 
-3. osmnx over the Overpass API, when the machine is online and ``GOMRAC_OFFLINE`` is not set.
+3. osmnx over the Overpass API, when the machine is online and ``GOMRAC_OFFLINE`` is not set
+   (``GOMRAC_OVERPASS_URL`` picks the server; osmnx keeps its raw answers under
+   ``<cache_dir>/osm/_overpass``).
 
 A PBF is clipped to the area's bounding box with the ``osmium`` command (osmium-tool) when it is
 installed, and the highway ways (with the nodes they reference) are copied to an OSM XML file in
@@ -17,6 +19,7 @@ the cache with pyosmium, which ``osmnx.graph_from_xml`` reads.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -36,6 +39,8 @@ from analysis.errors import DataNotFoundError, ValidationError
 from geo.settings import get_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from shapely.geometry.base import BaseGeometry
 
 log = logging.getLogger(__name__)
@@ -215,6 +220,30 @@ def _cover_share(src: OsmSource, area: BaseGeometry) -> float:
     if src.bounds is None or area.area == 0:
         return 0.0
     return float(area.intersection(box(*src.bounds)).area / area.area)
+
+
+@contextlib.contextmanager
+def osmnx_settings(**overrides: object) -> Iterator[None]:
+    """Run osmnx against gomrac's Overpass server and cache folder, restoring its settings after.
+
+    ``GOMRAC_OVERPASS_URL`` (when set) becomes osmnx's ``overpass_url``, so the server checked
+    by `find_source` is the one that answers; osmnx's HTTP cache goes under the cache directory
+    instead of ``./cache`` wherever the command runs. Other osmnx settings are given by name.
+    """
+    import osmnx as ox
+
+    wanted: dict[str, object] = {"cache_folder": str(get_settings().osm_cache_dir / "_overpass")}
+    if get_settings().overpass_url:
+        wanted["overpass_url"] = get_settings().overpass_url
+    wanted.update(overrides)
+    old = {name: getattr(ox.settings, name) for name in wanted}
+    try:
+        for name, value in wanted.items():
+            setattr(ox.settings, name, value)
+        yield
+    finally:
+        for name, value in old.items():
+            setattr(ox.settings, name, value)
 
 
 def _online(timeout_s: float = 3.0) -> bool:
