@@ -59,6 +59,9 @@ class GraphArrays:
         ``length`` (metres) or ``travel_time`` (seconds).
     speed_m_s
         Speed used for the straight access leg when `weight` is a time (metres per second).
+    lengths
+        Length in metres of the edge behind each stored entry of `matrix` (aligned with
+        ``matrix.data``), so a path chosen by time can be measured in metres.
     """
 
     nodes: IntArray
@@ -66,6 +69,7 @@ class GraphArrays:
     matrix: csr_array
     weight: Weight
     speed_m_s: float
+    lengths: FloatArray
 
     @classmethod
     def from_graph(cls, G: nx.MultiDiGraph, *, weight: Weight = "length") -> GraphArrays:
@@ -94,21 +98,57 @@ class GraphArrays:
             rows[k], cols[k] = index[u], index[v]
             vals[k] = float(d[weight])
             lengths[k] = float(d.get("length", d[weight]))
-        # keep the cheapest of parallel edges: sort by value so the first of each pair wins
-        order = np.lexsort((vals, cols, rows))
+        # keep the cheapest of parallel edges (the shorter on a tie): sort so the first one wins
+        order = np.lexsort((lengths, vals, cols, rows))
         rows, cols, vals, lengths = rows[order], cols[order], vals[order], lengths[order]
         first = np.ones(m, bool)
         first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-        rows, cols, vals = rows[first], cols[first], vals[first]
+        rows, cols, vals, lengths = rows[first], cols[first], vals[first], lengths[first]
         # csgraph treats explicit zeros as missing edges: use a tiny positive cost instead
         vals = np.where(vals <= 0, 1e-9, vals)
-        matrix = csr_array((vals, (rows, cols)), shape=(len(nodes), len(nodes)))
+        # CSR built from its parts: entries stay in (row, col) order, aligned with `lengths`
+        indptr = np.searchsorted(rows, np.arange(len(nodes) + 1))
+        matrix = csr_array((vals, cols, indptr), shape=(len(nodes), len(nodes)))
         if weight == "travel_time":
             total_t = vals.sum()
-            speed = float(lengths[first].sum() / total_t) if total_t > 0 else 1.0
+            speed = float(lengths.sum() / total_t) if total_t > 0 else 1.0
         else:
             speed = 1.0
-        return cls(nodes=nodes, xy=xy, matrix=matrix, weight=weight, speed_m_s=speed)
+        return cls(nodes=nodes, xy=xy, matrix=matrix, weight=weight, speed_m_s=speed,
+                   lengths=lengths)
+
+    def tree_lengths(self, costs: FloatArray, predecessors: IntArray) -> FloatArray:
+        """Metres from each search root to every node along its shortest-path tree.
+
+        Parameters
+        ----------
+        costs, predecessors
+            ``(k, n)`` distances and predecessors from `scipy.sparse.csgraph.dijkstra` on
+            `matrix` (predecessors negative at the root and where a node is unreachable).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(k, n)`` path lengths in metres (0 at the root, ``inf`` where unreachable).
+        """
+        k, n = predecessors.shape
+        has = predecessors >= 0
+        col = np.broadcast_to(np.arange(n), (k, n))
+        # the tree edge pred -> v is found by its (row, col) key among the sorted CSR entries
+        row_of = np.repeat(np.arange(n), np.diff(self.matrix.indptr))
+        keys = row_of * n + self.matrix.indices
+        total = np.zeros((k, n))
+        total[has] = self.lengths[np.searchsorted(keys, predecessors[has] * n + col[has])]
+        # pointer jumping: after round r, `up` is the 2^r-th ancestor and `total` the metres to
+        # it; roots (and unreachable nodes) point at themselves with 0 m, so all ends at a root
+        up = np.where(has, predecessors, col)
+        while True:
+            total += np.take_along_axis(total, up, axis=1)
+            nxt = np.take_along_axis(up, up, axis=1)
+            if np.array_equal(nxt, up):
+                break
+            up = nxt
+        return np.where(np.isinf(costs), np.inf, total)
 
     def snap(self, points: gpd.GeoSeries) -> tuple[IntArray, FloatArray]:
         """Nearest node (matrix index) of each metric point and the straight distance to it (m)."""
@@ -134,6 +174,7 @@ def cost_matrix(
     *,
     limit: float = np.inf,
     include_access: bool = True,
+    measure: Literal["weight", "length"] = "weight",
 ) -> FloatArray:
     """Shortest-path costs from every origin to every target over the network.
 
@@ -148,6 +189,10 @@ def cost_matrix(
         limit makes coverage matrices (300 m walks) much faster.
     include_access
         Add the straight legs from each point to its snapped node.
+    measure
+        ``weight``: the minimised cost itself. ``length``: the metres of the paths that
+        minimise the weight (a truck's kilometres along its fastest paths, so distance and
+        time describe the same drive); `limit` still applies to the weight.
 
     Returns
     -------
@@ -157,21 +202,36 @@ def cost_matrix(
     t0 = time.perf_counter()
     o_idx, o_snap = arrays.snap(origins)
     t_idx, t_snap = arrays.snap(targets)
-    o_acc = arrays.access_cost(o_snap) if include_access else np.zeros(len(o_idx))
-    t_acc = arrays.access_cost(t_snap) if include_access else np.zeros(len(t_idx))
+    in_metres = measure == "length" and arrays.weight != "length"
+    if measure not in ("weight", "length"):
+        msg = f"measure must be 'weight' or 'length', not {measure!r}"
+        raise ValidationError(msg)
+    o_cost, t_cost = (o_snap, t_snap) if in_metres else (arrays.access_cost(o_snap),
+                                                         arrays.access_cost(t_snap))
+    o_acc = o_cost if include_access else np.zeros(len(o_idx))
+    t_acc = t_cost if include_access else np.zeros(len(t_idx))
     unique_o, inverse = np.unique(o_idx, return_inverse=True)
     out = np.empty((len(o_idx), len(t_idx)), float)
+    over = np.zeros((len(o_idx), len(t_idx)), bool)
     for start in range(0, len(unique_o), BLOCK):
         block = unique_o[start : start + BLOCK]
-        dist = dijkstra(arrays.matrix, directed=True, indices=block, limit=limit)
-        sub = dist[:, t_idx]
+        if in_metres:
+            cost, pred = dijkstra(arrays.matrix, directed=True, indices=block, limit=limit,
+                                  return_predecessors=True)
+            dist = arrays.tree_lengths(cost, pred)
+        else:
+            cost = dist = dijkstra(arrays.matrix, directed=True, indices=block, limit=limit)
         rows = np.nonzero((inverse >= start) & (inverse < start + len(block)))[0]
-        out[rows] = sub[inverse[rows] - start]
+        out[rows] = dist[:, t_idx][inverse[rows] - start]
+        if in_metres and np.isfinite(limit):
+            access = arrays.access_cost(o_snap[rows])[:, None] + arrays.access_cost(t_snap)[None, :]
+            over[rows] = cost[:, t_idx][inverse[rows] - start] + access * include_access > limit
     out += o_acc[:, None] + t_acc[None, :]
     if np.isfinite(limit):
-        out[out > limit] = np.inf
-    log.info("cost_matrix: %d x %d %s on %d nodes in %.2f s", len(o_idx), len(t_idx),
-             arrays.weight, len(arrays.nodes), time.perf_counter() - t0)
+        out[over if in_metres else out > limit] = np.inf
+    log.info("cost_matrix: %d x %d %s%s on %d nodes in %.2f s", len(o_idx), len(t_idx),
+             arrays.weight, " (measured in metres)" if in_metres else "", len(arrays.nodes),
+             time.perf_counter() - t0)
     return out
 
 
@@ -282,18 +342,19 @@ def path_nodes(arrays: GraphArrays, stops: Sequence[int]) -> list[int]:
     return [int(arrays.nodes[i]) for i in out]
 
 
-def path_line(G: nx.MultiDiGraph, nodes: Sequence[int]) -> LineString:
+def path_line(G: nx.MultiDiGraph, nodes: Sequence[int], *, weight: Weight = "length") -> LineString:
     """The geometry of a node path, following each edge's own geometry (graph CRS).
 
-    Between consecutive nodes the shortest parallel edge is used (by ``length``); its
-    ``geometry`` (or the straight segment for an edge without one) is oriented from u to v.
+    Between consecutive nodes the cheapest parallel edge by `weight` is used, the one the
+    shortest-path search took; its ``geometry`` (or the straight segment for an edge without
+    one) is oriented from u to v.
     """
     coords: list[tuple[float, float]] = []
     if len(nodes) == 1:
         n = G.nodes[nodes[0]]
         return LineString([(n["x"], n["y"]), (n["x"], n["y"])])
     for u, v in zip(nodes[:-1], nodes[1:], strict=True):
-        data = min(G[u][v].values(), key=lambda d: d.get("length", 0.0))
+        data = min(G[u][v].values(), key=lambda d: (d.get(weight, 0.0), d.get("length", 0.0)))
         if "geometry" in data:
             part = list(data["geometry"].coords)
             start = (G.nodes[u]["x"], G.nodes[u]["y"])

@@ -66,11 +66,6 @@ class WardData:
         """The truck network's largest strongly connected component as arrays (seconds)."""
         return GraphArrays.from_graph(routable(self.require_networks().truck), weight="travel_time")
 
-    @cached_property
-    def truck_length_arrays(self) -> GraphArrays:
-        """The truck network's largest strongly connected component as arrays (metres)."""
-        return GraphArrays.from_graph(routable(self.require_networks().truck), weight="length")
-
     def require_networks(self) -> Networks:
         """The road networks, or the `DataNotFoundError` that says how to get them."""
         if self.networks is None:

@@ -167,16 +167,15 @@ def plan_routes(data: WardData, points: gpd.GeoDataFrame, *, params: RoutesParam
     pts, walks_to = point_demand(data, points)
     garage, landfill, notes = _facility_locations(data, params)
     truck_t = data.truck_arrays
-    truck_d = data.truck_length_arrays
     locs = gpd.GeoSeries([garage, landfill, *pts.geometry], crs=METRIC_CRS)
-    _, snap = truck_d.snap(locs)
+    _, snap = truck_t.snap(locs)
     if snap[1] > MAX_FACILITY_SNAP_M:
         msg = (f"the landfill is {snap[1] / 1000:.1f} km from the nearest truck road of the "
                "network: the road extract does not reach it. Use an extract that covers the "
                "ward and the landfill (see `gomrac ward summary` for the osmium command).")
         raise InfeasibleError(msg)
     duration = cost_matrix(truck_t, locs, locs)
-    distance = cost_matrix(truck_d, locs, locs)
+    distance = cost_matrix(truck_t, locs, locs, measure="length")  # km along the fastest paths
     kg = sum(pts[f"{s}_kg_day"].to_numpy() for s in streams) * days
     bins = np.maximum(bins_needed(kg, bin_l=660.0, bulk_density_kg_m3=data.params.bulk_density_kg_m3), 1)
     service = params.service_base_s + params.service_per_bin_s * bins
@@ -266,7 +265,7 @@ def _geometries(plan: CollectionPlan, problem: CollectionProblem, locs: gpd.GeoS
             nodes = path_nodes(arrays, [int(node_ids[i]) for i in path_locs])
             if len(set(nodes)) < 2:  # e.g. home from the landfill when the garage is there too
                 continue
-            line = path_line(G, nodes)
+            line = path_line(G, nodes, weight=arrays.weight)
             route_rows.append({"vehicle": vehicle, "trip": trip + 1, "stops": len(seq_locs),
                                "nodes": json.dumps(nodes), "geometry": line})
     routes = gpd.GeoDataFrame(route_rows, columns=["vehicle", "trip", "stops", "nodes", "geometry"],

@@ -9,7 +9,8 @@ import pytest
 from shapely.geometry import LineString, Point
 
 from analysis.distance import GraphArrays, cost_matrix, nearest_source_cost, path_line, path_nodes
-from analysis.errors import CRSError
+from analysis.errors import CRSError, ValidationError
+from geo.network import routable
 
 X0, Y0 = 600_000.0, 2_300_000.0  # UTM 48N, near Hai Phong
 
@@ -135,3 +136,65 @@ def test_cost_matrix__real_network_agrees_with_networkx(hanoi_networks) -> None:
             assert C[i, j] == pytest.approx(lengths.get(int(b), np.inf), abs=1e-6)
             finite += int(b) in lengths
     assert finite >= 20  # most picked nodes lie in the main component
+
+
+def _two_roads() -> nx.MultiDiGraph:
+    """A 1 km lane at 10 km/h straight from 0 to 1, or 1.5 km of avenue at 50 km/h through 2."""
+    G = nx.MultiDiGraph(crs="EPSG:32648")
+    G.add_node(0, x=X0, y=Y0)
+    G.add_node(1, x=X0 + 1000, y=Y0)
+    G.add_node(2, x=X0 + 500, y=Y0 + 560)
+    for u, v, metres, kph in [(0, 1, 1000, 10), (0, 2, 750, 50), (2, 1, 750, 50)]:
+        for a, b in [(u, v), (v, u)]:
+            G.add_edge(a, b, length=metres, travel_time=metres / (kph / 3.6))
+    return G
+
+
+def test_cost_matrix__length_along_fastest_path() -> None:
+    """measure='length' gives the metres of the fastest path, not the shortest distance."""
+    A = GraphArrays.from_graph(_two_roads(), weight="travel_time")
+    ends = _pts([(X0, Y0), (X0 + 1000, Y0)])
+    seconds = cost_matrix(A, ends, ends)
+    metres = cost_matrix(A, ends, ends, measure="length")
+    assert seconds[0, 1] == pytest.approx(1500 / (50 / 3.6))  # the avenue is faster …
+    assert metres[0, 1] == pytest.approx(1500.0)  # … and longer than the 1 km lane
+    assert metres[1, 0] == pytest.approx(1500.0)
+    assert metres[0, 0] == 0.0
+    # access legs are metres too, and the limit applies to the minimised time
+    off = _pts([(X0 - 20, Y0)])
+    assert cost_matrix(A, off, ends, measure="length")[0, 1] == pytest.approx(1520.0)
+    assert np.isinf(cost_matrix(A, off, ends, measure="length", limit=60)[0, 1])
+    with pytest.raises(ValidationError, match="measure"):
+        cost_matrix(A, ends, ends, measure="km")  # type: ignore[arg-type]
+
+
+def test_cost_matrix__length_unreachable_is_inf() -> None:
+    """A node no path reaches stays inf when measured in metres."""
+    G = _grid()
+    G.add_node(99, x=X0 + 5000, y=Y0)
+    A = GraphArrays.from_graph(G, weight="travel_time")
+    C = cost_matrix(A, _pts([(X0, Y0)]), _pts([(X0 + 5000, Y0), (X0 + 300, Y0)]), measure="length")
+    assert np.isinf(C[0, 0])
+    assert C[0, 1] == pytest.approx(300.0)
+
+
+def test_cost_matrix__length_on_real_network_agrees_with_networkx(hanoi_networks) -> None:
+    """On the real Hanoi truck network, metres along fastest paths equal networkx's path lengths."""
+    G = routable(hanoi_networks.truck)
+    A = GraphArrays.from_graph(G, weight="travel_time")
+    rng = np.random.default_rng(1)
+    picks = rng.choice(len(A.nodes), 8, replace=False)
+    pts = _pts(A.xy[picks])
+    metres = cost_matrix(A, pts, pts, measure="length")
+    shortest = cost_matrix(GraphArrays.from_graph(G, weight="length"), pts, pts)
+    longer = 0
+    for i, a in enumerate(A.nodes[picks]):
+        paths = nx.single_source_dijkstra_path(G, int(a), weight="travel_time")
+        for j, b in enumerate(A.nodes[picks]):
+            path = paths[int(b)]
+            expected = sum(min(G[u][v].values(), key=lambda d: (d["travel_time"], d["length"]))
+                           ["length"] for u, v in zip(path[:-1], path[1:], strict=True))
+            assert metres[i, j] == pytest.approx(expected, rel=1e-9, abs=1e-6)
+            assert metres[i, j] >= shortest[i, j] - 1e-6
+            longer += metres[i, j] > shortest[i, j] + 1
+    assert longer > 0  # the fastest path is often not the shortest one

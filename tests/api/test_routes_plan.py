@@ -154,3 +154,19 @@ def test_routes__drive_home_closes_last_trip(vanmieu_routes) -> None:
     unloading_trips = set(zip(stops.loc[stops["kind"] == "landfill", "vehicle"],
                               stops.loc[stops["kind"] == "landfill", "trip"], strict=True))
     assert set(zip(vanmieu_routes.routes["vehicle"], vanmieu_routes.routes["trip"], strict=True)) <= unloading_trips
+
+
+def test_routes__km_are_the_drawn_streets(vanmieu_data, vanmieu_routes) -> None:
+    """The plan's kilometres are those of the lines drivers get (fastest paths), plus the short
+    legs between each stop and its street node: distance and time describe the same drive."""
+    r = vanmieu_routes
+    drawn_m = float(r.routes.to_crs(32648).length.sum())
+    _, snap_m = vanmieu_data.truck_arrays.snap(r.locations.geometry)
+    visits = r.stops["location"].to_numpy()
+    legs_m = 2 * float(snap_m[visits].sum())  # one leg in, one leg out per visit at most
+    total_m = r.plan.total_km * 1000
+    # osmnx edge lengths are great-circle metres; UTM lengths of the lines differ by < 0.5 %
+    metric = 0.005 * drawn_m
+    assert drawn_m > 0
+    assert drawn_m <= total_m + metric
+    assert total_m - drawn_m <= legs_m + metric
