@@ -98,7 +98,7 @@ import numpy as np
 import numpy.typing as npt
 import pyvrp
 from pyvrp.exceptions import PenaltyBoundWarning
-from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, NoImprovement
 
 from analysis.errors import InfeasibleError, ValidationError
 
@@ -624,10 +624,16 @@ class CollectionProblem:
                 raise InfeasibleError(msg)
 
     def solve(
-        self, *, time_limit_s: float, seed: int = 0, max_iterations: int | None = None
+        self,
+        *,
+        time_limit_s: float,
+        seed: int = 0,
+        max_iterations: int | None = None,
+        no_improvement: int | None = None,
     ) -> CollectionPlan:
         """Solve this problem; see the module-level `solve`."""
-        return solve(self, time_limit_s=time_limit_s, seed=seed, max_iterations=max_iterations)
+        return solve(self, time_limit_s=time_limit_s, seed=seed, max_iterations=max_iterations,
+                     no_improvement=no_improvement)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1061,6 +1067,7 @@ def solve(
     time_limit_s: float,
     seed: int = 0,
     max_iterations: int | None = None,
+    no_improvement: int | None = None,
 ) -> CollectionPlan:
     """Optimise the collection routes with PyVRP's iterated local search.
 
@@ -1074,6 +1081,9 @@ def solve(
         Random seed (the search is reproducible for a given seed and iteration count).
     max_iterations
         Optional iteration cap; the search stops at whichever limit comes first.
+    no_improvement
+        Optional: stop after this many iterations without a better solution. Small instances
+        (a handcart round of a dozen alley stops) converge long before any sensible time limit.
 
     Returns
     -------
@@ -1100,9 +1110,12 @@ def solve(
         return _assemble_plan(problem, [], method="pyvrp", solve_s=0.0, solver_cost_vnd=0.0,
                               solver_feasible=True)
     data, smap = _problem_data(problem)
-    stop: StoppingCriterion = MaxRuntime(time_limit_s)
+    criteria: list[StoppingCriterion] = [MaxRuntime(time_limit_s)]
     if max_iterations is not None:
-        stop = MultipleCriteria([stop, MaxIterations(max_iterations)])
+        criteria.append(MaxIterations(max_iterations))
+    if no_improvement is not None:
+        criteria.append(NoImprovement(no_improvement))
+    stop = MultipleCriteria(criteria)
     with warnings.catch_warnings(record=True) as caught:
         # PyVRP warns when its penalties saturate (a hard or infeasible instance); the plan says
         # so through `solver_feasible`, so the warning becomes a log line rather than escaping.
@@ -1487,6 +1500,7 @@ def plan_handcart_rounds(
     n_carts: int,
     stream: str | int | Sequence[str | int] | None = None,
     time_limit_s: float = 5.0,
+    no_improvement: int | None = 2000,
     seed: int = 0,
 ) -> CollectionPlan:
     """Plan handcart / tricycle rounds that bring household waste to a transfer point.
@@ -1524,8 +1538,9 @@ def plan_handcart_rounds(
         Number of carts (crews).
     stream
         Waste stream selection, as in `CollectionProblem.from_matrices`.
-    time_limit_s, seed
-        Passed to `solve`.
+    time_limit_s, no_improvement, seed
+        Passed to `solve`: the search ends at the time limit or after `no_improvement`
+        iterations without a better plan, whichever comes first (rounds are small).
 
     Returns
     -------
@@ -1562,7 +1577,7 @@ def plan_handcart_rounds(
         fleet=Fleet((cart,)),
         stream=stream,
     )
-    plan = solve(problem, time_limit_s=time_limit_s, seed=seed)
+    plan = solve(problem, time_limit_s=time_limit_s, seed=seed, no_improvement=no_improvement)
     log.info("plan_handcart_rounds: %d points, %d carts used, %d rounds",
              problem.n_clients, plan.vehicles_used, plan.trips)
     return replace(plan, method="handcart")

@@ -81,8 +81,10 @@ def plan_points(data: WardData, *, existing: gpd.GeoDataFrame | None = None,
     """Coverage before, candidates, the location model, and coverage after, for one ward."""
     params = params or PointsParams()
     nets = data.require_networks()
+    density = data.params.bulk_density_kg_m3  # the same waste density as the demand's bins
     per_point = point_capacity_kg(bins=params.bins_per_point, bin_l=params.bin_l,
-                                  collections_per_day=params.collections_per_day)
+                                  collections_per_day=params.collections_per_day,
+                                  bulk_density_kg_m3=density)
     demand = data.require_demand()
     walk = data.walk_arrays
     existing_m = (to_metric(existing) if existing is not None and len(existing)
@@ -113,12 +115,12 @@ def plan_points(data: WardData, *, existing: gpd.GeoDataFrame | None = None,
     capacity = np.full(len(sites), per_point)
     if n_fixed and "bins_660l" in existing_m:
         bins = existing_m["bins_660l"].fillna(params.bins_per_point).to_numpy()
-        capacity[:n_fixed] = [point_capacity_kg(bins=int(b), collections_per_day=params.collections_per_day)
-                              for b in bins]
+        capacity[:n_fixed] = [point_capacity_kg(bins=int(b), collections_per_day=params.collections_per_day,
+                                                bulk_density_kg_m3=density) for b in bins]
     result = _solve(cost, agg, capacity, n_fixed, params)
     open_sites = sites.iloc[result.open_sites]
     after = walking_coverage(demand, open_sites, walk, max_walk_m=params.walk_m)
-    proposed = _proposed(result, sites, cands, agg, n_fixed, params)
+    proposed = _proposed(result, sites, cands, agg, n_fixed, params, bulk_density_kg_m3=density)
     groups = assign_groups(demand, data.groups) if data.groups is not None else pd.Series(0, index=demand.index)
     table = before.by_group(groups)[["households", "covered_share"]].rename(
         columns={"covered_share": "covered_before"})
@@ -200,7 +202,8 @@ def _solve(cost: np.ndarray, demand: gpd.GeoDataFrame, capacity: np.ndarray, n_f
 
 
 def _proposed(result: SitingResult, sites: gpd.GeoDataFrame, cands: gpd.GeoDataFrame,
-              demand: gpd.GeoDataFrame, n_fixed: int, params: PointsParams) -> gpd.GeoDataFrame:
+              demand: gpd.GeoDataFrame, n_fixed: int, params: PointsParams, *,
+              bulk_density_kg_m3: float) -> gpd.GeoDataFrame:
     new = [int(s) for s in result.new_sites]
     rows = []
     assign = np.asarray(result.assignment)
@@ -215,8 +218,10 @@ def _proposed(result: SitingResult, sites: gpd.GeoDataFrame, cands: gpd.GeoDataF
             "access": cand["access"],
             "households": round(float(demand["households"].to_numpy()[served].sum()), 1),
             "kg_per_day": round(kg_day, 1),
-            "bins_660l": int(bins_needed(kg_day, bin_l=660, collections_per_day=params.collections_per_day)),
-            "bins_240l": int(bins_needed(kg_day, bin_l=240, collections_per_day=params.collections_per_day)),
+            "bins_660l": int(bins_needed(kg_day, bin_l=660, collections_per_day=params.collections_per_day,
+                                        bulk_density_kg_m3=bulk_density_kg_m3)),
+            "bins_240l": int(bins_needed(kg_day, bin_l=240, collections_per_day=params.collections_per_day,
+                                        bulk_density_kg_m3=bulk_density_kg_m3)),
             "rules_passed": cand["rules_passed"],
             "status": "proposed",
             "geometry": sites.geometry.iloc[s],
