@@ -12,6 +12,7 @@ import contextlib
 import shutil
 import socket
 import subprocess
+import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +21,11 @@ import networkx as nx
 import osmnx as ox
 import pytest
 from fake_overpass import FakeOverpass
+from shapely.geometry import box
 
+from geo.features import _read_osm_features, features_for
 from geo.network import Networks, largest_scc_share, networks_for, routable
-from geo.osm import file_bounds, find_source
+from geo.osm import file_bounds, find_source, padded_bbox
 from geo.settings import get_settings
 
 OSMIUM = shutil.which("osmium")
@@ -156,16 +159,16 @@ def test_find_source__pbf_in_cache_dir(vanmieu_area, pbf_file, hanoi_streets_fil
 # --- Overpass -------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def fake_overpass(hanoi_streets_file: Path, tmp_path: Path) -> Iterator[FakeOverpass]:
-    """Online with the Overpass API at a local server serving the street extract; no local file.
+@contextlib.contextmanager
+def _online_with(osm_xml: Path, tmp_path: Path) -> Iterator[FakeOverpass]:
+    """Online with the Overpass API at a local server serving `osm_xml`; no local extract.
 
     Every osmnx setting changed here is restored afterwards, and so is ``socket.getaddrinfo``,
     which osmnx replaces before each Overpass request (``_http._config_dns``).
     """
     empty_data = tmp_path / "data"
     (empty_data / "osm").mkdir(parents=True)
-    with FakeOverpass(hanoi_streets_file) as server, pytest.MonkeyPatch.context() as mp:
+    with FakeOverpass(osm_xml) as server, pytest.MonkeyPatch.context() as mp:
         mp.setattr(ox.settings, "overpass_url", server.url())
         mp.setattr(ox.settings, "overpass_rate_limit", True)  # osmnx asks /status first
         mp.setattr(ox.settings, "use_cache", True)  # osmnx's default: answers are kept on disk
@@ -177,6 +180,13 @@ def fake_overpass(hanoi_streets_file: Path, tmp_path: Path) -> Iterator[FakeOver
                           GOMRAC_CACHE_DIR=str(tmp_path / "cache")):
             yield server
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def fake_overpass(hanoi_streets_file: Path, tmp_path: Path) -> Iterator[FakeOverpass]:
+    """Overpass serving the central-Hanoi street extract."""
+    with _online_with(hanoi_streets_file, tmp_path) as server:
+        yield server
 
 
 def test_networks_for__overpass_equals_osm(vanmieu_area, osm_networks, fake_overpass) -> None:
@@ -219,3 +229,24 @@ def test_networks_for__overpass_url_setting(vanmieu_area, fake_overpass, monkeyp
     assert fake_overpass.queries("/api"), "no query reached GOMRAC_OVERPASS_URL"
     assert fake_overpass.queries("/osmnx-default/api") == []
     assert len(nets.truck) > 0
+
+
+def test_features_for__overpass_equals_osm(vanmieu_area, data_dir, tmp_path) -> None:
+    """Online, buildings, schools and water come from Overpass: those of the same OSM file."""
+    full_export = data_dir / "osm" / "hanoi_vanmieu_full_export_2023-12.osm"
+    reference = _read_osm_features(full_export, box(*padded_bbox(vanmieu_area.geometry, 0.005)),
+                                   label="file")
+    assert reference is not None and len(reference["buildings"]) > 100
+    with _online_with(full_export, tmp_path) as server:
+        source = find_source(vanmieu_area.geometry)
+        feats = features_for(vanmieu_area, network_source=source)
+        assert source.kind == "overpass"
+        assert server.queries(), "no feature query reached the Overpass server"
+    assert "overpass" in feats.sources
+    # the stand-in serves nodes and ways only: multipolygon relations exist only in the reference
+    relations = {el.get("id") for _, el in ET.iterparse(full_export) if el.tag == "relation"}
+    for layer in ("buildings", "schools", "water", "worship"):
+        want = set(reference[layer]["osm_id"]) - relations
+        assert len(want) > 0, layer
+        assert set(feats.layers[layer]["osm_id"]) == want, layer
+    assert feats.building_extent.area > 0
