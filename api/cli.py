@@ -36,6 +36,9 @@ def _area_args(p: argparse.ArgumentParser, *, ward_required: bool = False) -> No
     p.add_argument("ward", nargs=None if ward_required else "?", help="ward or commune name")
     p.add_argument("--boundary", type=Path, help="a polygon file to use instead of a ward")
     p.add_argument("--osm", type=Path, help="a local OSM extract (.osm, .osm.pbf, .graphml)")
+    p.add_argument("--refresh-roads", action="store_true",
+                   help="rebuild the road networks instead of reading data/osm's cache "
+                        "(online: download them again)")
     p.add_argument("--population", type=float, help="persons living in the area (else census)")
     p.add_argument("--facilities", type=Path, help="a facilities file overriding the shared one")
     p.add_argument("--groups", type=Path,
@@ -161,7 +164,7 @@ def load(args: argparse.Namespace, *, require_roads: bool = True, progress: bool
 
     return load_ward_data(
         args.ward, boundary=args.boundary, osm_path=args.osm, facilities_path=args.facilities,
-        population=args.population, require_roads=require_roads,
+        population=args.population, require_roads=require_roads, refresh_roads=args.refresh_roads,
         landfill=getattr(args, "landfill", None), groups=read_groups(args),
         progress=progress and sys.stderr.isatty(),
     )

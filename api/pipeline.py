@@ -100,11 +100,14 @@ def load_ward_data(
     progress: bool = False,
     require_roads: bool = True,
     landfill: str | None = None,
+    refresh_roads: bool = False,
 ) -> WardData:
     """Resolve a study area and load its networks, features, population and demand.
 
     With ``require_roads=False`` an area without road data still loads (boundary, features,
-    population); `WardData.roads_missing` then says how to get an extract.
+    population); `WardData.roads_missing` then says how to get an extract. ``refresh_roads``
+    rebuilds the networks rather than reading them from the cache (an Overpass download is
+    cached once and otherwise kept).
     """
     area = resolve_area(ward, boundary=boundary)
     facilities = None
@@ -117,7 +120,7 @@ def load_ward_data(
     missing: str | None = None
     try:
         networks = networks_for(area, facilities=facilities, osm_path=osm_path, rules=rules,
-                                progress=progress)
+                                progress=progress, refresh=refresh_roads)
     except DataNotFoundError as exc:
         if require_roads:
             raise

@@ -33,6 +33,7 @@ def load_or_sample(args: argparse.Namespace) -> tuple[WardData, bool]:
     Returns the data and whether it is the Hanoi stand-in.
     """
     kwargs: dict[str, Any] = {"osm_path": args.osm, "facilities_path": args.facilities,
+                              "refresh_roads": args.refresh_roads,
                               "population": args.population, "progress": sys.stderr.isatty(),
                               "groups": read_groups(args)}
     data = load_ward_data(args.ward, boundary=args.boundary, require_roads=False, **kwargs)

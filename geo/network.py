@@ -283,7 +283,7 @@ def networks_for(
         log.info("networks_for %s: read from cache %s", area.name, key)
         return Networks(truck, cart, source, True, time.perf_counter() - t0, truck_area, cart_area)
     steps = tqdm(total=4, desc=f"road networks {area.slug}", disable=not progress, unit="step")
-    raw = _raw_graph(source, truck_area, folder / f"_clip-{key}.osm")
+    raw = _raw_graph(source, truck_area, folder / f"_clip-{key}.osm", refresh=refresh)
     steps.update()
     truck = _subnetwork(raw, truck_area, rules, "truck")
     steps.update()
@@ -312,10 +312,18 @@ def _cache_key(area: StudyArea, source: OsmSource, rules: NetworkRules, truck_ar
     return f"{source.cache_key()}-{rules.digest()}-{area_hash}"
 
 
-def _raw_graph(source: OsmSource, area: BaseGeometry, clip_file: Path) -> nx.MultiDiGraph:
-    """The unsimplified, directed graph of every highway way in `area` (one-ways respected)."""
+def _raw_graph(source: OsmSource, area: BaseGeometry, clip_file: Path, *,
+               refresh: bool = False) -> nx.MultiDiGraph:
+    """The unsimplified, directed graph of every highway way in `area` (one-ways respected).
+
+    With `refresh`, osmnx downloads again instead of answering from its HTTP cache, and a
+    local extract is clipped again.
+    """
     # keep the tags `NetworkRules` reads on the edges (osmnx keeps only `useful_tags_way`)
-    with osmnx_settings(useful_tags_way=list(EDGE_TAGS)):
+    overrides: dict[str, object] = {"useful_tags_way": list(EDGE_TAGS)}
+    if refresh:
+        overrides["use_cache"] = False
+    with osmnx_settings(**overrides):
         if source.kind == "graphml":
             assert source.path is not None
             G = ox.load_graphml(source.path)
@@ -324,7 +332,7 @@ def _raw_graph(source: OsmSource, area: BaseGeometry, clip_file: Path) -> nx.Mul
             G = ox.graph_from_polygon(area, network_type="all", simplify=False,
                                       retain_all=True, truncate_by_edge=True)
         else:
-            if not clip_file.exists():
+            if refresh or not clip_file.exists():
                 clip_to_highways(source, padded_bbox(area, 0.005), clip_file)
             G = ox.graph_from_xml(clip_file, bidirectional=False, simplify=False, retain_all=True)
     return G

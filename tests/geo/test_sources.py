@@ -250,3 +250,16 @@ def test_features_for__overpass_equals_osm(vanmieu_area, data_dir, tmp_path) -> 
         assert len(want) > 0, layer
         assert set(feats.layers[layer]["osm_id"]) == want, layer
     assert feats.building_extent.area > 0
+
+
+def test_networks_for__overpass_cached_until_refresh(vanmieu_area, fake_overpass) -> None:
+    """A download is cached; the second load asks nothing; ``refresh`` downloads again."""
+    first = networks_for(vanmieu_area)
+    asked = len(fake_overpass.queries())
+    assert asked > 0 and not first.from_cache
+    again = networks_for(vanmieu_area)
+    assert again.from_cache and len(fake_overpass.queries()) == asked
+    fresh = networks_for(vanmieu_area, refresh=True)
+    assert not fresh.from_cache
+    assert len(fake_overpass.queries()) > asked  # not answered from osmnx's HTTP cache
+    assert fresh.truck.number_of_edges() == first.truck.number_of_edges()
