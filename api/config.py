@@ -6,6 +6,8 @@ variable                  meaning                                             de
 GOMRAC_DATABASE_URL       SQLAlchemy URL (SpatiaLite file or PostGIS)         geo.db.database_url()
 GOMRAC_DATA_DIR           read-only data (boundaries/ for the city check)     ``geo.settings``
 GOMRAC_MEDIA_DIR          where uploaded photos are stored                    ``<cache_dir>/media``
+GOMRAC_PUBLISH_PHOTOS     serve uploaded photos at ``/open311/v2/media/…``    true
+                          and give their URL as ``media_url``
 GOMRAC_MAX_PHOTO_BYTES    largest accepted photo                              5 MiB
 GOMRAC_ALLOWED_PHOTO_TYPES  JSON list of accepted photo types                 jpeg, png, webp
 GOMRAC_MAX_BODY_BYTES     largest request body (413 above)                    8 MiB
@@ -19,6 +21,12 @@ GOMRAC_OPEN311_MAX_PAGE_SIZE  cap on ``page_size`` of GET requests            10
 
 The staff token is a stop-gap until user accounts exist: anyone holding it can change
 reports, so keep it out of the repository and rotate it like a password.
+
+``GOMRAC_PUBLISH_PHOTOS`` exists because residents' photos may show people's faces, house
+numbers or number plates: personal data of people who did not choose to be in a public report.
+Set to false, uploaded photos are still stored for the ward office but not published:
+``media_url`` stays null for them and their URL answers 404 (until photos are reviewed or
+blurred, say). Switching it off hides every photo at once; copies already downloaded stay out.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ class Settings(BaseSettings):
     DATABASE_URL: str = Field(default_factory=database_url)
     DATA_DIR: Path = Field(default_factory=lambda: get_settings().data_dir)
     MEDIA_DIR: Path = Field(default_factory=lambda: get_settings().cache_dir / "media")
+    PUBLISH_PHOTOS: bool = True  # photos may show faces: see the module docstring
     MAX_PHOTO_BYTES: int = Field(default=5 * _MIB, gt=0)
     ALLOWED_PHOTO_TYPES: tuple[str, ...] = PHOTO_TYPES
     MAX_BODY_BYTES: int = Field(default=8 * _MIB, gt=0)

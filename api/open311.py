@@ -1,29 +1,42 @@
 """Citizen reports: the Open311 GeoReport v2 intake API and the staff workflow endpoints.
 
-GeoReport v2 (http://wiki.open311.org/GeoReport_v2), JSON only, under ``/open311/v2``:
+GeoReport v2 (http://wiki.open311.org/GeoReport_v2) under ``/open311/v2``, every endpoint in
+XML (``.xml``) and JSON (``.json``):
 
-* ``GET /discovery.json``: service discovery;
-* ``GET /services.json``: the five waste services;
-* ``GET /services/{service_code}.json``: a service definition (its attributes);
-* ``POST /requests.json``: create a report (form-encoded, or multipart with a photo in
+* ``GET /discovery.{fmt}``: service discovery;
+* ``GET /services.{fmt}``: the five waste services;
+* ``GET /services/{service_code}.{fmt}``: a service definition (its attributes);
+* ``POST /requests.{fmt}``: create a report (form-encoded, or multipart with a photo in
   ``media``);
-* ``GET /requests.json``: search reports (the spec's filters, plus paging);
-* ``GET /requests/{service_request_id}.json``: one report (a list of one, as in the spec).
+* ``GET /requests.{fmt}``: search reports (the spec's filters, plus paging);
+* ``GET /requests/{service_request_id}.{fmt}``: one report (a list of one, as in the spec);
+* ``GET /media/{YYYY}/{MM}/{name}.{jpg|png|webp}``: a published photo (see below).
 
-``.xml`` answers 400 (format not supported). Errors use the spec's list format
-``[{"code": 400, "description": "..."}]``.
+XML is ``text/xml; charset=utf-8`` with the spec's element names (``<discovery>``,
+``<services><service>``, ``<service_definition>``, ``<service_requests><request>``); JSON is
+``application/json``. In XML a null is an empty element, a boolean ``true``/``false``, and a
+control character XML 1.0 cannot carry is written as U+FFFD. Any other format answers 400
+(in JSON). Errors are the spec's list, in the format asked for:
+``[{"code": 404, "description": "..."}]`` or ``<errors><error><code>404</code>
+<description>...</description></error></errors>``, with the spec's status: 404 for an unknown
+``jurisdiction_id``, ``service_code`` (service definition and POST) or
+``service_request_id``, 400 for every other bad input.
 
 Deviations and extensions, on purpose:
 
-* An unknown ``service_code`` on POST answers 400 (the spec says 404) because it is a bad
-  field of the submitted form, like a bad ``lat``.
+* No API key: anyone may post (the spec asks for an ``api_key`` on POST; one sent is ignored).
 * A location is required as ``lat`` + ``long`` (WGS84). ``address_string`` or ``address_id``
   without coordinates is refused with 400 because there is no geocoder to place them;
   coordinates outside the city outline of Hai Phong are refused too. The address is kept
   when sent alongside coordinates.
 * Photos: multipart field ``media`` (the "media handling" extension), at most
-  ``GOMRAC_MAX_PHOTO_BYTES``, JPEG/PNG/WebP checked by their magic bytes. Stored under
-  ``GOMRAC_MEDIA_DIR``; not published (``media_url`` echoes only a URL the client sent).
+  ``GOMRAC_MAX_PHOTO_BYTES``, JPEG/PNG/WebP checked by their magic bytes, stored under
+  ``GOMRAC_MEDIA_DIR`` and served read-only at ``/open311/v2/media/<path>`` (only photos of
+  stored reports, with their image type, cacheable for an hour). A report posted with a
+  photo and no ``media_url`` answers that URL, absolute on the request's base URL, as its
+  ``media_url``; a ``media_url`` the client sent is echoed as sent. With
+  ``GOMRAC_PUBLISH_PHOTOS=false`` (photos may show faces) uploaded photos stay stored but
+  unpublished: ``media_url`` is null for them and the media URL answers 404.
 * Paging: ``page`` (from 1) and ``page_size`` (at most ``GOMRAC_OPEN311_MAX_PAGE_SIZE``,
   default 1000), the common extension; the total is in the ``X-Total-Count`` header.
 * Every request object carries ``extended_attributes``::
@@ -33,12 +46,17 @@ Deviations and extensions, on purpose:
        "ward_code": "<official ward code>" or null,
        "attributes": {"size": "bag"}, "has_photo": true}
 
+  in XML ``<extended_attributes>`` with one element per key (``<attributes><size>bag</size>
+  </attributes>``, the answers of a multi-value attribute as repeated ``<value>``).
   ``status`` stays ``open``/``closed`` on the wire; ``status_notes`` reads
   ``"<workflow_status>: <note>"``.
 * Times are written in Hai Phong time (``+07:00``); query times without an offset are taken
   as Hai Phong time, and a bare date as its midnight.
 * Reports within ``GOMRAC_DUPLICATE_DISTANCE_M`` metres and ``GOMRAC_DUPLICATE_WINDOW_H``
   hours of an open report of the same service are stored as its duplicates (closed, linked).
+* Errors answered before a request reaches an endpoint are JSON even for ``.xml``: a body
+  over ``GOMRAC_MAX_BODY_BYTES`` (413), a path that matches no endpoint (404) and a method
+  an endpoint does not take (405).
 
 Reporters' contact fields (email, phone, names, account and device ids) are stored for the
 ward office and never returned, except ``account_id`` in the POST answer as the spec asks.
@@ -53,12 +71,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import inspect
 import json
 import logging
 import math
 import os
 import re
 import uuid
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -66,7 +86,9 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import shapely
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from geoalchemy2.shape import to_shape
 from pydantic import BaseModel, Field
 from shapely.geometry import Point, shape
@@ -75,12 +97,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from analysis.errors import DataNotFoundError, ValidationError
+from analysis.errors import DataNotFoundError, GomracError, ValidationError
 from geo import store
 from geo.db import session_scope
 from geo.models import OPEN311_STATUSES, Report, ReportUpdate
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+
     from shapely.geometry.base import BaseGeometry
     from starlette.datastructures import FormData
 
@@ -88,7 +112,130 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"])
+# --------------------------------------------------------------------------------------------
+# formats: JSON, and XML with the spec's element names
+# --------------------------------------------------------------------------------------------
+
+FORMATS: Final = ("json", "xml")
+XML_MEDIA_TYPE: Final = "text/xml; charset=utf-8"  # the spec's "Format Support"
+JSON_MEDIA_TYPE: Final = "application/json"
+# the element of each item of a list, by the element of the list (the spec's names)
+_XML_ITEM: Final = {
+    "services": "service",
+    "service_requests": "request",
+    "attributes": "attribute",
+    "values": "value",
+    "endpoints": "endpoint",
+    "formats": "format",
+    "errors": "error",
+}
+_XML_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+# characters XML 1.0 cannot carry, not even escaped
+_XML_ILLEGAL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_XML_DOC: Final[dict[int | str, dict[str, Any]]] = {
+    200: {"content": {XML_MEDIA_TYPE.split(";")[0]: {}}},
+}
+
+
+def _xml_element(tag: str, value: Any) -> ET.Element:
+    if not _XML_NAME.fullmatch(tag):
+        msg = f"{tag!r} is not an XML element name"
+        raise ValueError(msg)
+    element = ET.Element(tag)
+    if isinstance(value, dict):
+        element.extend(_xml_element(str(key), item) for key, item in value.items())
+    elif isinstance(value, list):
+        item_tag = _XML_ITEM.get(tag, "value")
+        element.extend(_xml_element(item_tag, item) for item in value)
+    elif isinstance(value, bool):
+        element.text = "true" if value else "false"
+    elif value is not None:
+        element.text = _XML_ILLEGAL.sub("\ufffd", str(value))
+    return element
+
+
+def to_xml(root: str, body: Any) -> bytes:
+    """
+    Write a JSON-like answer as the spec's XML document (the Spark convention backwards).
+
+    A dict becomes child elements named by its keys; a list becomes repeated children named
+    after the list (``services`` holds ``service``, ``service_requests`` holds ``request``,
+    ``attributes`` ``attribute``, ``values`` ``value``, ``endpoints`` ``endpoint``,
+    ``formats`` ``format``, ``errors`` ``error``, any other list ``value``); None is an empty
+    element and a boolean ``true``/``false``. Characters XML 1.0 cannot carry become U+FFFD.
+
+    Parameters
+    ----------
+    root
+        Name of the root element, e.g. ``service_requests``.
+    body
+        The answer as it is sent in JSON.
+
+    Returns
+    -------
+    bytes
+        UTF-8 XML with its declaration.
+    """
+    return ET.tostring(_xml_element(root, body), encoding="UTF-8", xml_declaration=True)
+
+
+def _answer(
+    fmt: str, body: Any, *, root: str, headers: dict[str, str] | None = None
+) -> Response:
+    if fmt == "xml":
+        return Response(to_xml(root, body), media_type=XML_MEDIA_TYPE, headers=headers)
+    return JSONResponse(body, headers=headers)
+
+
+async def _xml_error(request: Request, exc: Exception) -> Response | None:
+    """Answer `exc` as the app's handler does (status, message, headers), in ``<errors>``."""
+    handlers = request.app.exception_handlers
+    handler = next((handlers[c] for c in type(exc).__mro__ if c in handlers), None)
+    if handler is None:
+        return None
+    result = handler(request, exc)
+    json_response = await result if inspect.isawaitable(result) else result
+    errors = json.loads(json_response.body)
+    headers = {
+        name: value
+        for name, value in json_response.headers.items()
+        if name not in ("content-length", "content-type")
+    }
+    return Response(
+        to_xml("errors", errors),
+        status_code=json_response.status_code,
+        media_type=XML_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+class _Open311Route(APIRoute):
+    """
+    An Open311 route whose errors are XML when the request asked for ``.xml``.
+
+    The app's exception handlers (`api.errors`) still choose the status and the message, so
+    both formats say the same; this only writes their error list as the spec's XML.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Wrap the endpoint's handler so that ``.xml`` requests get their errors in XML."""
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except (HTTPException, GomracError, RequestValidationError) as exc:
+                if request.path_params.get("fmt") != "xml":
+                    raise
+                response = await _xml_error(request, exc)
+                if response is None:
+                    raise
+                return response
+
+        return answer
+
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=_Open311Route)
 staff_router = APIRouter(prefix="/api/reports", tags=["reports"])
 
 HAIPHONG_TZ: Final = dt.timezone(dt.timedelta(hours=7), "ICT")
@@ -312,8 +459,8 @@ def _bad(message: str) -> ValidationError:
 
 
 def _check_format(fmt: str) -> None:
-    if fmt != "json":
-        msg = f"format {fmt!r} is not supported; this server answers JSON only (use .json)"
+    if fmt not in FORMATS:
+        msg = f"format {fmt!r} is not supported; use .xml or .json"
         raise HTTPException(status_code=400, detail=msg)
 
 
@@ -521,9 +668,12 @@ def _parse_post(form: FormData, settings: Settings, boundaries: Boundaries) -> _
         msg = "service_code is required; see services.json for the list"
         raise _bad(msg)
     service = SERVICES.get(code)
-    if service is None:
-        msg = f"unknown service_code {code!r}; valid codes are {sorted(SERVICES)} (services.json)"
-        raise _bad(msg)
+    if service is None:  # 404, as the spec's POST Service Request lists it
+        msg = (
+            f"service_code {code!r} not found; valid codes are {sorted(SERVICES)} "
+            "(services.json)"
+        )
+        raise HTTPException(status_code=404, detail=msg)
     raw_lat, raw_long = _field(form, "lat"), _field(form, "long")
     if raw_lat is None and raw_long is None:
         if _field(form, "address_string") or _field(form, "address_id"):
@@ -598,8 +748,22 @@ def _store_report(request: Request, new: _NewReport, photo: _Photo | None) -> Re
     return report
 
 
-def request_json(report: Report) -> dict[str, Any]:
-    """A report as a GeoReport v2 request object, with ``extended_attributes``."""
+def media_url(report: Report, request: Request) -> str | None:
+    """
+    Give a report's ``media_url``: the client's URL, else its published photo, else None.
+
+    The photo's URL is absolute on `request`'s base URL and is never stored, so it follows
+    the server's address and ``GOMRAC_PUBLISH_PHOTOS`` (off: None).
+    """
+    if report.media_url is not None:
+        return report.media_url
+    if report.photo_path is None or not _settings(request).PUBLISH_PHOTOS:
+        return None
+    return str(request.url_for("open311_media", photo_path=report.photo_path))
+
+
+def request_json(report: Report, request: Request) -> dict[str, Any]:
+    """Write a report as a GeoReport v2 request object, with ``extended_attributes``."""
     point = to_shape(report.geom)
     service = SERVICES.get(report.service_code)
     return {
@@ -619,7 +783,7 @@ def request_json(report: Report) -> dict[str, Any]:
         "zipcode": report.zipcode,
         "lat": point.y,
         "long": point.x,
-        "media_url": report.media_url,
+        "media_url": media_url(report, request),
         "extended_attributes": {
             "workflow_status": report.workflow_status,
             "duplicate_of": str(report.duplicate_of) if report.duplicate_of is not None else None,
@@ -641,12 +805,12 @@ def _split(value: str | None) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-@router.get("/discovery.{fmt}")
-def discovery(request: Request, fmt: str) -> dict[str, Any]:
+@router.get("/discovery.{fmt}", responses=_XML_DOC)
+def discovery(request: Request, fmt: str) -> Response:
     """Service discovery document."""
     _check_format(fmt)
     base = str(request.url_for("services", fmt="json")).rsplit("/", 1)[0]
-    return {
+    body = {
         "changeset": CHANGESET,
         "contact": "Hai Phong ward offices (UBND phường/xã); software issues: gomrac project.",
         "key_service": "No API key is needed to read or to post reports.",
@@ -656,41 +820,41 @@ def discovery(request: Request, fmt: str) -> dict[str, Any]:
                 "url": base,
                 "changeset": CHANGESET,
                 "type": "production",
-                "formats": ["application/json"],
+                "formats": [XML_MEDIA_TYPE.split(";")[0], JSON_MEDIA_TYPE],
             }
         ],
     }
+    return _answer(fmt, body, root="discovery")
 
 
-@router.get("/services.{fmt}", name="services")
-def services(
-    request: Request, fmt: str, jurisdiction_id: str | None = None
-) -> list[dict[str, Any]]:
-    """The service list."""
+@router.get("/services.{fmt}", name="services", responses=_XML_DOC)
+def services(request: Request, fmt: str, jurisdiction_id: str | None = None) -> Response:
+    """Answer the service list."""
     _check_format(fmt)
     _check_jurisdiction(request, jurisdiction_id)
-    return [s.to_json() for s in SERVICES.values()]
+    return _answer(fmt, [s.to_json() for s in SERVICES.values()], root="services")
 
 
-@router.get("/services/{service_code}.{fmt}")
+@router.get("/services/{service_code}.{fmt}", responses=_XML_DOC)
 def service_definition(
     request: Request, service_code: str, fmt: str, jurisdiction_id: str | None = None
-) -> dict[str, Any]:
-    """A service definition (its attributes)."""
+) -> Response:
+    """Answer a service definition (its attributes)."""
     _check_format(fmt)
     _check_jurisdiction(request, jurisdiction_id)
     service = SERVICES.get(service_code)
     if service is None:
         msg = f"service_code {service_code!r} not found; valid codes are {sorted(SERVICES)}"
         raise HTTPException(status_code=404, detail=msg)
-    return {
+    body = {
         "service_code": service.code,
         "attributes": [a.to_json() for a in sorted(service.attributes, key=lambda a: a.order)],
     }
+    return _answer(fmt, body, root="service_definition")
 
 
-@router.post("/requests.{fmt}")
-async def post_request(request: Request, fmt: str) -> JSONResponse:
+@router.post("/requests.{fmt}", responses=_XML_DOC)
+async def post_request(request: Request, fmt: str) -> Response:
     """Create a report from a form-encoded or multipart (with ``media``) body."""
     _check_format(fmt)
     settings = _settings(request)
@@ -716,10 +880,10 @@ async def post_request(request: Request, fmt: str) -> JSONResponse:
             "account_id": report.account_id,
         }
     ]
-    return JSONResponse(status_code=200, content=body)
+    return _answer(fmt, body, root="service_requests")
 
 
-@router.get("/requests.{fmt}")
+@router.get("/requests.{fmt}", responses=_XML_DOC)
 def get_requests(
     request: Request,
     fmt: str,
@@ -731,7 +895,7 @@ def get_requests(
     status: str | None = None,
     page: int = 1,
     page_size: int | None = None,
-) -> JSONResponse:
+) -> Response:
     """Search reports with the spec's filters; newest first, paged."""
     _check_format(fmt)
     _check_jurisdiction(request, jurisdiction_id)
@@ -788,14 +952,14 @@ def get_requests(
             .offset((page - 1) * size)
             .limit(size)
         )
-        body = [request_json(r) for r in session.scalars(stmt)]
-    return JSONResponse(content=body, headers={"X-Total-Count": str(total)})
+        body = [request_json(r, request) for r in session.scalars(stmt)]
+    return _answer(fmt, body, root="service_requests", headers={"X-Total-Count": str(total)})
 
 
-@router.get("/requests/{service_request_id}.{fmt}")
+@router.get("/requests/{service_request_id}.{fmt}", responses=_XML_DOC)
 def get_request(
     request: Request, service_request_id: str, fmt: str, jurisdiction_id: str | None = None
-) -> list[dict[str, Any]]:
+) -> Response:
     """One report, as a list of one."""
     _check_format(fmt)
     _check_jurisdiction(request, jurisdiction_id)
@@ -807,7 +971,53 @@ def get_request(
         if report is None:
             msg = f"service_request_id {service_request_id!r} not found"
             raise HTTPException(status_code=404, detail=msg)
-        return [request_json(report)]
+        body = [request_json(report, request)]
+    return _answer(fmt, body, root="service_requests")
+
+
+_PUBLISHED_PHOTO: Final = re.compile(r"[0-9]{4}/[0-9]{2}/[0-9a-f]{32}\.(jpg|png|webp)")
+_PHOTO_TYPE_BY_EXT: Final = {ext: mime for mime, ext in _PHOTO_EXT.items()}
+_PHOTO_CACHE_S: Final = 3600  # a withdrawn photo leaves shared caches within the hour
+
+
+@router.get(
+    "/media/{photo_path:path}",
+    name="open311_media",
+    response_class=FileResponse,
+    responses={200: {"content": {mime: {} for mime in _PHOTO_EXT}}},
+)
+def media(request: Request, photo_path: str) -> FileResponse:
+    """
+    Serve a report's photo, read-only, with its image type (404 when not published).
+
+    Only files that `_save_photo` wrote (``YYYY/MM/<32 hex>.<ext>`` under
+    ``GOMRAC_MEDIA_DIR``, no link leading out of it) and that a stored report points to are
+    served; anything else is 404.
+    """
+    settings = _settings(request)
+    if not settings.PUBLISH_PHOTOS:
+        msg = "photos are not published on this server (GOMRAC_PUBLISH_PHOTOS is off)"
+        raise HTTPException(status_code=404, detail=msg)
+    not_found = HTTPException(status_code=404, detail=f"photo {photo_path!r} not found")
+    match = _PUBLISHED_PHOTO.fullmatch(photo_path)
+    if match is None:
+        raise not_found
+    root = settings.MEDIA_DIR.resolve()
+    target = (root / photo_path).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        raise not_found
+    with session_scope(request.app.state.engine) as session:
+        owner = session.scalar(select(Report.id).where(Report.photo_path == photo_path).limit(1))
+    if owner is None:
+        raise not_found
+    return FileResponse(
+        target,
+        media_type=_PHOTO_TYPE_BY_EXT[match.group(1)],
+        headers={
+            "Cache-Control": f"public, max-age={_PHOTO_CACHE_S}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -895,7 +1105,7 @@ def patch_report(request: Request, report_id: int, change: StatusChange) -> dict
                 session, report_id, workflow_status=change.workflow_status, actor=change.actor,
                 note=change.note,
             )
-        body = request_json(report)
+        body = request_json(report, request)
     return body
 
 

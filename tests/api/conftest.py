@@ -4,11 +4,19 @@
 test), PostGIS when ``GOMRAC_TEST_POSTGIS_URL`` is set (``scripts/postgis.sh start`` prints
 one); each PostGIS test gets its own schema, dropped afterwards, through the connection's
 ``search_path``.
+
+The XML helpers read the spec's XML independently of the server's writer:
+``xml_matches_json`` reads a document back as the JSON it stands for (the Spark convention of
+the Open311 wiki) and compares.
 """
 
 from __future__ import annotations
 
+import re
+import struct
 import warnings
+import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +40,20 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 STAFF_TOKEN = "test-staff-token-0123456789"
+XML_CONTENT_TYPE = "text/xml; charset=utf-8"  # GeoReport v2, "Format Support"
+XML_DECLARATION = re.compile(
+    rb"""<\?xml version=["']1\.0["'] encoding=["']UTF-8["']\?>""", re.IGNORECASE
+)
+# GeoReport v2 and Service Discovery: list elements and the element of each of their items
+XML_LIST_ITEMS = {
+    "services": "service",
+    "service_requests": "request",
+    "attributes": "attribute",
+    "values": "value",
+    "endpoints": "endpoint",
+    "formats": "format",
+    "errors": "error",
+}
 
 
 @pytest.fixture
@@ -81,3 +103,74 @@ def post_report(client: TestClient) -> Any:
         return client.post("/open311/v2/requests.json", data=data)
 
     return post
+
+
+@pytest.fixture
+def png_image() -> bytes:
+    """A real, tiny PNG image (4 x 3 pixels) built by hand: signature, IHDR, IDAT, IEND."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    width, height = 4, 3
+    raw = b"".join(b"\x00" + b"\x80\x40\x20" * width for _ in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture
+def read_xml() -> Any:
+    """Function checking an XML answer (status, type, declaration) and returning its root."""
+
+    def read(response: Any, root: str, *, status: int = 200) -> ET.Element:
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"] == XML_CONTENT_TYPE
+        assert XML_DECLARATION.match(response.content), response.content[:60]
+        element = ET.fromstring(response.content)
+        assert element.tag == root
+        return element
+
+    return read
+
+
+def _from_xml(element: ET.Element) -> Any:
+    children = list(element)
+    item = XML_LIST_ITEMS.get(element.tag)
+    if item is not None and children and all(child.tag == item for child in children):
+        return [_from_xml(child) for child in children]
+    if children:
+        tags = [child.tag for child in children]
+        assert len(set(tags)) == len(tags), f"<{element.tag}> repeats a child: {tags}"
+        return {child.tag: _from_xml(child) for child in children}
+    return element.text or ""
+
+
+def _as_text(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _as_text(item) for key, item in value.items()} or ""
+    if isinstance(value, list):
+        return [_as_text(item) for item in value] or ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+@pytest.fixture
+def xml_matches_json() -> Any:
+    """
+    Function asserting that an XML element says what a JSON answer says.
+
+    The element is read back by the Spark convention (a list element holds repeated items,
+    any other element with children is an object, a leaf is its text); the JSON is compared
+    with every scalar as text, null and empty lists or objects as empty elements.
+    """
+
+    def compare(element: ET.Element, body: Any) -> None:
+        assert _from_xml(element) == _as_text(body)
+
+    return compare

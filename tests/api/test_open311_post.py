@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import struct
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,21 +29,6 @@ def offset(lat: float, lon: float, *, north_m: float) -> tuple[float, float]:
     return lat2, lon2
 
 
-def png_bytes(width: int = 4, height: int = 3) -> bytes:
-    """A real, tiny PNG image built by hand (signature, IHDR, IDAT, IEND)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    raw = b"".join(b"\x00" + b"\x80\x40\x20" * width for _ in range(height))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
-
-
 def test_post__stored_with_ward_and_agency(client: Any, count_reports: Any, data_dir: Path) -> None:
     """An accepted report is in the database, in the ward whose polygon contains its point."""
     response = client.post(
@@ -68,9 +51,9 @@ def test_post__stored_with_ward_and_agency(client: Any, count_reports: Any, data
         assert report.workflow_status == "received" and report.status == "open"
 
 
-def test_post__photo_stored_on_disk(client: Any, settings: Any) -> None:
-    """A multipart report with a PNG keeps the exact bytes under MEDIA_DIR."""
-    image = png_bytes()
+def test_post__photo_stored_on_disk(client: Any, settings: Any, png_image: bytes) -> None:
+    """A multipart report with a PNG keeps the exact bytes under MEDIA_DIR, URL as media_url."""
+    image = png_image
     response = client.post(
         "/open311/v2/requests.json",
         data={"service_code": "household_waste", "lat": str(LE_CHAN[0]), "long": str(LE_CHAN[1])},
@@ -81,12 +64,13 @@ def test_post__photo_stored_on_disk(client: Any, settings: Any) -> None:
     with session_scope(client.app.state.engine) as session:
         report = session.get(Report, rid)
         assert report is not None and report.photo_path is not None
-        stored = settings.MEDIA_DIR / report.photo_path
+        relative = report.photo_path
+        stored = settings.MEDIA_DIR / relative
     assert stored.suffix == ".png"
     assert stored.read_bytes() == image
     single = client.get(f"/open311/v2/requests/{rid}.json").json()[0]
     assert single["extended_attributes"]["has_photo"] is True
-    assert single["media_url"] is None  # uploaded photos are not published
+    assert single["media_url"] == f"http://testserver/open311/v2/media/{relative}"
 
 
 BAD_INPUTS = [
@@ -119,12 +103,6 @@ BAD_INPUTS = [
         None,
         "lat and long must be sent together",
         id="lat-without-long",
-    ),
-    pytest.param(
-        {"service_code": "pothole", "lat": str(LE_CHAN[0]), "long": str(LE_CHAN[1])},
-        None,
-        "unknown service_code 'pothole'",
-        id="unknown-service",
     ),
     pytest.param(
         {"service_code": "household_waste"},
@@ -173,19 +151,50 @@ BAD_INPUTS = [
 ]
 
 
+def error_of(response: Any, fmt: str, read_xml: Any, *, status: int) -> tuple[int, str]:
+    """Code and description of a one-error answer, in JSON or the spec's XML."""
+    if fmt == "xml":
+        errors = read_xml(response, "errors", status=status)
+        assert [e.tag for e in errors] == ["error"]
+        return int(errors.findtext("error/code", "")), errors.findtext("error/description", "")
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert len(body) == 1
+    return body[0]["code"], body[0]["description"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
 @pytest.mark.parametrize(("data", "photo", "message"), BAD_INPUTS)
 def test_post__bad_input_refused_and_nothing_stored(
-    client: Any, count_reports: Any, settings: Any, data: dict[str, str], photo: Any, message: str
+    client: Any, count_reports: Any, settings: Any, read_xml: Any,
+    data: dict[str, str], photo: Any, message: str, fmt: str,
 ) -> None:
     """A bad report answers 400 with a message that says why, and leaves no row or file."""
     before = count_reports()
     files = {"media": (photo[0], io.BytesIO(photo[1]), photo[2])} if photo else None
-    response = client.post("/open311/v2/requests.json", data=data, files=files)
-    assert response.status_code == 400, response.text
-    body = response.json()
-    assert body[0]["code"] == 400
-    assert message in body[0]["description"]
+    response = client.post(f"/open311/v2/requests.{fmt}", data=data, files=files)
+    code, description = error_of(response, fmt, read_xml, status=400)
+    assert code == 400
+    assert message in description
     assert count_reports() == before
+    media = settings.MEDIA_DIR
+    assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_post__unknown_service_code_is_404(
+    client: Any, count_reports: Any, settings: Any, read_xml: Any, png_image: bytes, fmt: str
+) -> None:
+    """An unknown service_code is 'not found' (404, as the spec lists it), with no row or file."""
+    response = client.post(
+        f"/open311/v2/requests.{fmt}",
+        data={"service_code": "pothole", "lat": str(LE_CHAN[0]), "long": str(LE_CHAN[1])},
+        files={"media": ("rac.png", io.BytesIO(png_image), "image/png")},
+    )
+    code, description = error_of(response, fmt, read_xml, status=404)
+    assert code == 404
+    assert description.startswith("service_code 'pothole' not found; valid codes are [")
+    assert count_reports() == 0
     media = settings.MEDIA_DIR
     assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
 

@@ -1,4 +1,4 @@
-"""GET /open311/v2/requests.json: the spec's filters, its 90-day default, and paging."""
+"""GET /open311/v2/requests.{json,xml}: the spec's filters, its 90-day default, and paging."""
 
 from __future__ import annotations
 
@@ -113,3 +113,27 @@ def test_requests__paging(client: Any, seeded: dict) -> None:
     too_big = client.get("/open311/v2/requests.json", params={"page_size": 1001})
     assert too_big.status_code == 400
     assert "page_size must be between 1 and 1000" in too_big.json()[0]["description"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"status": "closed"},
+        {"service_code": "household_waste,burning"},
+        {"page": 2, "page_size": 2},
+        {"service_request_id": "1,2,7"},
+        {"start_date": (NOW - dt.timedelta(days=85)).isoformat(),
+         "end_date": (NOW - dt.timedelta(days=5)).isoformat()},
+    ],
+)
+def test_requests__xml_lists_the_same_requests(
+    client: Any, seeded: dict, read_xml: Any, xml_matches_json: Any, params: dict
+) -> None:
+    """requests.xml lists the same reports, in the same order and total, as requests.json."""
+    as_json = client.get("/open311/v2/requests.json", params=params)
+    as_xml = client.get("/open311/v2/requests.xml", params=params)
+    root = read_xml(as_xml, "service_requests")
+    assert [int(r.findtext("service_request_id")) for r in root] == ids(as_json)
+    assert as_xml.headers["x-total-count"] == as_json.headers["x-total-count"]
+    xml_matches_json(root, as_json.json())

@@ -3,13 +3,15 @@
 The field lists below are copied from the GeoReport v2 page (http://wiki.open311.org/GeoReport_v2,
 sections "GET Service List", "GET Service Definition", "POST Service Request",
 "GET Service Requests", "Errors") and the Service Discovery page; ``None`` in a type tuple
-marks fields the spec says "may not be returned" or shows as null in its JSON examples.
+marks fields the spec says "may not be returned" or shows as null in its JSON examples. The
+same lists check the XML answers, whose element names are the spec's (its XML examples).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
@@ -98,8 +100,34 @@ def check_datetime(value: str | None) -> None:
     assert dt.datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is not None
 
 
+def check_xml_fields(
+    element: ET.Element, fields: dict[str, Any], *, extra: set[str] = frozenset()
+) -> None:
+    """Assert `element` has one child per field in `fields` (plus `extra`), text of the type."""
+    tags = [child.tag for child in element]
+    assert len(tags) == len(set(tags)), tags
+    assert set(tags) - extra == set(fields), sorted(set(tags) ^ set(fields))
+    for name, types in fields.items():
+        child = element.find(name)
+        assert child is not None, name
+        text = child.text
+        if types is list:
+            continue  # a list element: its items are checked by the caller
+        assert len(child) == 0, name
+        if types is bool:
+            assert text in {"true", "false"}, (name, text)
+        elif types is int:
+            assert text is not None and re.fullmatch(r"-?\d+", text), (name, text)
+        elif types is float:
+            assert text is not None, name
+            float(text)
+        elif types is str:
+            assert text, name
+        # nullable text: any text, or an empty element for null
+
+
 def test_discovery__spec_fields(client: Any) -> None:
-    """discovery.json has every discovery field, and its endpoint points at this API in JSON."""
+    """discovery.json has every discovery field, and its endpoint points at this API."""
     body = client.get("/open311/v2/discovery.json").json()
     check_fields(body, DISCOVERY_FIELDS)
     assert len(body["endpoints"]) >= 1
@@ -107,8 +135,22 @@ def test_discovery__spec_fields(client: Any) -> None:
         check_fields(endpoint, DISCOVERY_ENDPOINT_FIELDS)
         assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
         assert endpoint["type"] in {"production", "test"}
-        assert endpoint["formats"] == ["application/json"]
+        assert endpoint["formats"] == ["text/xml", "application/json"]
         assert endpoint["url"].endswith("/open311/v2")
+
+
+def test_discovery__xml(client: Any, read_xml: Any, xml_matches_json: Any) -> None:
+    """discovery.xml is <discovery> with the spec's fields and says what discovery.json says."""
+    root = read_xml(client.get("/open311/v2/discovery.xml"), "discovery")
+    check_xml_fields(root, DISCOVERY_FIELDS)
+    endpoints = root.findall("endpoints/endpoint")
+    assert len(endpoints) == len(root.find("endpoints")) >= 1
+    for endpoint in endpoints:
+        check_xml_fields(endpoint, DISCOVERY_ENDPOINT_FIELDS)
+        assert [f.text for f in endpoint.findall("formats/format")] == [
+            "text/xml", "application/json"
+        ]
+    xml_matches_json(root, client.get("/open311/v2/discovery.json").json())
 
 
 def test_services__spec_fields(client: Any) -> None:
@@ -125,6 +167,16 @@ def test_services__spec_fields(client: Any) -> None:
         "overflowing_point",
         "spontaneous_dump",
     }
+
+
+def test_services__xml(client: Any, read_xml: Any, xml_matches_json: Any) -> None:
+    """services.xml is <services> of <service> with the spec's fields, as in services.json."""
+    root = read_xml(client.get("/open311/v2/services.xml"), "services")
+    assert [child.tag for child in root] == ["service"] * 5
+    for service in root:
+        check_xml_fields(service, SERVICE_FIELDS)
+        assert service.findtext("type") in SERVICE_TYPES
+    xml_matches_json(root, client.get("/open311/v2/services.json").json())
 
 
 def test_service_definitions__spec_fields(client: Any) -> None:
@@ -149,6 +201,27 @@ def test_service_definitions__spec_fields(client: Any) -> None:
     assert size["datatype"] == "singlevaluelist"
     assert size["required"] is True
     assert [v["key"] for v in size["values"]] == ["bag", "handcart", "truckload"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["household_waste", "construction_debris", "burning", "overflowing_point", "spontaneous_dump"],
+)
+def test_service_definitions__xml(
+    client: Any, read_xml: Any, xml_matches_json: Any, code: str
+) -> None:
+    """services/<code>.xml is <service_definition> with <attributes><attribute>, as in JSON."""
+    root = read_xml(client.get(f"/open311/v2/services/{code}.xml"), "service_definition")
+    check_xml_fields(root, SERVICE_DEFINITION_FIELDS)
+    assert root.findtext("service_code") == code
+    for attribute in root.find("attributes"):
+        assert attribute.tag == "attribute"
+        check_xml_fields(attribute, ATTRIBUTE_FIELDS)
+        assert attribute.findtext("datatype") in DATATYPES
+        for value in attribute.find("values"):
+            assert value.tag == "value"
+            check_xml_fields(value, ATTRIBUTE_VALUE_FIELDS)
+    xml_matches_json(root, client.get(f"/open311/v2/services/{code}.json").json())
 
 
 def test_post_and_get__spec_fields(client: Any) -> None:
@@ -195,23 +268,103 @@ def test_post_and_get__spec_fields(client: Any) -> None:
     assert item["extended_attributes"]["workflow_status"] == "received"
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "status"),
-    [
-        ("get", "/open311/v2/services/no_such_service.json", 404),
-        ("get", "/open311/v2/requests/999999.json", 404),
-        ("get", "/open311/v2/services.xml", 400),
-        ("get", "/open311/v2/requests.json?jurisdiction_id=hanoi.gov.vn", 404),
-        ("get", "/open311/v2/requests.json?start_date=yesterday", 400),
-        ("post", "/open311/v2/requests.json", 400),
-    ],
-)
+POSTED = {
+    "service_code": "spontaneous_dump",
+    "lat": "20.8378",
+    "long": "106.6854",
+    "address_string": "Ngõ 12 Tô Hiệu, Lê Chân",
+    "attribute[size]": "handcart",
+    "description": "Đống rác <lớn> & \"cháy\" đầu ngõ\nsáng nay",
+    "email": "dan@example.vn",
+    "account_id": "acct-7",
+}
+
+
+def test_post_and_get__xml(client: Any, read_xml: Any, xml_matches_json: Any) -> None:
+    """POST requests.xml answers <service_requests><request>; GET list and single in XML too."""
+    posted = read_xml(client.post("/open311/v2/requests.xml", data=POSTED), "service_requests")
+    assert [child.tag for child in posted] == ["request"]
+    check_xml_fields(posted[0], POST_RESPONSE_FIELDS)
+    assert posted.findtext("request/account_id") == "acct-7"
+    rid = posted.findtext("request/service_request_id")
+    client.post("/open311/v2/requests.xml", data={**POSTED, "lat": "20.8478"})  # a second one
+
+    listed = client.get("/open311/v2/requests.xml")
+    listed_root = read_xml(listed, "service_requests")
+    single = read_xml(client.get(f"/open311/v2/requests/{rid}.xml"), "service_requests")
+    assert [child.tag for child in listed_root] == ["request", "request"]
+    assert [child.tag for child in single] == ["request"]
+    for item in [*listed_root, *single]:
+        check_xml_fields(item, REQUEST_FIELDS, extra=EXTENSION_FIELDS)
+        assert not PERSONAL_FIELDS & {child.tag for child in item.iter()}
+        assert item.findtext("status") in STATUSES
+        for name in ("requested_datetime", "updated_datetime", "expected_datetime"):
+            check_datetime(item.findtext(name))
+    item = single[0]
+    assert item.findtext("service_request_id") == rid
+    assert item.findtext("description") == POSTED["description"]  # escaped, read back intact
+    assert item.findtext("extended_attributes/attributes/size") == "handcart"
+    assert item.find("media_url").text is None  # null: an empty element
+    assert float(item.findtext("lat")) == pytest.approx(20.8378, abs=1e-9)
+
+    listed_json = client.get("/open311/v2/requests.json")
+    assert listed.headers["x-total-count"] == listed_json.headers["x-total-count"] == "2"
+    xml_matches_json(listed_root, listed_json.json())
+    xml_matches_json(single, client.get(f"/open311/v2/requests/{rid}.json").json())
+
+
+def test_get__xml_survives_control_characters(client: Any, read_xml: Any) -> None:
+    """A description with a character XML 1.0 cannot carry still gives a well-formed answer."""
+    data = {**POSTED, "description": "rác\x0btràn\x1fra đường"}
+    rid = client.post("/open311/v2/requests.json", data=data).json()[0]["service_request_id"]
+    assert client.get(f"/open311/v2/requests/{rid}.json").json()[0]["description"] == (
+        data["description"]
+    )
+    single = read_xml(client.get(f"/open311/v2/requests/{rid}.xml"), "service_requests")
+    assert single.findtext("request/description") == "rác\ufffdtràn\ufffdra đường"
+
+
+ERROR_CASES = [
+    ("get", "/open311/v2/services/no_such_service.{fmt}", 404),
+    ("get", "/open311/v2/requests/999999.{fmt}", 404),
+    ("get", "/open311/v2/requests/abc.{fmt}", 404),
+    ("get", "/open311/v2/services.{fmt}?jurisdiction_id=hanoi.gov.vn", 404),
+    ("get", "/open311/v2/requests.{fmt}?jurisdiction_id=hanoi.gov.vn", 404),
+    ("get", "/open311/v2/requests.{fmt}?start_date=yesterday", 400),
+    ("get", "/open311/v2/requests.{fmt}?service_code=pothole", 400),
+    ("get", "/open311/v2/requests.{fmt}?page=first", 400),
+    ("post", "/open311/v2/requests.{fmt}", 400),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "status"), ERROR_CASES)
 def test_errors__spec_format(client: Any, method: str, path: str, status: int) -> None:
     """Errors answer the right status with the spec's list of {code, description}."""
-    response = getattr(client, method)(path)
+    response = getattr(client, method)(path.format(fmt="json"))
     assert response.status_code == status
     body = response.json()
     assert isinstance(body, list) and len(body) == 1
     check_fields(body[0], ERROR_FIELDS)
     assert body[0]["code"] == status
     assert body[0]["description"]
+
+
+@pytest.mark.parametrize(("method", "path", "status"), ERROR_CASES)
+def test_errors__xml(
+    client: Any, read_xml: Any, xml_matches_json: Any, method: str, path: str, status: int
+) -> None:
+    """Errors of .xml requests are <errors><error><code><description>, saying what JSON says."""
+    root = read_xml(getattr(client, method)(path.format(fmt="xml")), "errors", status=status)
+    assert [child.tag for child in root] == ["error"]
+    check_xml_fields(root[0], ERROR_FIELDS)
+    assert root.findtext("error/code") == str(status)
+    xml_matches_json(root, getattr(client, method)(path.format(fmt="json")).json())
+
+
+def test_errors__unsupported_format(client: Any) -> None:
+    """A format other than xml and json is a 400 that names both."""
+    response = client.get("/open311/v2/services.csv")
+    assert response.status_code == 400
+    assert response.json() == [
+        {"code": 400, "description": "format 'csv' is not supported; use .xml or .json"}
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
 
 import pytest
@@ -49,6 +50,25 @@ def test_workflow__verified_assigned_cleaned_closes_and_audits(
     times = [dt.datetime.fromisoformat(r["at"]) for r in rows]
     assert all(t.tzinfo is not None for t in times)
     assert times == sorted(times)
+
+
+def test_staff__answer_shows_the_published_photo(
+    client: Any, staff_headers: dict[str, str], png_image: bytes
+) -> None:
+    """A status change answers the report as Open311 shows it, photo URL included."""
+    response = client.post(
+        "/open311/v2/requests.json",
+        data={"service_code": "household_waste", "lat": str(LE_CHAN[0]), "long": str(LE_CHAN[1])},
+        files={"media": ("rac.png", io.BytesIO(png_image), "image/png")},
+    )
+    rid = response.json()[0]["service_request_id"]
+    changed = client.patch(
+        f"/api/reports/{rid}", json={"workflow_status": "verified", "actor": "an.nguyen"},
+        headers=staff_headers,
+    ).json()
+    wire = client.get(f"/open311/v2/requests/{rid}.json").json()[0]
+    assert changed["media_url"] == wire["media_url"]
+    assert changed["media_url"].startswith("http://testserver/open311/v2/media/")
 
 
 @pytest.mark.parametrize(
