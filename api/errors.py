@@ -14,7 +14,8 @@ anything else          500     logged with its traceback; the body gives no inte
 =====================  ======  =========================================================
 
 Under ``/open311/`` the body is the GeoReport v2 error list
-``[{"code": 400, "description": "..."}]``; elsewhere it is ``{"detail": "..."}``.
+``[{"code": 400, "description": "..."}]`` (as ``<errors><error>…`` when the path asks for
+``.xml``, whichever step refused the request); elsewhere it is ``{"detail": "..."}``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Final
 
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from analysis.errors import (
@@ -34,8 +35,11 @@ from analysis.errors import (
     UnknownWardError,
     ValidationError,
 )
+from api.open311 import XML_MEDIA_TYPE, to_xml
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from fastapi import FastAPI, Request
 
 log = logging.getLogger(__name__)
@@ -64,15 +68,26 @@ def error_body(path: str, status_code: int, message: str) -> Any:
     return {"detail": message}
 
 
+def error_response_for(
+    path: str, status_code: int, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """Build the error response for a request path.
+
+    Under ``/open311/`` it is the spec's error list (XML when the path asks for ``.xml``);
+    elsewhere ``{"detail": ...}``.
+    """
+    body = error_body(path, status_code, message)
+    if is_open311(path) and path.endswith(".xml"):
+        return Response(to_xml("errors", body), status_code=status_code,
+                        media_type=XML_MEDIA_TYPE, headers=headers)
+    return JSONResponse(status_code=status_code, content=body, headers=headers)
+
+
 def error_response(
-    request: Request, status_code: int, message: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    """JSON error response for `request` (Open311 list format under ``/open311/``)."""
-    return JSONResponse(
-        status_code=status_code,
-        content=error_body(request.url.path, status_code, message),
-        headers=headers,
-    )
+    request: Request, status_code: int, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """Error response for `request` (see `error_response_for`)."""
+    return error_response_for(request.url.path, status_code, message, headers)
 
 
 def status_for(exc: GomracError) -> int:
@@ -83,14 +98,14 @@ def status_for(exc: GomracError) -> int:
     return 400
 
 
-async def _gomrac_error(request: Request, exc: Exception) -> JSONResponse:
+async def _gomrac_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GomracError)
     status_code = status_for(exc)
     log.info("%s %s -> %d: %s", request.method, request.url.path, status_code, exc)
     return error_response(request, status_code, str(exc))
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     return error_response(request, exc.status_code, message, headers=exc.headers)
@@ -104,14 +119,14 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def _request_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if is_open311(request.url.path):
         return error_response(request, 400, _describe_validation(exc))
     return JSONResponse(status_code=422, content={"detail": _describe_validation(exc)})
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(request, 500, "internal server error; the incident has been logged")
 

@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from analysis.errors import DataNotFoundError
 from api import open311
 from api.config import Settings
-from api.errors import error_body, install_exception_handlers
+from api.errors import error_response_for, install_exception_handlers
 from geo.db import init_db, make_engine
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class BodySizeLimitMiddleware:
             f"request body is larger than the {mib:g} MiB limit (GOMRAC_MAX_BODY_BYTES); "
             "send a smaller photo"
         )
-        response = JSONResponse(status_code=413, content=error_body(scope["path"], 413, message))
+        response = error_response_for(scope["path"], 413, message)
         await response(scope, _empty_receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

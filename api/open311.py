@@ -54,9 +54,6 @@ Deviations and extensions, on purpose:
   as Hai Phong time, and a bare date as its midnight.
 * Reports within ``GOMRAC_DUPLICATE_DISTANCE_M`` metres and ``GOMRAC_DUPLICATE_WINDOW_H``
   hours of an open report of the same service are stored as its duplicates (closed, linked).
-* Errors answered before a request reaches an endpoint are JSON even for ``.xml``: a body
-  over ``GOMRAC_MAX_BODY_BYTES`` (413), a path that matches no endpoint (404) and a method
-  an endpoint does not take (405).
 
 Reporters' contact fields (email, phone, names, account and device ids) are stored for the
 ward office and never returned, except ``account_id`` in the POST answer as the spec asks.
@@ -71,7 +68,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import inspect
 import json
 import logging
 import math
@@ -86,9 +82,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import shapely
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
-from fastapi.routing import APIRoute
 from geoalchemy2.shape import to_shape
 from pydantic import BaseModel, Field
 from shapely.geometry import Point, shape
@@ -97,13 +91,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from analysis.errors import DataNotFoundError, GomracError, ValidationError
+from analysis.errors import DataNotFoundError, ValidationError
 from geo import store
 from geo.db import session_scope
 from geo.models import OPEN311_STATUSES, Report, ReportUpdate
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine
 
     from shapely.geometry.base import BaseGeometry
     from starlette.datastructures import FormData
@@ -187,55 +180,7 @@ def _answer(
     return JSONResponse(body, headers=headers)
 
 
-async def _xml_error(request: Request, exc: Exception) -> Response | None:
-    """Answer `exc` as the app's handler does (status, message, headers), in ``<errors>``."""
-    handlers = request.app.exception_handlers
-    handler = next((handlers[c] for c in type(exc).__mro__ if c in handlers), None)
-    if handler is None:
-        return None
-    result = handler(request, exc)
-    json_response = await result if inspect.isawaitable(result) else result
-    errors = json.loads(json_response.body)
-    headers = {
-        name: value
-        for name, value in json_response.headers.items()
-        if name not in ("content-length", "content-type")
-    }
-    return Response(
-        to_xml("errors", errors),
-        status_code=json_response.status_code,
-        media_type=XML_MEDIA_TYPE,
-        headers=headers,
-    )
-
-
-class _Open311Route(APIRoute):
-    """
-    An Open311 route whose errors are XML when the request asked for ``.xml``.
-
-    The app's exception handlers (`api.errors`) still choose the status and the message, so
-    both formats say the same; this only writes their error list as the spec's XML.
-    """
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        """Wrap the endpoint's handler so that ``.xml`` requests get their errors in XML."""
-        handler = super().get_route_handler()
-
-        async def answer(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except (HTTPException, GomracError, RequestValidationError) as exc:
-                if request.path_params.get("fmt") != "xml":
-                    raise
-                response = await _xml_error(request, exc)
-                if response is None:
-                    raise
-                return response
-
-        return answer
-
-
-router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=_Open311Route)
+router = APIRouter(prefix="/open311/v2", tags=["open311"])
 staff_router = APIRouter(prefix="/api/reports", tags=["reports"])
 
 HAIPHONG_TZ: Final = dt.timezone(dt.timedelta(hours=7), "ICT")

@@ -368,3 +368,24 @@ def test_errors__unsupported_format(client: Any) -> None:
     assert response.json() == [
         {"code": 400, "description": "format 'csv' is not supported; use .xml or .json"}
     ]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("get", "/open311/v2/no_such_endpoint.xml", 404),
+        ("delete", "/open311/v2/services.xml", 405),
+        ("post", "/open311/v2/requests.xml", 413),
+    ],
+)
+def test_errors__xml_before_the_endpoint(
+    client: Any, read_xml: Any, method: str, path: str, status: int
+) -> None:
+    """Errors raised before an endpoint runs (no route, wrong method, body too large) are XML
+    for .xml too, with the same status and message as the .json request gets."""
+    kwargs = {"content": b"x" * (9 * 1024 * 1024)} if status == 413 else {}
+    root = read_xml(getattr(client, method)(path, **kwargs), "errors", status=status)
+    assert root.findtext("error/code") == str(status)
+    as_json = getattr(client, method)(path.replace(".xml", ".json"), **kwargs)
+    assert as_json.status_code == status
+    assert root.findtext("error/description") == as_json.json()[0]["description"]
