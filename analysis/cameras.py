@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import geopandas as gpd
 import numpy as np
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
-Incidence = sparse.csr_array
+Incidence: TypeAlias = sparse.csr_array
 """Camera × target boolean matrix: entry (c, t) is True when camera c sees target t."""
 
 
@@ -47,7 +47,7 @@ Incidence = sparse.csr_array
 
 def _lines(streets: gpd.GeoDataFrame | gpd.GeoSeries) -> npt.NDArray[np.object_]:
     require_metric(streets, "streets")
-    parts = shapely.get_parts(_geoms(streets))
+    parts: npt.NDArray[np.object_] = shapely.get_parts(_geoms(streets))
     parts = parts[np.isin(shapely.get_type_id(parts), [1, 2])]  # LineString, LinearRing
     parts = parts[shapely.length(parts) > 0]
     if len(parts) == 0:
@@ -61,7 +61,8 @@ def _lines(streets: gpd.GeoDataFrame | gpd.GeoSeries) -> npt.NDArray[np.object_]
 
 def _geoms(frame: gpd.GeoDataFrame | gpd.GeoSeries) -> npt.NDArray[np.object_]:
     geo = frame.geometry if isinstance(frame, gpd.GeoDataFrame) else frame
-    return geo.to_numpy()
+    geoms: npt.NDArray[np.object_] = geo.to_numpy()
+    return geoms
 
 
 def _bearing_deg(
@@ -882,11 +883,14 @@ class CameraSiting:
         if weight_col not in targets.columns:
             msg = f"`targets` has no `{weight_col}` column (see camera_targets)."
             raise ValidationError(msg)
-        opts = {
-            "range_m": range_m, "fov_deg": fov_deg, "streets": streets, "corridor_m": corridor_m,
-            "buildings": buildings, "open_areas": open_areas,
-        }
-        inc = visibility(candidates, targets, **opts)
+
+        def seen_by(cameras: gpd.GeoDataFrame) -> Incidence:
+            return visibility(
+                cameras, targets, range_m=range_m, fov_deg=fov_deg, streets=streets,
+                corridor_m=corridor_m, buildings=buildings, open_areas=open_areas,
+            )
+
+        inc = seen_by(candidates)
         fixed_inc = sec_inc = None
         if existing is not None and len(existing):
             require_metric(existing, "existing")
@@ -898,8 +902,8 @@ class CameraSiting:
             if bad.any():
                 msg = f"Unknown camera_kind {sorted(set(kind[bad]))}; use 'fixed' or 'security'."
                 raise ValidationError(msg)
-            fixed_inc = visibility(existing.loc[(kind == "fixed").to_numpy()], targets, **opts)
-            sec_inc = visibility(existing.loc[(kind == "security").to_numpy()], targets, **opts)
+            fixed_inc = seen_by(existing.loc[(kind == "fixed").to_numpy()])
+            sec_inc = seen_by(existing.loc[(kind == "security").to_numpy()])
         return cls.from_incidence(
             inc, targets[weight_col].to_numpy(dtype=np.float64), k=k,
             fixed_incidence=fixed_inc, security_incidence=sec_inc,

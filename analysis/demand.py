@@ -145,7 +145,8 @@ def estimate_demand(
     crs = streets.crs
     homes = _residential(buildings, area) if buildings is not None and len(buildings) else None
     if homes is not None and len(homes):
-        require_metric(buildings, "buildings")  # type: ignore[arg-type]
+        assert buildings is not None  # `homes` comes from `buildings`
+        require_metric(buildings, "buildings")
         extent = area if building_extent is None or building_extent.is_empty else building_extent
         extent = extent.intersection(area)
     else:
@@ -276,4 +277,5 @@ def assign_groups(demand: gpd.GeoDataFrame, groups: gpd.GeoDataFrame) -> pd.Seri
     require_metric(groups, "groups")
     joined = gpd.sjoin_nearest(demand[["geometry"]], groups[["group_id", "geometry"]], how="left")
     joined = joined[~joined.index.duplicated()]
-    return joined["group_id"].reindex(demand.index)
+    group_id: pd.Series = joined["group_id"].reindex(demand.index)
+    return group_id

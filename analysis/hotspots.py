@@ -72,7 +72,8 @@ def _xy(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> npt.NDArray[np.float64]:
     geoms = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
     if len(geoms) == 0:
         return np.empty((0, 2), dtype=np.float64)
-    return shapely.get_coordinates(geoms.to_numpy()).astype(np.float64)
+    xy: npt.NDArray[np.float64] = shapely.get_coordinates(geoms.to_numpy()).astype(np.float64)
+    return xy
 
 
 def _local_times(times: pd.Series) -> pd.Series:
@@ -92,8 +93,8 @@ def _grid(area_geom: shapely.Geometry, cell_m: float) -> gpd.GeoDataFrame:
     y0 = math.floor(miny / cell_m) * cell_m
     ncol = max(1, math.ceil((maxx - x0) / cell_m))
     nrow = max(1, math.ceil((maxy - y0) / cell_m))
-    cols, rows = np.meshgrid(np.arange(ncol), np.arange(nrow))
-    cols, rows = cols.ravel(), rows.ravel()
+    col_grid, row_grid = np.meshgrid(np.arange(ncol), np.arange(nrow))
+    cols, rows = col_grid.ravel(), row_grid.ravel()
     xs, ys = x0 + cols * cell_m, y0 + rows * cell_m
     boxes = shapely.box(xs, ys, xs + cell_m, ys + cell_m)
     shapely.prepare(area_geom)
@@ -153,7 +154,8 @@ def _resolve_bandwidth(
             raise ValidationError(msg)
         sigma = math.sqrt(float(np.var(xy[:, 0], ddof=1) + np.var(xy[:, 1], ddof=1)) / 2.0)
         # in two dimensions Scott's n^(-1/(d+4)) and Silverman's (n(d+2)/4)^(-1/(d+4)) coincide
-        return max(sigma * len(xy) ** (-1.0 / 6.0), 1e-6)
+        n_factor: float = len(xy) ** (-1.0 / 6.0)
+        return max(sigma * n_factor, 1e-6)
     if not bandwidth_m > 0:
         msg = f"`bandwidth_m` must be positive; got {bandwidth_m}."
         raise ValidationError(msg)

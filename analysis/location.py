@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple, Self
+from typing import Literal, NamedTuple, Self, TypeVar
 
 import highspy
 import numpy as np
@@ -61,8 +61,10 @@ log = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+_ScalarT = TypeVar("_ScalarT", bound=np.generic)
 Method = Literal["auto", "mip", "heuristic"]
 Status = Literal["optimal", "time_limit", "heuristic"]
+_MipStatus = Literal["optimal", "time_limit", "infeasible", "no_solution"]
 
 _METHODS = ("auto", "mip", "heuristic")
 #: Largest MIP (constraint-matrix non-zeros) that ``method="auto"`` hands to HiGHS.
@@ -109,7 +111,7 @@ class CoverageCurveRow(NamedTuple):
     """Wall time of that solve (seconds)."""
 
 
-def _frozen(a: npt.ArrayLike, dtype: type) -> npt.NDArray[np.generic]:
+def _frozen(a: npt.ArrayLike, dtype: type[_ScalarT]) -> npt.NDArray[_ScalarT]:
     arr = np.array(a, dtype=dtype, copy=True)
     arr.setflags(write=False)
     return arr
@@ -274,7 +276,13 @@ def _validate(
     if fixed is None:
         fx = np.zeros(0, dtype=np.int64)
     else:
-        raw = np.asarray(list(fixed) if not isinstance(fixed, np.ndarray) else fixed)
+        if isinstance(fixed, np.ndarray):
+            raw = np.asarray(fixed)
+        elif isinstance(fixed, Iterable):
+            raw = np.asarray(list(fixed))
+        else:
+            msg = f"`fixed` must be a collection of candidate indices, got {fixed!r}."
+            raise TypeError(msg)
         if raw.size == 0:
             fx = np.zeros(0, dtype=np.int64)
         else:
@@ -329,6 +337,7 @@ def _reach_report(data: _Data, radius_m: float | None) -> tuple[BoolArray, list[
     finite = np.isfinite(data.cost_m)
     reach = finite if radius_m is None else finite & (data.cost_m <= radius_m)
     ok = reach.any(axis=1)
+    assert isinstance(ok, np.ndarray)  # `cost_m` is 2-D, so one flag per demand unit
     rows: list[InfeasibleDemand] = []
     if not ok.all():
         nearest = np.where(finite, data.cost_m, np.inf).min(axis=1)
@@ -381,7 +390,7 @@ def _without_stdout(factory: Callable[[], highspy.Highs]) -> highspy.Highs:
 
 @dataclass
 class _MipOutcome:
-    status: Literal["optimal", "time_limit", "infeasible", "no_solution"]
+    status: _MipStatus
     x: FloatArray | None
     objective: float
     bound: float
@@ -1546,8 +1555,8 @@ def _drop_sites(
                 trial_left[k] -= q[i]
                 moves.append((int(i), k))
             else:
-                for i, k in moves:
-                    assign[i] = k
+                for u, k in moves:
+                    assign[u] = k
                 trial_left[j] = cap[j]
                 left[:] = trial_left
                 open_mask[j] = False
@@ -2187,7 +2196,8 @@ class PMedian:
                     "use method='auto' for a heuristic solution."
                 )
                 raise GomracError(msg)
-            return done(out_open, ub, lb, st)
+            # without truncation a mask comes only from an optimal or a time-limited solve
+            return done(out_open, ub, lb, "optimal" if st == "optimal" else "time_limit")
 
         heur_share = 0.9 if method == "heuristic" else 0.25
         best, ub, lb, fix0, fix1 = _pm_heuristic(
@@ -2241,7 +2251,7 @@ class PMedian:
         mip_rel_gap: float,
         threads: int | None,
         seed: int,
-    ) -> tuple[BoolArray | None, float, float, str]:
+    ) -> tuple[BoolArray | None, float, float, _MipStatus]:
         """Solve the radius formulation, truncated at the incumbent distances, to optimality.
 
         Returns the best open mask found by the MIP (or None), its true cost, a lower bound
@@ -2263,7 +2273,7 @@ class PMedian:
         best_mask: BoolArray | None = None
         best_cost = math.inf
         lower = -math.inf
-        status = "no_solution"
+        status: _MipStatus = "no_solution"
         start_mask = incumbent
         while True:
             remaining = deadline - time.perf_counter()

@@ -814,7 +814,7 @@ def _best_start(
     """Leave at the shift start, or later when that only removes the first idle wait."""
     start = problem.fleet[k].shift_start_s
     arr, _ = _timeline(problem, k, locs, kinds, clients, start)
-    delay = math.inf
+    delay: float = math.inf
     for p in range(1, len(locs)):
         if kinds[p] != "client":
             continue
@@ -962,8 +962,8 @@ def _problem_data(problem: CollectionProblem) -> tuple[pyvrp.ProblemData, _Solve
     depots = []
     for p, (kind, k) in enumerate(depot_kind):
         unload = problem.unload_s_at(k) if kind == "landfill" else 0.0
-        service = int(to_solver_units(unload, rounding="up"))
-        depots.append(pyvrp.Depot(location=p, service_duration=service, name=f"{kind}:{k}"))
+        unload_su = int(to_solver_units(unload, rounding="up"))
+        depots.append(pyvrp.Depot(location=p, service_duration=unload_su, name=f"{kind}:{k}"))
 
     kg = to_solver_units(problem.demand_kg, rounding="up")
     litres = to_solver_units(problem.demand_m3 * _M3_TO_L, rounding="up")
@@ -1012,7 +1012,10 @@ def _problem_data(problem: CollectionProblem) -> tuple[pyvrp.ProblemData, _Solve
                 name=vt.name,
             )
         )
-    data = pyvrp.ProblemData(locations, clients, depots, vehicle_types, [dist_i], [dur_i])
+    # pyvrp's stubs spell the matrices ``np.ndarray[int]``, which puts int in numpy's shape slot
+    data = pyvrp.ProblemData(
+        locations, clients, depots, vehicle_types, [dist_i], [dur_i]  # type: ignore[list-item]
+    )
     return data, _SolverMap(src, tuple(depot_kind), final, vnd_per_unit)
 
 
@@ -1370,7 +1373,7 @@ def _nearest_fit(  # the greedy step of nearest_neighbour_plan
     """
     vt = problem.fleet[k]
     best: tuple[float, float, int, float] | None = None
-    for i in np.flatnonzero(~served):
+    for i in np.flatnonzero(~served).tolist():
         c = problem.clients[i]
         if kg + problem.demand_kg[i] > vt.capacity_kg + 1e-9:
             continue

@@ -176,9 +176,9 @@ def _near_anchor(
     if geom.geom_type in {"LineString", "MultiLineString", "LinearRing"}:
         p = geom.interpolate(rng.uniform(0, 1), normalized=True)
         return np.array([p.x, p.y])
-    c = shapely.get_coordinates(geom)[0]
+    c: npt.NDArray[np.float64] = shapely.get_coordinates(geom)[0]
     r, a = 20.0 * math.sqrt(rng.uniform()), rng.uniform(0, 2 * math.pi)
-    return c + np.array([r * math.cos(a), r * math.sin(a)])
+    return c + np.array([r * math.cos(a), r * math.sin(a)], dtype=np.float64)
 
 
 def _mix(
@@ -639,8 +639,9 @@ def synthetic_street_grid(
         for x in xs
         for y0, y1 in zip(ys[:-1], ys[1:], strict=True)
     ]
-    arr = shapely.intersection(np.array(segs, dtype=object), geom) if segs else np.empty(0)
-    parts = shapely.get_parts(arr) if len(arr) else np.empty(0)
+    empty = np.empty(0, dtype=object)
+    arr = shapely.intersection(np.array(segs, dtype=object), geom) if segs else empty
+    parts = shapely.get_parts(arr) if len(arr) else empty
     parts = [p for p in parts if p.geom_type == "LineString" and p.length > 0]
     out = gpd.GeoDataFrame(
         {"street_id": np.arange(len(parts)), "synthetic": True}, geometry=parts, crs=area.crs

@@ -115,9 +115,9 @@ def existing_points(args: argparse.Namespace, data: Any) -> Any:
 
 def points_params(args: argparse.Namespace) -> Any:
     """`PointsParams` from the command's options."""
-    from api.points import PointsParams
+    from api.points import Model, PointsParams
 
-    model = "cover" if args.p is None else args.model
+    model: Model = "cover" if args.p is None else args.model
     return PointsParams(walk_m=args.walk_m, model=model, p=args.p,
                         bins_per_point=args.bins_per_point,
                         collections_per_day=args.collections_per_day,

@@ -38,7 +38,7 @@ def base_map(data: WardData, *, title: str | None = None) -> folium.Map:
                   [area.geometry.bounds[3], area.geometry.bounds[2]]])
     heading = title or area.name
     attribution = " · ".join(data.attribution())
-    m.get_root().html.add_child(folium.Element(
+    _figure(m).html.add_child(folium.Element(
         f'<div id="gomrac-title" style="position:fixed;top:8px;left:50px;z-index:9999;'
         f'background:white;padding:4px 8px;border-radius:4px;font:14px sans-serif;'
         f'box-shadow:0 0 4px #888"><b>{_esc(heading)}</b></div>'
@@ -173,11 +173,18 @@ def add_heatmap(m: folium.Map, points: gpd.GeoDataFrame, *, name: str, show: boo
     HeatMap([[p.y, p.x] for p in pts.geometry], name=name, show=show, radius=14).add_to(m)
 
 
+def _figure(m: folium.Map) -> folium.Figure:
+    """The HTML page a map is drawn on."""
+    root = m.get_root()
+    assert isinstance(root, folium.Figure)  # a Map's root is always its Figure
+    return root
+
+
 def add_legend(m: folium.Map, entries: list[tuple[str, str]]) -> None:
     """A fixed legend box: (colour, label) pairs."""
     rows = "".join(f'<div><span style="display:inline-block;width:12px;height:12px;'
                    f'background:{c};margin-right:6px"></span>{_esc(t)}</div>' for c, t in entries)
-    m.get_root().html.add_child(folium.Element(
+    _figure(m).html.add_child(folium.Element(
         f'<div id="gomrac-legend" style="position:fixed;bottom:40px;right:10px;z-index:9999;'
         f'background:white;padding:6px 10px;font:12px sans-serif;box-shadow:0 0 4px #888">'
         f'{rows}</div>'))
@@ -197,7 +204,8 @@ def _clean(gdf: gpd.GeoDataFrame) -> dict[str, Any]:
     for col in gdf.columns:
         if col != "geometry":
             gdf[col] = gdf[col].map(_fmt)
-    return gdf.to_crs(WGS84).__geo_interface__
+    geojson: dict[str, Any] = gdf.to_crs(WGS84).__geo_interface__
+    return geojson
 
 
 def _fmt(value: object) -> str:

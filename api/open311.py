@@ -169,7 +169,8 @@ def to_xml(root: str, body: Any) -> bytes:
     bytes
         UTF-8 XML with its declaration.
     """
-    return ET.tostring(_xml_element(root, body), encoding="UTF-8", xml_declaration=True)
+    document: bytes = ET.tostring(_xml_element(root, body), encoding="UTF-8", xml_declaration=True)
+    return document
 
 
 def _answer(
@@ -503,10 +504,10 @@ def _parse_attributes(form: FormData, service: Service) -> dict[str, Any]:
                 raise _bad(msg)
             continue
         if attr.datatype in ("singlevaluelist", "multivaluelist"):
-            keys = [k for k, _ in attr.values]
-            bad = [v for v in values if v not in keys]
+            allowed = [k for k, _ in attr.values]
+            bad = [v for v in values if v not in allowed]
             if bad:
-                msg = f"attribute[{attr.code}] {bad[0]!r} is not one of {keys}"
+                msg = f"attribute[{attr.code}] {bad[0]!r} is not one of {allowed}"
                 raise _bad(msg)
         if attr.datatype == "multivaluelist":
             out[attr.code] = values

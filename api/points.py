@@ -198,7 +198,8 @@ def _solve(cost: np.ndarray, demand: gpd.GeoDataFrame, capacity: np.ndarray, n_f
                                                  p=params.p, **common)
     else:
         model = PMedian.from_cost_matrix(cost, hh, p=params.p, **common)
-    return model.solve(time_limit_s=params.time_limit_s, mip_rel_gap=1e-4)
+    result: SitingResult = model.solve(time_limit_s=params.time_limit_s, mip_rel_gap=1e-4)
+    return result
 
 
 def _proposed(result: SitingResult, sites: gpd.GeoDataFrame, cands: gpd.GeoDataFrame,
@@ -274,7 +275,8 @@ def aggregate_by_node(demand: gpd.GeoDataFrame, walk: GraphArrays) -> tuple[gpd.
 
 def model_costs(walk: GraphArrays, agg: gpd.GeoDataFrame, sites: gpd.GeoSeries, *, limit: float) -> np.ndarray:
     """Walking metres from each merged unit to each site: network path, site leg, longest home leg."""
-    cost = cost_matrix(walk, agg.geometry, sites, limit=limit) + agg["access_m"].to_numpy()[:, None]
+    cost: np.ndarray = (cost_matrix(walk, agg.geometry, sites, limit=limit)
+                        + agg["access_m"].to_numpy()[:, None])
     cost[cost > limit] = np.inf
     return cost
 

@@ -85,7 +85,8 @@ def sqlite_module() -> ModuleType:
             "GOMRAC_DATABASE_URL=postgresql+psycopg://..."
         )
         raise DataNotFoundError(msg) from None
-    return dbapi2
+    module: ModuleType = dbapi2
+    return module
 
 
 def _preload_spatial_libraries() -> None:

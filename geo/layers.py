@@ -358,7 +358,9 @@ def _parse_local_times(values: pd.Series) -> pd.Series:
         if t is not pd.NaT and not pd.isna(t) and t.tzinfo is None:
             t = t.tz_localize(LOCAL_TZ)
         out.append(t.tz_convert("UTC") if not pd.isna(t) else pd.NaT)
-    return pd.Series(pd.to_datetime(out, utc=True), index=values.index)
+    # pandas-stubs type list input as Sequence[float | date]; pandas also takes NaT in it
+    times = pd.to_datetime(out, utc=True)  # type: ignore[arg-type]
+    return pd.Series(times, index=values.index)
 
 
 def save_layer(gdf: gpd.GeoDataFrame, path: str | Path, *, attribution: list[str] | None = None) -> Path:

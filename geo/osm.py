@@ -125,7 +125,8 @@ def _node_bounds(path: Path) -> tuple[float, float, float, float] | None:
     xs: list[float] = []
     ys: list[float] = []
     for node in osmium.FileProcessor(str(path), osmium.osm.NODE):
-        if node.location.valid():
+        # only nodes are read; the check narrows pyosmium's entity union
+        if isinstance(node, osmium.osm.Node) and node.location.valid():
             xs.append(node.location.lon)
             ys.append(node.location.lat)
     return (min(xs), min(ys), max(xs), max(ys)) if xs else None
@@ -301,6 +302,8 @@ def clip_to_highways(src: OsmSource, bbox: tuple[float, float, float, float], ou
             .with_filter(osmium.filter.KeyFilter("highway"))
         )
         for way in processor:
+            if not isinstance(way, osmium.osm.Way):  # the filter passes ways only
+                continue
             for node in way.nodes:
                 loc = node.location
                 if loc.valid() and west <= loc.lon <= east and south <= loc.lat <= north:

@@ -21,7 +21,7 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, TypeVar, cast
 
 import geopandas as gpd
 import numpy as np
@@ -32,7 +32,7 @@ from pyproj import Geod
 from shapely.geometry import MultiPolygon, Point
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
-from sqlalchemy import Boolean, Date, Float, Integer, String, delete, func, select, text
+from sqlalchemy import Boolean, Date, Float, Integer, String, Table, delete, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.types import JSON
 
@@ -69,6 +69,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _Audit = TypeVar("_Audit", ReportUpdate, DumpSiteUpdate)
+#: Mapped classes of the layers; each has a ``geom`` column.
+_LayerModel: TypeAlias = (
+    Ward | ResidentialGroup | GatheringPoint | Facility | Report | DumpSite | Camera
+)
 
 LayerKind = Literal[
     "wards",
@@ -96,7 +100,7 @@ _METRES_PER_DEGREE_LON_EQUATOR: Final = 111_319.0
 
 @dataclass(frozen=True)
 class _LayerSpec:
-    model: type[Base]
+    model: type[_LayerModel]
     ward_column: str  # column holding the ward code ("code" for the ward layer itself)
     geom_types: tuple[str, ...] | None  # accepted shapely geometry types; None = any
     allowed: Mapping[str, tuple[str, ...]]
@@ -580,14 +584,17 @@ def load_layer(
     stmt = select(model)
     if ward_code is not None:
         stmt = stmt.where(getattr(model, spec.ward_column) == ward_code)
-    pk = model.__table__.primary_key.columns.keys()[0]
+    table = model.__table__
+    assert isinstance(table, Table)  # declarative classes map one Table each
+    pk = table.primary_key.columns.keys()[0]
     stmt = stmt.order_by(getattr(model, pk))
-    columns = [c.name for c in model.__table__.columns if c.name != "geom"]
+    columns = [c.name for c in table.columns if c.name != "geom"]
     if model is Report and not include_personal:
         columns = [c for c in columns if c not in PERSONAL_REPORT_FIELDS]
     rows: list[dict[str, Any]] = []
     geoms: list[BaseGeometry] = []
     for obj in session.scalars(stmt):
+        assert isinstance(obj, model)  # narrows Base to the layer classes, which have `geom`
         rows.append({c: getattr(obj, c) for c in columns})
         geoms.append(to_shape(obj.geom))
     frame = pd.DataFrame(rows, columns=columns)

@@ -287,14 +287,16 @@ def _match_new(layer: gpd.GeoDataFrame, name: str) -> pd.Series | None:
         (layer["full_name"].map(_tone_modern) == modern) | (layer["name"].map(_tone_modern) == modern)
     ]
     if len(exact) == 1:
-        return exact.iloc[0]
+        row: pd.Series = exact.iloc[0]
+        return row
     key = normalize_name(name)
     folded_prefix = _fold(name)
     hits = layer[layer["name"].map(normalize_name) == key]
     if len(hits) > 1:  # "Cẩm Giang" (phường) and "Cẩm Giàng" (xã) fold to the same key
         by_prefix = hits[hits["full_name"].map(_fold) == folded_prefix]
         if len(by_prefix) == 1:
-            return by_prefix.iloc[0]
+            row = by_prefix.iloc[0]
+            return row
         options = ", ".join(hits["full_name"])
         msg = f"{name!r} matches several units: {options}; write the name with its diacritics or prefix"
         raise UnknownWardError(msg)

@@ -16,11 +16,17 @@ this revision must not.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
+
+# ``op.create_geospatial_table`` and the other ``*_geospatial_*`` operations are registered on
+# alembic's Operations at run time by ``geoalchemy2.alembic_helpers`` (imported in env.py), so
+# alembic's typed ``op`` module does not list them; mypy is told to skip those attributes.
 
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
@@ -38,7 +44,7 @@ SPATIAL_TABLES = (
 )
 
 
-def _geom(geometry_type: str) -> sa.Column:
+def _geom(geometry_type: str) -> sa.Column[Any]:
     # spatial_index=False: the index is created explicitly below (GeoAlchemy2's convention)
     return sa.Column(
         "geom",
@@ -47,7 +53,7 @@ def _geom(geometry_type: str) -> sa.Column:
     )
 
 
-def _ts(name: str, *, nullable: bool = False) -> sa.Column:
+def _ts(name: str, *, nullable: bool = False) -> sa.Column[dt.datetime]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
@@ -55,14 +61,14 @@ def _in(column: str, values: Sequence[str]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-def _provenance() -> list[sa.Column]:
+def _provenance() -> list[sa.Column[Any]]:
     return [
         sa.Column("source", sa.String(500), nullable=True),
         sa.Column("synthetic", sa.Boolean(), nullable=False),
     ]
 
 
-def _audit_columns() -> list[sa.Column]:
+def _audit_columns() -> list[sa.Column[Any]]:
     return [
         _ts("at"),
         sa.Column("actor", sa.String(200), nullable=False),
@@ -75,7 +81,7 @@ def _audit_columns() -> list[sa.Column]:
 
 def upgrade() -> None:
     """Create every table and index."""
-    op.create_geospatial_table(
+    op.create_geospatial_table(  # type: ignore[attr-defined]  # geoalchemy2 op
         "ward",
         sa.Column("code", sa.String(16), nullable=False),
         sa.Column("name", sa.String(200), nullable=False),
@@ -85,7 +91,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("code", name=op.f("pk_ward")),
     )
 
-    op.create_geospatial_table(
+    op.create_geospatial_table(  # type: ignore[attr-defined]  # geoalchemy2 op
         "residential_group",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("ward_code", sa.String(16), nullable=False),
@@ -99,7 +105,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_residential_group")),
     )
 
-    op.create_geospatial_table(
+    op.create_geospatial_table(  # type: ignore[attr-defined]  # geoalchemy2 op
         "gathering_point",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("ward_code", sa.String(16), nullable=False),
@@ -126,7 +132,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_gathering_point")),
     )
 
-    op.create_geospatial_table(
+    op.create_geospatial_table(  # type: ignore[attr-defined]  # geoalchemy2 op
         "facility",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("fid", sa.String(100), nullable=False),
@@ -140,7 +146,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("fid", name=op.f("uq_facility_fid")),
     )
 
-    op.create_geospatial_table(
+    op.create_geospatial_table(  # type: ignore[attr-defined]  # geoalchemy2 op
         "report",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("service_code", sa.String(64), nullable=False),
@@ -211,7 +217,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_report_update")),
     )
 
-    op.create_geospatial_table(
+    op.create_geospatial_table(  # type: ignore[attr-defined]  # geoalchemy2 op
         "dump_site",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("ward_code", sa.String(16), nullable=False),
@@ -247,7 +253,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dump_site_update")),
     )
 
-    op.create_geospatial_table(
+    op.create_geospatial_table(  # type: ignore[attr-defined]  # geoalchemy2 op
         "camera",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("ward_code", sa.String(16), nullable=False),
@@ -291,7 +297,7 @@ def upgrade() -> None:
     )
 
     for table in SPATIAL_TABLES:
-        op.create_geospatial_index(
+        op.create_geospatial_index(  # type: ignore[attr-defined]  # geoalchemy2 op
             f"idx_{table}_geom", table, ["geom"], unique=False, postgresql_using="gist"
         )
     for table, column in (
@@ -317,7 +323,7 @@ def downgrade() -> None:
     for table in ("report_update", "dump_site_update", "plan"):
         op.drop_table(table)
     for table in reversed(SPATIAL_TABLES):
-        op.drop_geospatial_index(
+        op.drop_geospatial_index(  # type: ignore[attr-defined]  # geoalchemy2 op
             f"idx_{table}_geom", table, column_name="geom", postgresql_using="gist"
         )
-        op.drop_geospatial_table(table)
+        op.drop_geospatial_table(table)  # type: ignore[attr-defined]  # geoalchemy2 op
