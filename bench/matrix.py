@@ -71,6 +71,11 @@ def main(argv: list[str] | None = None) -> None:
                  "networkx_timed_sources": min(args.nx_sources, args.points),
                  "speedup": round(per_source * args.points / m.seconds, 1),
                  "finite_share": round(float(np.isfinite(C).mean()), 4)})
+    with measure() as m:
+        cost_matrix(truck, pts, pts, measure="length")
+    rows.append({"matrix": f"truck km along fastest paths {args.points}x{args.points}",
+                 "graph_nodes": len(truck.nodes), "graph_edges": truck.matrix.nnz,
+                 "gomrac_s": round(m.seconds, 3), "gomrac_peak_mib": round(m.peak_mib, 1)})
     walk = GraphArrays.from_graph(nets.cart)
     demand = data.require_demand()
     sens = {k: to_metric(v) for k, v in data.features.layers.items() if k in DEFAULT_EXCLUSION_M}
