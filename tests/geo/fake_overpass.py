@@ -44,23 +44,21 @@ def overpass_json_from_osm_xml(path: str | Path) -> dict[str, Any]:
     elements: list[dict[str, Any]] = []
     for _, elem in ET.iterparse(str(path), events=("end",)):
         if elem.tag == "node":
-            node: dict[str, Any] = {"type": "node", "id": int(elem.get("id")),
-                                    "lat": float(elem.get("lat")), "lon": float(elem.get("lon"))}
-            tags = {t.get("k"): t.get("v") for t in elem.iter("tag")}
-            if tags:
-                node["tags"] = tags
-            elements.append(node)
-            elem.clear()
+            element: dict[str, Any] = {"type": "node", "id": int(elem.get("id")),
+                                       "lat": float(elem.get("lat")),
+                                       "lon": float(elem.get("lon"))}
         elif elem.tag == "way":
-            way: dict[str, Any] = {"type": "way", "id": int(elem.get("id")),
-                                   "nodes": [int(nd.get("ref")) for nd in elem.iter("nd")]}
-            tags = {t.get("k"): t.get("v") for t in elem.iter("tag")}
-            if tags:
-                way["tags"] = tags
-            elements.append(way)
-            elem.clear()
-        elif elem.tag == "relation":
-            elem.clear()
+            element = {"type": "way", "id": int(elem.get("id")),
+                       "nodes": [int(nd.get("ref")) for nd in elem.iter("nd")]}
+        else:
+            if elem.tag == "relation":
+                elem.clear()
+            continue
+        tags = {t.get("k"): t.get("v") for t in elem.iter("tag")}
+        if tags:
+            element["tags"] = tags
+        elements.append(element)
+        elem.clear()
     return {
         "version": 0.6,
         "generator": "tests/geo/fake_overpass.py",
