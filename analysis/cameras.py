@@ -190,7 +190,7 @@ def candidate_poles(
         ends_ = np.searchsorted(a, np.arange(len(pts)), side="right")
         for i in range(len(pts)):
             if keep[i]:
-                keep[b[starts[i]:ends_[i]]] = False
+                keep[b[starts[i] : ends_[i]]] = False
     pts, kinds, degs = pts[keep], kinds[keep], degs[keep]
 
     # directions leaving each pole along its incident segments
@@ -220,7 +220,10 @@ def candidate_poles(
                 ds.append(d)
         axis = float(ds[0] % 180.0) if ds else float("nan")
         base_row = {
-            "pole_id": i, "pole_kind": kinds[i], "degree": int(degs[i]), "street_bearing_deg": axis,
+            "pole_id": i,
+            "pole_kind": kinds[i],
+            "degree": int(degs[i]),
+            "street_bearing_deg": axis,
         }
         if headings == "ptz" or not ds:
             rows.append({**base_row, "heading_deg": float("nan")})
@@ -233,7 +236,11 @@ def candidate_poles(
     out = gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry=geoms, crs=crs)
     log.info(
         "candidate_poles: %d segments -> %d poles (%d junctions), %d candidates, %s",
-        len(lines), len(pts), int((kinds == "junction").sum()), len(out), headings,
+        len(lines),
+        len(pts),
+        int((kinds == "junction").sum()),
+        len(out),
+        headings,
     )
     return out
 
@@ -374,9 +381,7 @@ def visibility(
                 require_metric(open_areas, "open_areas")
                 clear = shapely.union(clear, open_areas.geometry.union_all())
             shapely.prepare(clear)
-            sight = shapely.linestrings(
-                np.stack([cxy[ci[far_pair]], txy[ti[far_pair]]], axis=1)
-            )
+            sight = shapely.linestrings(np.stack([cxy[ci[far_pair]], txy[ti[far_pair]]], axis=1))
             seen = shapely.covers(clear, sight)
             keep = np.ones(len(ci), dtype=bool)
             keep[np.flatnonzero(far_pair)[~seen]] = False
@@ -388,7 +393,7 @@ def visibility(
         bgeoms = bgeoms[~shapely.is_empty(bgeoms)]
         sight = shapely.linestrings(np.stack([cxy[ci], txy[ti]], axis=1))
         # a zero-length sight line (target at the camera) is never occluded
-        degenerate = (np.abs(cxy[ci] - txy[ti]).sum(axis=1) < 1e-9)
+        degenerate = np.abs(cxy[ci] - txy[ti]).sum(axis=1) < 1e-9
         li, bi = shapely.STRtree(bgeoms).query(sight, predicate="intersects")
         li_ok = ~degenerate[li]
         li, bi = li[li_ok], bi[li_ok]
@@ -477,7 +482,8 @@ def camera_targets(
         else:
             own = (
                 pd.to_numeric(gdf["weight"]).to_numpy(dtype=np.float64)
-                if "weight" in gdf.columns else np.ones(len(gdf))
+                if "weight" in gdf.columns
+                else np.ones(len(gdf))
             )
             weight = wt * own
         frame = pd.DataFrame(
@@ -754,9 +760,16 @@ class CameraSiting:
             msg = f"`targets` has {len(targets)} rows; the incidence has {n_t} columns."
             raise ValidationError(msg)
         return cls(
-            inc, w, k=int(k), value_before=before, covered_fixed=fixed,
-            credited_security=sec & ~fixed, kinds=kinds_arr, candidates=candidates,
-            targets=targets, security_credit=float(security_credit),
+            inc,
+            w,
+            k=int(k),
+            value_before=before,
+            covered_fixed=fixed,
+            credited_security=sec & ~fixed,
+            kinds=kinds_arr,
+            candidates=candidates,
+            targets=targets,
+            security_credit=float(security_credit),
         )
 
     @classmethod
@@ -813,9 +826,15 @@ class CameraSiting:
             return np.nan_to_num(a, nan=np.inf) <= range_m
 
         return cls.from_incidence(
-            _inc(cost_m), weights, k=k, kinds=kinds, fixed_incidence=_inc(fixed_cost_m),
-            security_incidence=_inc(security_cost_m), security_credit=security_credit,
-            candidates=candidates, targets=targets,
+            _inc(cost_m),
+            weights,
+            k=k,
+            kinds=kinds,
+            fixed_incidence=_inc(fixed_cost_m),
+            security_incidence=_inc(security_cost_m),
+            security_credit=security_credit,
+            candidates=candidates,
+            targets=targets,
         )
 
     @classmethod
@@ -886,8 +905,14 @@ class CameraSiting:
 
         def seen_by(cameras: gpd.GeoDataFrame) -> Incidence:
             return visibility(
-                cameras, targets, range_m=range_m, fov_deg=fov_deg, streets=streets,
-                corridor_m=corridor_m, buildings=buildings, open_areas=open_areas,
+                cameras,
+                targets,
+                range_m=range_m,
+                fov_deg=fov_deg,
+                streets=streets,
+                corridor_m=corridor_m,
+                buildings=buildings,
+                open_areas=open_areas,
             )
 
         inc = seen_by(candidates)
@@ -905,9 +930,14 @@ class CameraSiting:
             fixed_inc = seen_by(existing.loc[(kind == "fixed").to_numpy()])
             sec_inc = seen_by(existing.loc[(kind == "security").to_numpy()])
         return cls.from_incidence(
-            inc, targets[weight_col].to_numpy(dtype=np.float64), k=k,
-            fixed_incidence=fixed_inc, security_incidence=sec_inc,
-            security_credit=security_credit, candidates=candidates, targets=targets,
+            inc,
+            targets[weight_col].to_numpy(dtype=np.float64),
+            k=k,
+            fixed_incidence=fixed_inc,
+            security_incidence=sec_inc,
+            security_credit=security_credit,
+            candidates=candidates,
+            targets=targets,
         )
 
     # ----------------------------------------------------------------------------------------
@@ -1052,8 +1082,13 @@ class CameraSiting:
         )
         log.info(
             "CameraSiting.solve: k=%d, %d candidates x %d targets, %s, %.1f%% -> %.1f%% in %.2f s",
-            self.k, inc.shape[0], inc.shape[1], status, plan.covered_weight_before_pct,
-            plan.covered_weight_after_pct, plan.solve_s,
+            self.k,
+            inc.shape[0],
+            inc.shape[1],
+            status,
+            plan.covered_weight_before_pct,
+            plan.covered_weight_after_pct,
+            plan.solve_s,
         )
         return plan
 
@@ -1097,7 +1132,8 @@ class CameraSiting:
         covered_after = self.covered_fixed | seen_new
         labels = (
             np.asarray(self.targets.index, dtype=object)
-            if self.targets is not None else np.arange(n_t, dtype=object)
+            if self.targets is not None
+            else np.arange(n_t, dtype=object)
         )
         tframe = pd.DataFrame(
             {
@@ -1249,12 +1285,16 @@ def greedy_densest_cells(
         used[j] = True
         chosen.append(j)
     plan = model.evaluate(
-        chosen, method="greedy_densest_cells", status="heuristic",
+        chosen,
+        method="greedy_densest_cells",
+        status="heuristic",
         solve_s=time.perf_counter() - t0,
     )
     log.info(
         "greedy_densest_cells: k=%d, covered %.1f%% -> %.1f%%",
-        kk, plan.covered_weight_before_pct, plan.covered_weight_after_pct,
+        kk,
+        plan.covered_weight_before_pct,
+        plan.covered_weight_after_pct,
     )
     return plan
 
@@ -1322,8 +1362,18 @@ def rotation_schedule(
     pos = pos[np.lexsort((pos, -unmet[pos]))]
     if top_sites is not None:
         pos = pos[: max(0, int(top_sites))]
-    cols = ["week", "week_start", "camera", "target", "rank", "kind", "weight", "unmet_weight",
-            "peak_weekday", "peak_hours"]
+    cols = [
+        "week",
+        "week_start",
+        "camera",
+        "target",
+        "rank",
+        "kind",
+        "weight",
+        "unmet_weight",
+        "peak_weekday",
+        "peak_hours",
+    ]
     rows = []
     geoms = []
     has_geom = isinstance(t, gpd.GeoDataFrame)
@@ -1367,6 +1417,9 @@ def rotation_schedule(
         out = gpd.GeoDataFrame(out, geometry=geoms if rows else [], crs=t.crs)
     log.info(
         "rotation_schedule: %d sites, %d mobile cameras, %d weeks -> %d assignments",
-        n_sites, mobile_cameras, weeks, len(out),
+        n_sites,
+        mobile_cameras,
+        weeks,
+        len(out),
     )
     return out

@@ -58,8 +58,13 @@ class Coverage:
         groups
             Group id per demand unit (same order as the demand frame).
         """
-        df = pd.DataFrame({"group_id": np.asarray(groups), "households": self.households,
-                           "covered": np.where(self.covered, self.households, 0.0)})
+        df = pd.DataFrame(
+            {
+                "group_id": np.asarray(groups),
+                "households": self.households,
+                "covered": np.where(self.covered, self.households, 0.0),
+            }
+        )
         out = df.groupby("group_id", sort=True).sum()
         out["covered_share"] = out["covered"] / out["households"].where(out["households"] > 0, 1.0)
         return out
@@ -70,8 +75,12 @@ class Coverage:
         w = self.households[reach]
         walks = self.walk_m[reach]
         if not len(walks) or w.sum() == 0:
-            return {"covered_pct": 100 * self.covered_share, "mean_walk_m": float("nan"),
-                    "max_walk_m": float("nan"), "p95_walk_m": float("nan")}
+            return {
+                "covered_pct": 100 * self.covered_share,
+                "mean_walk_m": float("nan"),
+                "max_walk_m": float("nan"),
+                "p95_walk_m": float("nan"),
+            }
         order = np.argsort(walks)
         cum = np.cumsum(w[order]) / w.sum()
         return {
@@ -117,8 +126,14 @@ def walking_coverage(
         raise ValidationError(msg)
     cost, which = nearest_source_cost(walk, points.geometry, demand.geometry)
     hh = demand["households"].to_numpy(dtype=float)
-    cov = Coverage(walk_m=cost, nearest=which, covered=cost <= max_walk_m, max_walk_m=max_walk_m,
-                   households=hh)
-    log.info("walking_coverage: %d units, %d points, %.1f%% of households within %.0f m",
-             len(demand), len(points), 100 * cov.covered_share, max_walk_m)
+    cov = Coverage(
+        walk_m=cost, nearest=which, covered=cost <= max_walk_m, max_walk_m=max_walk_m, households=hh
+    )
+    log.info(
+        "walking_coverage: %d units, %d points, %.1f%% of households within %.0f m",
+        len(demand),
+        len(points),
+        100 * cov.covered_share,
+        max_walk_m,
+    )
     return cov

@@ -39,18 +39,61 @@ log = logging.getLogger(__name__)
 STREAMS: tuple[str, ...] = ("food", "recyclable", "residual")
 
 #: Building kinds that house nobody (or are counted elsewhere): no household demand.
-NON_RESIDENTIAL = frozenset({
-    "school", "college", "university", "kindergarten", "hospital", "clinic", "temple", "church",
-    "pagoda", "shrine", "mosque", "stadium", "sports_hall", "transportation", "train_station",
-    "industrial", "warehouse", "factory", "office", "government", "public", "civic", "garage",
-    "garages", "parking", "roof", "shed", "hut", "kiosk", "service", "construction", "ruins",
-    "commercial", "retail", "supermarket", "hotel", "bridge", "toilets",
-})
+NON_RESIDENTIAL = frozenset(
+    {
+        "school",
+        "college",
+        "university",
+        "kindergarten",
+        "hospital",
+        "clinic",
+        "temple",
+        "church",
+        "pagoda",
+        "shrine",
+        "mosque",
+        "stadium",
+        "sports_hall",
+        "transportation",
+        "train_station",
+        "industrial",
+        "warehouse",
+        "factory",
+        "office",
+        "government",
+        "public",
+        "civic",
+        "garage",
+        "garages",
+        "parking",
+        "roof",
+        "shed",
+        "hut",
+        "kiosk",
+        "service",
+        "construction",
+        "ruins",
+        "commercial",
+        "retail",
+        "supermarket",
+        "hotel",
+        "bridge",
+        "toilets",
+    }
+)
 #: Street classes people live along (alleys are ``service``).
-RESIDENTIAL_STREETS = frozenset({
-    "residential", "living_street", "service", "unclassified", "tertiary", "secondary", "primary",
-    "pedestrian",
-})
+RESIDENTIAL_STREETS = frozenset(
+    {
+        "residential",
+        "living_street",
+        "service",
+        "unclassified",
+        "tertiary",
+        "secondary",
+        "primary",
+        "pedestrian",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -97,8 +140,13 @@ class DemandParams:
         if set(self.stream_shares) != set(STREAMS) or not np.isclose(total, 1.0):
             msg = f"stream_shares must give {STREAMS} summing to 1, got {dict(self.stream_shares)}"
             raise ValidationError(msg)
-        for name in ("persons_per_household", "kg_per_person_day", "bulk_density_kg_m3",
-                     "default_levels", "street_spacing_m"):
+        for name in (
+            "persons_per_household",
+            "kg_per_person_day",
+            "bulk_density_kg_m3",
+            "default_levels",
+            "street_spacing_m",
+        ):
             if getattr(self, name) <= 0:
                 msg = f"{name} must be positive"
                 raise ValidationError(msg)
@@ -157,10 +205,19 @@ def estimate_demand(
         homes = homes[homes.representative_point().within(extent)]
         floor = homes.geometry.area * homes["levels"].fillna(params.default_levels).clip(1, 40)
         w = floor / floor.sum()
-        parts.append(gpd.GeoDataFrame(
-            {"kind": "building", "weight": w.to_numpy() * share_b,
-             "source_id": homes["osm_id"].astype(str).to_numpy() if "osm_id" in homes else ""},
-            geometry=homes.representative_point().to_numpy(), crs=crs))
+        parts.append(
+            gpd.GeoDataFrame(
+                {
+                    "kind": "building",
+                    "weight": w.to_numpy() * share_b,
+                    "source_id": homes["osm_id"].astype(str).to_numpy()
+                    if "osm_id" in homes
+                    else "",
+                },
+                geometry=homes.representative_point().to_numpy(),
+                crs=crs,
+            )
+        )
     rest = area.difference(extent) if share_b > 0 else area
     if share_b < 1 and not rest.is_empty:
         pts = street_points(streets, rest, spacing_m=params.street_spacing_m)
@@ -179,9 +236,13 @@ def estimate_demand(
     units["waste_kg_day"] = units["persons"] * params.kg_per_person_day
     for stream in STREAMS:
         units[f"{stream}_kg_day"] = units["waste_kg_day"] * params.stream_shares[stream]
-    log.info("estimate_demand: %d units (%d buildings), %.0f households, %.1f t/day", len(units),
-             int((units["kind"] == "building").sum()), units["households"].sum(),
-             units["waste_kg_day"].sum() / 1000)
+    log.info(
+        "estimate_demand: %d units (%d buildings), %.0f households, %.1f t/day",
+        len(units),
+        int((units["kind"] == "building").sum()),
+        units["households"].sum(),
+        units["waste_kg_day"].sum() / 1000,
+    )
     return units
 
 
@@ -194,7 +255,9 @@ def _residential(buildings: gpd.GeoDataFrame, area: BaseGeometry) -> gpd.GeoData
     return b
 
 
-def street_points(streets: gpd.GeoDataFrame, area: BaseGeometry, *, spacing_m: float) -> gpd.GeoDataFrame:
+def street_points(
+    streets: gpd.GeoDataFrame, area: BaseGeometry, *, spacing_m: float
+) -> gpd.GeoDataFrame:
     """Points every `spacing_m` along the residential streets inside `area`.
 
     Each point carries the street length it stands for (``length_m``) and the id of its street.
@@ -222,12 +285,19 @@ def street_points(streets: gpd.GeoDataFrame, area: BaseGeometry, *, spacing_m: f
         return gpd.GeoDataFrame({"length_m": [], "source_id": []}, geometry=[], crs=streets.crs)
     return gpd.GeoDataFrame(
         {"length_m": np.concatenate(lens), "source_id": np.concatenate(ids)},
-        geometry=np.concatenate(xs), crs=streets.crs,
+        geometry=np.concatenate(xs),
+        crs=streets.crs,
     )
 
 
-def bins_needed(waste_kg_day: float | np.ndarray, *, bin_l: float = 660.0, collections_per_day: float = 1.0,
-                bulk_density_kg_m3: float = 200.0, fill_factor: float = 0.85) -> np.ndarray:
+def bins_needed(
+    waste_kg_day: float | np.ndarray,
+    *,
+    bin_l: float = 660.0,
+    collections_per_day: float = 1.0,
+    bulk_density_kg_m3: float = 200.0,
+    fill_factor: float = 0.85,
+) -> np.ndarray:
     """Bins of `bin_l` litres needed to hold a day's waste between collections.
 
     A bin is filled to `fill_factor` of its volume at most (lids must close).
@@ -265,9 +335,15 @@ def proxy_groups(
         if pts.empty:
             continue
         hull = shapely.MultiPoint(list(pts)).convex_hull.buffer(25)
-        rows.append({"group_id": g, "name": f"Tổ {g + 1:02d} (ước tính)",
-                     "households": float(demand["households"][labels == g].sum()),
-                     "source": "proxy: k-means of demand units", "geometry": hull})
+        rows.append(
+            {
+                "group_id": g,
+                "name": f"Tổ {g + 1:02d} (ước tính)",
+                "households": float(demand["households"][labels == g].sum()),
+                "source": "proxy: k-means of demand units",
+                "geometry": hull,
+            }
+        )
     return gpd.GeoDataFrame(rows, crs=demand.crs)
 
 

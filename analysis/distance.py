@@ -114,8 +114,9 @@ class GraphArrays:
             speed = float(lengths.sum() / total_t) if total_t > 0 else 1.0
         else:
             speed = 1.0
-        return cls(nodes=nodes, xy=xy, matrix=matrix, weight=weight, speed_m_s=speed,
-                   lengths=lengths)
+        return cls(
+            nodes=nodes, xy=xy, matrix=matrix, weight=weight, speed_m_s=speed, lengths=lengths
+        )
 
     def tree_lengths(self, costs: FloatArray, predecessors: IntArray) -> FloatArray:
         """Metres from each search root to every node along its shortest-path tree.
@@ -206,8 +207,9 @@ def cost_matrix(
     if measure not in ("weight", "length"):
         msg = f"measure must be 'weight' or 'length', not {measure!r}"
         raise ValidationError(msg)
-    o_cost, t_cost = (o_snap, t_snap) if in_metres else (arrays.access_cost(o_snap),
-                                                         arrays.access_cost(t_snap))
+    o_cost, t_cost = (
+        (o_snap, t_snap) if in_metres else (arrays.access_cost(o_snap), arrays.access_cost(t_snap))
+    )
     o_acc = o_cost if include_access else np.zeros(len(o_idx))
     t_acc = t_cost if include_access else np.zeros(len(t_idx))
     unique_o, inverse = np.unique(o_idx, return_inverse=True)
@@ -216,8 +218,9 @@ def cost_matrix(
     for start in range(0, len(unique_o), BLOCK):
         block = unique_o[start : start + BLOCK]
         if in_metres:
-            cost, pred = dijkstra(arrays.matrix, directed=True, indices=block, limit=limit,
-                                  return_predecessors=True)
+            cost, pred = dijkstra(
+                arrays.matrix, directed=True, indices=block, limit=limit, return_predecessors=True
+            )
             dist = arrays.tree_lengths(cost, pred)
         else:
             cost = dist = dijkstra(arrays.matrix, directed=True, indices=block, limit=limit)
@@ -229,9 +232,15 @@ def cost_matrix(
     out += o_acc[:, None] + t_acc[None, :]
     if np.isfinite(limit):
         out[over if in_metres else out > limit] = np.inf
-    log.info("cost_matrix: %d x %d %s%s on %d nodes in %.2f s", len(o_idx), len(t_idx),
-             arrays.weight, " (measured in metres)" if in_metres else "", len(arrays.nodes),
-             time.perf_counter() - t0)
+    log.info(
+        "cost_matrix: %d x %d %s%s on %d nodes in %.2f s",
+        len(o_idx),
+        len(t_idx),
+        arrays.weight,
+        " (measured in metres)" if in_metres else "",
+        len(arrays.nodes),
+        time.perf_counter() - t0,
+    )
     return out
 
 
@@ -285,8 +294,13 @@ def nearest_source_cost(
     unreachable = ~np.isfinite(cost) | (cost > limit)
     cost[unreachable] = np.inf
     which[unreachable] = -1
-    log.info("nearest_source_cost: %d sources -> %d targets on %d nodes in %.2f s", len(sources),
-             n_t, n, time.perf_counter() - t0)
+    log.info(
+        "nearest_source_cost: %d sources -> %d targets on %d nodes in %.2f s",
+        len(sources),
+        n_t,
+        n,
+        time.perf_counter() - t0,
+    )
     return cost, which
 
 

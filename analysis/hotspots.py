@@ -274,7 +274,11 @@ def report_density(
     cells.attrs.update({"bandwidth_m": h, "period_days": period_days, "window_days": win})
     log.info(
         "report_density: %d reports on %d cells of %.0f m, bandwidth %.0f m, window %.0f d",
-        len(reports), len(cells), cell_m, h, win,
+        len(reports),
+        len(cells),
+        cell_m,
+        h,
+        win,
     )
     return cells
 
@@ -460,9 +464,18 @@ def cluster_reports(
         geoms.append(hull)
         centroids.append(shapely.centroid(mp))
     columns = [
-        "cluster_id", "n_reports", "share_of_reports", "n_reporters", "first_report",
-        "last_report", "hour_profile", "weekday_profile", "peak_hour", "peak_weekday",
-        "peak_hours", "area_m2",
+        "cluster_id",
+        "n_reports",
+        "share_of_reports",
+        "n_reporters",
+        "first_report",
+        "last_report",
+        "hour_profile",
+        "weekday_profile",
+        "peak_hour",
+        "peak_weekday",
+        "peak_hours",
+        "area_m2",
     ]
     clusters = gpd.GeoDataFrame(
         pd.DataFrame(rows, columns=columns), geometry=geoms, crs=reports.crs
@@ -470,7 +483,10 @@ def cluster_reports(
     clusters["centroid"] = gpd.GeoSeries(centroids, index=clusters.index, crs=reports.crs)
     log.info(
         "cluster_reports: %s on %d reports -> %d clusters, %d noise",
-        method, n_total, len(clusters), int((labels_arr < 0).sum()),
+        method,
+        n_total,
+        len(clusters),
+        int((labels_arr < 0).sum()),
     )
     return ReportClusters(labels=labels, clusters=clusters, method=method)
 
@@ -634,9 +650,14 @@ def getis_ord_hotspots(
                 "ignore", message="The alternative hypothesis", category=DeprecationWarning
             )
             g = esda.G_Local(
-                y, w, transform="B", star=True,
+                y,
+                w,
+                transform="B",
+                star=True,
                 permutations=permutations if inference == "permutation" else 0,
-                seed=seed, n_jobs=1, keep_simulations=False,
+                seed=seed,
+                n_jobs=1,
+                keep_simulations=False,
             )
         z = np.nan_to_num(np.asarray(g.Zs, dtype=np.float64))
         if inference == "permutation":
@@ -661,14 +682,22 @@ def getis_ord_hotspots(
     cells = cells.set_crs(area.crs)
     cells.attrs.update(
         {
-            "distance_band_m": band, "inference": inference, "permutations": permutations,
-            "seed": seed, "fdr_alpha": fdr_alpha,
+            "distance_band_m": band,
+            "inference": inference,
+            "permutations": permutations,
+            "seed": seed,
+            "fdr_alpha": fdr_alpha,
         }
     )
     log.info(
         "getis_ord_hotspots: %d reports, %d cells of %.0f m, %s, %d hot / %d cold at FDR %.2f",
-        len(reports), n, cell_m, inference, int(cells["hot_fdr"].sum()),
-        int(cells["cold_fdr"].sum()), fdr_alpha,
+        len(reports),
+        n,
+        cell_m,
+        inference,
+        int(cells["hot_fdr"].sum()),
+        int(cells["cold_fdr"].sum()),
+        fdr_alpha,
     )
     return cells
 
@@ -835,7 +864,10 @@ def hotspot_summary(
     )
     log.info(
         "hotspot_summary: %d reports, %d hotspots, top %d hold %.1f %%",
-        n, len(polys), top_n, out.top_share_pct,
+        n,
+        len(polys),
+        top_n,
+        out.top_share_pct,
     )
     return out
 
@@ -1019,10 +1051,17 @@ def spatial_cv_hit_rate(
     mean_pai = float(table.loc[valid, "pai"].mean()) if valid.any() else float("nan")
     log.info(
         "spatial_cv_hit_rate: %d folds over %d blocks of %.0f m, mean hit rate %.2f, mean PAI %.2f",
-        folds, len(blocks), block_m, mean_hit, mean_pai,
+        folds,
+        len(blocks),
+        block_m,
+        mean_hit,
+        mean_pai,
     )
     return SpatialCVResult(
-        folds=table, mean_hit_rate=mean_hit, mean_pai=mean_pai, area_share=area_share,
+        folds=table,
+        mean_hit_rate=mean_hit,
+        mean_pai=mean_pai,
+        area_share=area_share,
         split_time=split_time,
     )
 

@@ -1762,8 +1762,9 @@ class MaximalCoverage:
                 count=k,
             )
             if used.size:
-                mip.add_rows(-np.inf, float(self.p), np.zeros(used.size), y_cols[used], 1.0,
-                             count=1)
+                mip.add_rows(
+                    -np.inf, float(self.p), np.zeros(used.size), y_cols[used], 1.0, count=1
+                )
             return mip, y_cols, None, offset
         assert d.demand_kg is not None
         cap = d.capacity_kg
@@ -1793,8 +1794,9 @@ class MaximalCoverage:
                 count=capped.size,
             )
         if new_used.size:
-            mip.add_rows(-np.inf, float(self.p), np.zeros(new_used.size), y_cols[new_used], 1.0,
-                         count=1)
+            mip.add_rows(
+                -np.inf, float(self.p), np.zeros(new_used.size), y_cols[new_used], 1.0, count=1
+            )
         return mip, y_cols, (pi, pj, x), 0.0
 
     def _start_vector(
@@ -2164,9 +2166,9 @@ class PMedian:
         med = _Median(W, fixed_mask, allowed, self.p)
         total = deadline - t0
 
-        def done(open_mask: BoolArray, ub: float, lb: float, status: Status) -> tuple[
-            IntArray, float, float, Status
-        ]:
+        def done(
+            open_mask: BoolArray, ub: float, lb: float, status: Status
+        ) -> tuple[IntArray, float, float, Status]:
             if ub >= med.big or not math.isfinite(ub):
                 msg = (
                     f"p-median is infeasible: with p={self.p} new and {d.fixed.size} existing "
@@ -2284,8 +2286,9 @@ class PMedian:
             )
             start = None
             if start_mask is not None:
-                start = self._radius_start(mip.ncol, y_local, z_blocks, allowed_idx, start_mask,
-                                           med)
+                start = self._radius_start(
+                    mip.ncol, y_local, z_blocks, allowed_idx, start_mask, med
+                )
             if mip.nrow > _LP_PROBE_ROWS:
                 # HiGHS can overrun its time limit in root cut rounds after a long root LP:
                 # solve the LP first and go on only if the MIP has time for several of those
@@ -2298,8 +2301,9 @@ class PMedian:
                     seed=seed,
                     relax=True,
                 )
-                log.debug("PMedian radius LP: %s in %.2f s, bound %.6g", lp.status, lp.run_s,
-                          lp.objective)
+                log.debug(
+                    "PMedian radius LP: %s in %.2f s, bound %.6g", lp.status, lp.run_s, lp.objective
+                )
                 if lp.status == "optimal":
                     lower = max(lower, med._round_bound(lp.objective))
                 remaining = deadline - time.perf_counter()
@@ -2341,9 +2345,7 @@ class PMedian:
                 best_mask, best_cost = mask, true_cost
             start_mask = best_mask
             # clients whose distance goes beyond their truncation level
-            nxt = np.array(
-                [_next_level(sorted_w[i], trunc[i]) for i in range(n)], dtype=np.float64
-            )
+            nxt = np.array([_next_level(sorted_w[i], trunc[i]) for i in range(n)], dtype=np.float64)
             viol = true > nxt + 1e-9 * np.maximum(1.0, np.abs(nxt))
             if not viol.any():
                 status = out.status
@@ -2369,8 +2371,14 @@ class PMedian:
         y_local = mip.add_cols(np.zeros(allowed_idx.size), lb, 1.0, integer=True)
         free_local = np.flatnonzero(~fixed_local)
         if free_local.size:
-            mip.add_rows(float(med.p), float(med.p), np.zeros(free_local.size),
-                         y_local[free_local], 1.0, count=1)
+            mip.add_rows(
+                float(med.p),
+                float(med.p),
+                np.zeros(free_local.size),
+                y_local[free_local],
+                1.0,
+                count=1,
+            )
         offset = 0.0
         z_blocks: list[tuple[FloatArray, IntArray]] = []
         R_rows: list[IntArray] = []
@@ -2415,9 +2423,7 @@ class PMedian:
             lo[0] = 1.0
             R_lo.append(lo)
             nrows += nrow_i
-        mip.add_cols(
-            np.concatenate(z_cost) if z_cost else np.zeros(0), 0.0, np.inf, integer=False
-        )
+        mip.add_cols(np.concatenate(z_cost) if z_cost else np.zeros(0), 0.0, np.inf, integer=False)
         if nrows:
             mip.add_rows(
                 np.concatenate(R_lo),
@@ -2495,8 +2501,9 @@ class PMedian:
         x = mip.add_cols(W[pi, pj], 0.0, 1.0, integer=True)
         mip.add_rows(1.0, 1.0, pi, x, 1.0, count=n)
         free_idx = np.flatnonzero(~fixed_mask)
-        mip.add_rows(float(self.p), float(self.p), np.zeros(free_idx.size), y[free_idx], 1.0,
-                     count=1)
+        mip.add_rows(
+            float(self.p), float(self.p), np.zeros(free_idx.size), y[free_idx], 1.0, count=1
+        )
         _add_linking(mip, pi, pj, x, y, q=q, cap=cap, fixed_mask=fixed_mask)
         capped = np.flatnonzero(np.isfinite(cap))
         if capped.size:
@@ -2642,13 +2649,11 @@ def coverage_curve(
     >>> [(r.p, round(r.covered_share, 3)) for r in rows]
     [(0, 0.0), (1, 0.688), (2, 1.0)]
     """
-    data = _validate(cost_m, households, demand_kg=demand_kg, capacity_kg=capacity_kg,
-                     fixed=fixed)
+    data = _validate(cost_m, households, demand_kg=demand_kg, capacity_kg=capacity_kg, fixed=fixed)
     radius = _check_radius(service_radius_m)
     out: list[CoverageCurveRow] = []
     for p in p_values:
         model = MaximalCoverage(data, radius, _check_p(p, data))
         res = model.solve(time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
-        out.append(CoverageCurveRow(int(p), res.covered_share, res.objective, res.gap,
-                                    res.solve_s))
+        out.append(CoverageCurveRow(int(p), res.covered_share, res.objective, res.gap, res.solve_s))
     return out

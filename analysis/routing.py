@@ -632,8 +632,13 @@ class CollectionProblem:
         no_improvement: int | None = None,
     ) -> CollectionPlan:
         """Solve this problem; see the module-level `solve`."""
-        return solve(self, time_limit_s=time_limit_s, seed=seed, max_iterations=max_iterations,
-                     no_improvement=no_improvement)
+        return solve(
+            self,
+            time_limit_s=time_limit_s,
+            seed=seed,
+            max_iterations=max_iterations,
+            no_improvement=no_improvement,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1014,7 +1019,12 @@ def _problem_data(problem: CollectionProblem) -> tuple[pyvrp.ProblemData, _Solve
         )
     # pyvrp's stubs spell the matrices ``np.ndarray[int]``, which puts int in numpy's shape slot
     data = pyvrp.ProblemData(
-        locations, clients, depots, vehicle_types, [dist_i], [dur_i]  # type: ignore[list-item]
+        locations,
+        clients,
+        depots,
+        vehicle_types,
+        [dist_i],  # type: ignore[list-item]
+        [dur_i],  # type: ignore[list-item]
     )
     return data, _SolverMap(src, tuple(depot_kind), final, vnd_per_unit)
 
@@ -1110,8 +1120,9 @@ def solve(
     """
     t0 = time.perf_counter()
     if problem.n_clients == 0:
-        return _assemble_plan(problem, [], method="pyvrp", solve_s=0.0, solver_cost_vnd=0.0,
-                              solver_feasible=True)
+        return _assemble_plan(
+            problem, [], method="pyvrp", solve_s=0.0, solver_cost_vnd=0.0, solver_feasible=True
+        )
     data, smap = _problem_data(problem)
     criteria: list[StoppingCriterion] = [MaxRuntime(time_limit_s)]
     if max_iterations is not None:
@@ -1203,8 +1214,10 @@ def check_plan(
             issues.append(f"{tag}: does not start and end at its garage (matrix index {g})")
             continue
         if stops[0].departure_s < vt.shift_start_s - tol_s:
-            issues.append(f"{tag}: leaves the garage at {stops[0].departure_s:.0f} s, before "
-                          f"the shift starts ({vt.shift_start_s:.0f} s)")
+            issues.append(
+                f"{tag}: leaves the garage at {stops[0].departure_s:.0f} s, before "
+                f"the shift starts ({vt.shift_start_s:.0f} s)"
+            )
         kg = m3 = 0.0
         in_trip = 0
         km = 0.0
@@ -1240,11 +1253,15 @@ def check_plan(
                 m3 += problem.demand_m3[i]
                 in_trip += 1
                 if kg > vt.capacity_kg + 1e-6:
-                    issues.append(f"{where}: trip {s.trip} carries {kg:.0f} kg > capacity "
-                                  f"{vt.capacity_kg:.0f} kg")
+                    issues.append(
+                        f"{where}: trip {s.trip} carries {kg:.0f} kg > capacity "
+                        f"{vt.capacity_kg:.0f} kg"
+                    )
                 if problem.has_volume and m3 > vt.capacity_m3 + 1e-9:
-                    issues.append(f"{where}: trip {s.trip} carries {m3:.2f} m3 > capacity "
-                                  f"{vt.capacity_m3:.2f} m3")
+                    issues.append(
+                        f"{where}: trip {s.trip} carries {m3:.2f} m3 > capacity "
+                        f"{vt.capacity_m3:.2f} m3"
+                    )
             elif s.location in landfills and s.kind == "landfill":
                 if s.departure_s - s.arrival_s < vt.unload_s - tol_s:
                     issues.append(f"{where}: unload at landfill shorter than {vt.unload_s:.0f} s")
@@ -1257,28 +1274,39 @@ def check_plan(
                         "garage without unloading at a landfill"
                     )
             else:
-                issues.append(f"{where}: matrix index {s.location} is neither a client of the "
-                              "problem nor a landfill")
+                issues.append(
+                    f"{where}: matrix index {s.location} is neither a client of the "
+                    "problem nor a landfill"
+                )
             if abs(s.load_kg - kg) > 1e-6 * max(1.0, kg):
-                issues.append(f"{where}: reports {s.load_kg:.0f} kg on board, the demands sum to "
-                              f"{kg:.0f} kg")
+                issues.append(
+                    f"{where}: reports {s.load_kg:.0f} kg on board, the demands sum to {kg:.0f} kg"
+                )
         n_unloads = sum(s.kind == "landfill" for s in stops)
         if route.trips != n_unloads:
             issues.append(f"{tag}: reports {route.trips} trips but unloads {n_unloads} times")
         end = stops[-1].arrival_s
         if end > vt.shift_end_s + tol_s:
-            issues.append(f"{tag}: back at the garage at {end:.0f} s, after the shift ends "
-                          f"({vt.shift_end_s:.0f} s): {end - vt.shift_end_s:.0f} s over")
+            issues.append(
+                f"{tag}: back at the garage at {end:.0f} s, after the shift ends "
+                f"({vt.shift_end_s:.0f} s): {end - vt.shift_end_s:.0f} s over"
+            )
         if abs(km - route.km) > 1e-6 * max(1.0, km):
             issues.append(f"{tag}: reports {route.km:.3f} km, the matrix gives {km:.3f} km")
     for k, n_used in enumerate(used):
         if n_used > problem.fleet[k].count:
-            issues.append(f"vehicle type {k} ({problem.fleet[k].name}) used {n_used} times, "
-                          f"only {problem.fleet[k].count} available")
-    issues.extend(f"client #{i} (matrix index {problem.clients[i]}) is not visited"
-                  for i in np.flatnonzero(visits == 0))
-    issues.extend(f"client #{i} (matrix index {problem.clients[i]}) is visited {visits[i]} times"
-                  for i in np.flatnonzero(visits > 1))
+            issues.append(
+                f"vehicle type {k} ({problem.fleet[k].name}) used {n_used} times, "
+                f"only {problem.fleet[k].count} available"
+            )
+    issues.extend(
+        f"client #{i} (matrix index {problem.clients[i]}) is not visited"
+        for i in np.flatnonzero(visits == 0)
+    )
+    issues.extend(
+        f"client #{i} (matrix index {problem.clients[i]}) is visited {visits[i]} times"
+        for i in np.flatnonzero(visits > 1)
+    )
     return issues
 
 
@@ -1349,10 +1377,16 @@ def nearest_neighbour_plan(problem: CollectionProblem) -> CollectionPlan:
             kinds.append("garage")
             cls_.append(-1)
             routes.append(_build_route(problem, k, locs, kinds, cls_))
-    plan = _assemble_plan(problem, routes, method="nearest_neighbour",
-                          solve_s=time.perf_counter() - t0)
-    log.info("nearest_neighbour_plan: %d vehicles, %d trips, %.1f km, %d unserved",
-             plan.vehicles_used, plan.trips, plan.total_km, len(plan.unserved))
+    plan = _assemble_plan(
+        problem, routes, method="nearest_neighbour", solve_s=time.perf_counter() - t0
+    )
+    log.info(
+        "nearest_neighbour_plan: %d vehicles, %d trips, %.1f km, %d unserved",
+        plan.vehicles_used,
+        plan.trips,
+        plan.total_km,
+        len(plan.unserved),
+    )
     return plan
 
 
@@ -1476,8 +1510,12 @@ def plan_from_sequences(
         cls_ += [-1, -1]
         routes.append(_build_route(problem, k, locs, kinds, cls_))
     plan = _assemble_plan(problem, routes, method="sequences", solve_s=time.perf_counter() - t0)
-    log.info("plan_from_sequences: %d vehicles, %d trips, %.1f km",
-             plan.vehicles_used, plan.trips, plan.total_km)
+    log.info(
+        "plan_from_sequences: %d vehicles, %d trips, %.1f km",
+        plan.vehicles_used,
+        plan.trips,
+        plan.total_km,
+    )
     return plan
 
 
@@ -1581,6 +1619,10 @@ def plan_handcart_rounds(
         stream=stream,
     )
     plan = solve(problem, time_limit_s=time_limit_s, seed=seed, no_improvement=no_improvement)
-    log.info("plan_handcart_rounds: %d points, %d carts used, %d rounds",
-             problem.n_clients, plan.vehicles_used, plan.trips)
+    log.info(
+        "plan_handcart_rounds: %d points, %d carts used, %d rounds",
+        problem.n_clients,
+        plan.vehicles_used,
+        plan.trips,
+    )
     return replace(plan, method="handcart")

@@ -283,7 +283,8 @@ def synthetic_reports(
         anchor_geoms = list(anchors.geometry.to_numpy())
         anchor_kinds = [str(k) for k in anchors["kind"]]
         wet = [
-            g for g, k in zip(anchor_geoms, anchor_kinds, strict=True)
+            g
+            for g, k in zip(anchor_geoms, anchor_kinds, strict=True)
             if _anchor_family(k) == "water" and g.geom_type in {"Polygon", "MultiPolygon"}
         ]
         water = shapely.union_all(wet) if wet else None
@@ -395,17 +396,26 @@ def synthetic_reports(
         frames.append(
             pd.DataFrame(
                 {
-                    "x": xy[:, 0], "y": xy[:, 1], "requested_datetime": _times(m, peak_h, peak_d),
-                    "service_code": codes, "reporter": rep, "planted_cluster": c_id,
+                    "x": xy[:, 0],
+                    "y": xy[:, 1],
+                    "requested_datetime": _times(m, peak_h, peak_d),
+                    "service_code": codes,
+                    "reporter": rep,
+                    "planted_cluster": c_id,
                     "anchor_kind": kinds[c_id],
                 }
             )
         )
         planted_rows.append(
             {
-                "planted_cluster": c_id, "anchor_kind": kinds[c_id], "n_reports": m,
-                "sd_m": cluster_sd_m, "peak_hour": peak_h, "peak_weekday": peak_d,
-                "x": centres[c_id][0], "y": centres[c_id][1],
+                "planted_cluster": c_id,
+                "anchor_kind": kinds[c_id],
+                "n_reports": m,
+                "sd_m": cluster_sd_m,
+                "peak_hour": peak_h,
+                "peak_weekday": peak_d,
+                "x": centres[c_id][0],
+                "y": centres[c_id][1],
             }
         )
     if n_background > 0:
@@ -413,18 +423,27 @@ def synthetic_reports(
         frames.append(
             pd.DataFrame(
                 {
-                    "x": xy[:, 0], "y": xy[:, 1],
+                    "x": xy[:, 0],
+                    "y": xy[:, 1],
                     "requested_datetime": _times(n_background, None, None),
                     "service_code": np.array(SERVICE_CODES)[
                         _mix(rng, _CODE_MIX["other"], n_background)
                     ],
                     "reporter": rng.choice(pool, size=n_background, p=zipf / zipf.sum()),
-                    "planted_cluster": -1, "anchor_kind": "background",
+                    "planted_cluster": -1,
+                    "anchor_kind": "background",
                 }
             )
         )
-    cols = ["x", "y", "requested_datetime", "service_code", "reporter", "planted_cluster",
-            "anchor_kind"]
+    cols = [
+        "x",
+        "y",
+        "requested_datetime",
+        "service_code",
+        "reporter",
+        "planted_cluster",
+        "anchor_kind",
+    ]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
     sizes_idx = np.array(
         [_mix(rng, _SIZE_MIX[str(code)], 1)[0] for code in df["service_code"]], dtype=np.int64
@@ -447,8 +466,16 @@ def synthetic_reports(
     )
     pdf = pd.DataFrame(
         planted_rows,
-        columns=["planted_cluster", "anchor_kind", "n_reports", "sd_m", "peak_hour",
-                 "peak_weekday", "x", "y"],
+        columns=[
+            "planted_cluster",
+            "anchor_kind",
+            "n_reports",
+            "sd_m",
+            "peak_hour",
+            "peak_weekday",
+            "x",
+            "y",
+        ],
     )
     planted = gpd.GeoDataFrame(
         pdf.drop(columns=["x", "y"]).assign(synthetic=True),
@@ -457,7 +484,11 @@ def synthetic_reports(
     )
     log.info(
         "synthetic_reports: %d reports (%d in %d planted clusters), %d days, seed %d",
-        len(reports), int(sizes.sum()), k, days, seed,
+        len(reports),
+        int(sizes.sum()),
+        k,
+        days,
+        seed,
     )
     return SyntheticReports(reports=reports, planted=planted)
 

@@ -89,10 +89,18 @@ def exclusion_zones(sites: Mapping[str, gpd.GeoDataFrame], rules: SitingRules) -
         require_metric(gdf, layer)
         names = gdf["name"] if "name" in gdf else pd.Series([None] * len(gdf), index=gdf.index)
         for geom, name in zip(gdf.geometry, names, strict=True):
-            rows.append({"rule": f"{layer} {dist:g} m", "layer": layer, "site": name,
-                         "geometry": geom.buffer(dist)})
+            rows.append(
+                {
+                    "rule": f"{layer} {dist:g} m",
+                    "layer": layer,
+                    "site": name,
+                    "geometry": geom.buffer(dist),
+                }
+            )
     crs = next((g.crs for g in sites.values() if g is not None and g.crs is not None), None)
-    return gpd.GeoDataFrame(rows, columns=["rule", "layer", "site", "geometry"], crs=crs or "EPSG:32648")
+    return gpd.GeoDataFrame(
+        rows, columns=["rule", "layer", "site", "geometry"], crs=crs or "EPSG:32648"
+    )
 
 
 def candidate_sites(
@@ -142,11 +150,15 @@ def candidate_sites(
         for i, j in zip(idx, hit, strict=True):
             if not reasons[i]:
                 label = names[j] if isinstance(names[j], str) and names[j] else layer
-                reasons[i] = f"within {dist:g} m of {layer[:-1] if layer.endswith('s') else layer}: {label}"
+                reasons[i] = (
+                    f"within {dist:g} m of {layer[:-1] if layer.endswith('s') else layer}: {label}"
+                )
     if existing is not None and len(existing) and rules.min_spacing_m > 0:
         require_metric(existing, "existing")
         tree = shapely.STRtree(existing.geometry.to_numpy())
-        idx, _ = tree.query(pts.geometry.to_numpy(), predicate="dwithin", distance=rules.min_spacing_m)
+        idx, _ = tree.query(
+            pts.geometry.to_numpy(), predicate="dwithin", distance=rules.min_spacing_m
+        )
         for i in np.unique(idx):
             if not reasons[i]:
                 reasons[i] = f"within {rules.min_spacing_m:g} m of an existing gathering point"
@@ -161,15 +173,23 @@ def candidate_sites(
     cands = cands.reset_index(drop=True)
     cands.insert(0, "candidate_id", np.arange(len(cands)))
     rejected = pts[reasons != ""].assign(reason=reasons[reasons != ""]).reset_index(drop=True)
-    log.info("candidate_sites: %d candidates, %d rejected (%s access)", len(cands), len(rejected), access)
+    log.info(
+        "candidate_sites: %d candidates, %d rejected (%s access)", len(cands), len(rejected), access
+    )
     return cands, rejected
 
 
-def _points_along(streets: gpd.GeoDataFrame, area: shapely.Geometry, spacing: float) -> gpd.GeoDataFrame:
+def _points_along(
+    streets: gpd.GeoDataFrame, area: shapely.Geometry, spacing: float
+) -> gpd.GeoDataFrame:
     geoms = streets.geometry.intersection(area)
     keys = geoms.normalize().to_wkb()
     keep = ~keys.duplicated() & ~geoms.is_empty
-    names = streets["name"] if "name" in streets else pd.Series([None] * len(streets), index=streets.index)
+    names = (
+        streets["name"]
+        if "name" in streets
+        else pd.Series([None] * len(streets), index=streets.index)
+    )
     out_pts: list[shapely.Geometry] = []
     out_names: list[object] = []
     for geom, name in zip(geoms[keep], names[keep], strict=True):
@@ -194,15 +214,23 @@ def _thin(pts: gpd.GeoDataFrame, spacing: float) -> np.ndarray:
     kept: list[int] = []
     for i, (x, y) in enumerate(xy):
         cx, cy = int(x // cell), int(y // cell)
-        near = (j for dx in (-1, 0, 1) for dy in (-1, 0, 1) for j in grid.get((cx + dx, cy + dy), ()))
+        near = (
+            j for dx in (-1, 0, 1) for dy in (-1, 0, 1) for j in grid.get((cx + dx, cy + dy), ())
+        )
         if all((xy[j, 0] - x) ** 2 + (xy[j, 1] - y) ** 2 >= spacing**2 for j in near):
             kept.append(i)
             grid.setdefault((cx, cy), []).append(i)
     return np.asarray(kept, dtype=np.int64)
 
 
-def point_capacity_kg(*, bins: int, bin_l: float = 660.0, collections_per_day: float = 2.0,
-                      bulk_density_kg_m3: float = 200.0, fill_factor: float = 0.85) -> float:
+def point_capacity_kg(
+    *,
+    bins: int,
+    bin_l: float = 660.0,
+    collections_per_day: float = 2.0,
+    bulk_density_kg_m3: float = 200.0,
+    fill_factor: float = 0.85,
+) -> float:
     """Waste a gathering point can take per day, kg: bins × volume × fill × density × collections.
 
     The defaults (up to 12 bins of 660 L, emptied twice a day, 200 kg/m³, filled to 85%) are local

@@ -24,11 +24,15 @@ log = logging.getLogger("gomrac")
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
 
-def command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
+def command(
+    name: str,
+) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
     """Register a command function under a space-separated name ("ward summary")."""
+
     def deco(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
         COMMANDS[name] = fn
         return fn
+
     return deco
 
 
@@ -36,13 +40,19 @@ def _area_args(p: argparse.ArgumentParser, *, ward_required: bool = False) -> No
     p.add_argument("ward", nargs=None if ward_required else "?", help="ward or commune name")
     p.add_argument("--boundary", type=Path, help="a polygon file to use instead of a ward")
     p.add_argument("--osm", type=Path, help="a local OSM extract (.osm, .osm.pbf, .graphml)")
-    p.add_argument("--refresh-roads", action="store_true",
-                   help="rebuild the road networks instead of reading data/osm's cache "
-                        "(online: download them again)")
+    p.add_argument(
+        "--refresh-roads",
+        action="store_true",
+        help="rebuild the road networks instead of reading data/osm's cache "
+        "(online: download them again)",
+    )
     p.add_argument("--population", type=float, help="persons living in the area (else census)")
     p.add_argument("--facilities", type=Path, help="a facilities file overriding the shared one")
-    p.add_argument("--groups", type=Path,
-                   help="residential groups (tổ dân phố) polygons; else estimated from the demand")
+    p.add_argument(
+        "--groups",
+        type=Path,
+        help="residential groups (tổ dân phố) polygons; else estimated from the demand",
+    )
     p.add_argument("--json", action="store_true", help="print JSON on stdout")
 
 
@@ -65,13 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="plan a ward end to end and write the interactive map")
     _area_args(p)
     p.add_argument("--out", type=Path, default=Path("out"), help="output folder")
-    p.add_argument("--sample-if-missing", action="store_true",
-                   help="without road data for the ward, run on the Hanoi sample area instead")
+    p.add_argument(
+        "--sample-if-missing",
+        action="store_true",
+        help="without road data for the ward, run on the Hanoi sample area instead",
+    )
     p.add_argument("--time-limit", type=float, default=30.0, help="seconds per optimisation")
     p.add_argument("--walk-m", type=float, default=300.0)
     p.add_argument("--budget", type=int, default=10, help="cameras to site")
     p.add_argument("--existing", type=Path, help="existing gathering points file")
-    p.add_argument("--reports", help="dumping reports file or 'db' (else a labelled synthetic demo)")
+    p.add_argument(
+        "--reports", help="dumping reports file or 'db' (else a labelled synthetic demo)"
+    )
 
     p = sub.add_parser("serve", help="run the API (Open311 report intake, staff endpoints)")
     p.add_argument("--host", default="127.0.0.1")
@@ -89,7 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     key = " ".join(x for x in (args.cmd, getattr(args, "sub", None)) if x)
     _silence_highs_banner()
     try:
@@ -121,14 +138,20 @@ def _silence_highs_banner() -> None:
 def emit(result: dict[str, Any] | list[Any], *, as_json: bool) -> None:
     """Print a result: JSON on stdout, or ``key: value`` lines."""
     if as_json:
-        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2, default=_json_default) + "\n")
+        sys.stdout.write(
+            json.dumps(result, ensure_ascii=False, indent=2, default=_json_default) + "\n"
+        )
         return
     if isinstance(result, list):
         for row in result:
             sys.stdout.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
         return
     for k, v in result.items():
-        text = json.dumps(v, ensure_ascii=False, default=_json_default) if isinstance(v, dict | list) else v
+        text = (
+            json.dumps(v, ensure_ascii=False, default=_json_default)
+            if isinstance(v, dict | list)
+            else v
+        )
         sys.stdout.write(f"{k}: {text}\n")
 
 
@@ -163,9 +186,15 @@ def load(args: argparse.Namespace, *, require_roads: bool = True, progress: bool
     from api.pipeline import load_ward_data
 
     return load_ward_data(
-        args.ward, boundary=args.boundary, osm_path=args.osm, facilities_path=args.facilities,
-        population=args.population, require_roads=require_roads, refresh_roads=args.refresh_roads,
-        landfill=getattr(args, "landfill", None), groups=read_groups(args),
+        args.ward,
+        boundary=args.boundary,
+        osm_path=args.osm,
+        facilities_path=args.facilities,
+        population=args.population,
+        require_roads=require_roads,
+        refresh_roads=args.refresh_roads,
+        landfill=getattr(args, "landfill", None),
+        groups=read_groups(args),
         progress=progress and sys.stderr.isatty(),
     )
 
@@ -176,15 +205,22 @@ def _wards(args: argparse.Namespace) -> int:
 
     w = list_wards()
     rows = [
-        {"code": r.code, "name": r.full_name, "unit_type": r.unit_type,
-         "area_km2": round(float(r.area_km2), 2), "boundary_source": r.boundary_source}
+        {
+            "code": r.code,
+            "name": r.full_name,
+            "unit_type": r.unit_type,
+            "area_km2": round(float(r.area_km2), 2),
+            "boundary_source": r.boundary_source,
+        }
         for r in w.itertuples()
     ]
     if args.json:
         emit(rows, as_json=True)
     else:
         for r in rows:
-            sys.stdout.write(f"{r['code']}  {r['name']:<28} {r['unit_type']:<8} {r['area_km2']:>8} km²\n")
+            sys.stdout.write(
+                f"{r['code']}  {r['name']:<28} {r['unit_type']:<8} {r['area_km2']:>8} km²\n"
+            )
         sys.stdout.write(f"{len(rows)} units; boundaries: {rows[0]['boundary_source']}\n")
     return 0
 
@@ -207,8 +243,12 @@ def _ward_map(args: argparse.Namespace) -> int:
     data = load(args, require_roads=False)
     m = maps.base_map(data)
     if data.demand is not None:
-        maps.add_heatmap(m, data.demand.assign(geometry=data.demand.geometry), name="Hộ dân (households)",
-                         show=False)
+        maps.add_heatmap(
+            m,
+            data.demand.assign(geometry=data.demand.geometry),
+            name="Hộ dân (households)",
+            show=False,
+        )
     out = maps.finish(m, args.out)
     emit({"map": str(out), "ward": data.area.name}, as_json=args.json)
     return 0
@@ -222,8 +262,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     if args.database_url:
         os.environ["GOMRAC_DATABASE_URL"] = args.database_url
-    sys.stderr.write(f"gomrac: serving on http://{args.host}:{args.port} "
-                     f"(Open311: /open311/v2/discovery.json, docs: /docs)\n")
+    sys.stderr.write(
+        f"gomrac: serving on http://{args.host}:{args.port} "
+        f"(Open311: /open311/v2/discovery.json, docs: /docs)\n"
+    )
     uvicorn.run("api.main:create_app", factory=True, host=args.host, port=args.port)
     return 0
 

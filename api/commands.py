@@ -15,10 +15,14 @@ COLLECTION_NAMES = ("daily", "recyclable", "all", "food", "residual")
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the analysis commands to the top-level parser."""
-    points = sub.add_parser("points", help="gathering points").add_subparsers(dest="sub", required=True)
+    points = sub.add_parser("points", help="gathering points").add_subparsers(
+        dest="sub", required=True
+    )
     p = points.add_parser("plan", help="walking coverage and optimal new gathering points")
     _area_args(p)
-    p.add_argument("--existing", type=Path, help="existing gathering points (GeoJSON/GPKG/CSV/XLSX)")
+    p.add_argument(
+        "--existing", type=Path, help="existing gathering points (GeoJSON/GPKG/CSV/XLSX)"
+    )
     p.add_argument("--walk-m", type=float, default=300.0, help="walking threshold, metres")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--cover-all", action="store_true", help="cover every household (default)")
@@ -27,40 +31,67 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--curve", type=str, help="comma-separated p values: print coverage against p")
     p.add_argument("--bins-per-point", type=int, default=12, help="660 L bins a point can hold")
     p.add_argument("--collections-per-day", type=float, default=2.0)
-    p.add_argument("--alley-points", action="store_true", help="also site transfer points in alleys")
+    p.add_argument(
+        "--alley-points", action="store_true", help="also site transfer points in alleys"
+    )
     p.add_argument("--time-limit", type=float, default=60.0, help="solver time limit, seconds")
     p.add_argument("--out", type=Path, required=True, help="output folder")
 
-    routes = sub.add_parser("routes", help="collection routes").add_subparsers(dest="sub", required=True)
+    routes = sub.add_parser("routes", help="collection routes").add_subparsers(
+        dest="sub", required=True
+    )
     p = routes.add_parser("plan", help="optimised collection routes to the landfill")
     _area_args(p)
     p.add_argument("--points", type=Path, help="gathering points to collect (else planned first)")
     p.add_argument("--landfill", help='facility to unload at (default "Tràng Cát")')
     p.add_argument("--garage", help="garage position LON,LAT (default: at the landfill)")
     p.add_argument("--fleet", type=Path, help="fleet file (CSV or JSON, one vehicle type a row)")
-    p.add_argument("--collection", choices=sorted(COLLECTION_NAMES), default="daily",
-                   help="daily (food + residual), recyclable (twice a week), all, or one stream")
+    p.add_argument(
+        "--collection",
+        choices=sorted(COLLECTION_NAMES),
+        default="daily",
+        help="daily (food + residual), recyclable (twice a week), all, or one stream",
+    )
     p.add_argument("--baseline", type=Path, help="current routes (CSV: vehicle, point) to compare")
     p.add_argument("--no-carts", action="store_true", help="skip the handcart (alley) tier")
     p.add_argument("--time-limit", type=float, default=30.0, help="solver time limit, seconds")
     p.add_argument("--out", type=Path, required=True, help="output folder")
 
-    layers = sub.add_parser("layers", help="import and export layers").add_subparsers(dest="sub", required=True)
-    for name, text in (("import", "validate a file and store it (all or nothing)"),
-                       ("export", "write a stored layer to a file")):
+    layers = sub.add_parser("layers", help="import and export layers").add_subparsers(
+        dest="sub", required=True
+    )
+    for name, text in (
+        ("import", "validate a file and store it (all or nothing)"),
+        ("export", "write a stored layer to a file"),
+    ):
         p = layers.add_parser(name, help=text)
-        p.add_argument("kind", choices=["gathering_points", "cameras", "reports", "dump_sites",
-                                        "groups", "facilities"])
+        p.add_argument(
+            "kind",
+            choices=[
+                "gathering_points",
+                "cameras",
+                "reports",
+                "dump_sites",
+                "groups",
+                "facilities",
+            ],
+        )
         p.add_argument("file", type=Path)
         p.add_argument("ward", help="ward or commune the layer belongs to")
         p.add_argument("--database-url", help="else GOMRAC_DATABASE_URL or data/gomrac.sqlite")
         p.add_argument("--json", action="store_true")
         if name == "import":
             p.add_argument("--append", action="store_true", help="add to the stored rows")
-            p.add_argument("--tolerance-m", type=float, default=200.0,
-                           help="how far outside the ward a feature may lie")
+            p.add_argument(
+                "--tolerance-m",
+                type=float,
+                default=200.0,
+                help="how far outside the ward a feature may lie",
+            )
 
-    dumps = sub.add_parser("dumps", help="spontaneous dump register").add_subparsers(dest="sub", required=True)
+    dumps = sub.add_parser("dumps", help="spontaneous dump register").add_subparsers(
+        dest="sub", required=True
+    )
     p = dumps.add_parser("status", help="sites per status and the share closed")
     p.add_argument("ward")
     p.add_argument("--database-url")
@@ -85,7 +116,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--out", type=Path, help="output folder")
 
     cams = sub.add_parser("cameras", help="camera siting").add_subparsers(dest="sub", required=True)
-    p = cams.add_parser("plan", help="site cameras within a budget over hotspots and sensitive sites")
+    p = cams.add_parser(
+        "plan", help="site cameras within a budget over hotspots and sensitive sites"
+    )
     _area_args(p)
     _report_args(p)
     p.add_argument("--budget", type=int, required=True, help="new cameras to place")
@@ -97,8 +130,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _report_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--reports", required=True,
-                   help="a reports file, 'db' (the Open311 database) or 'synthetic' (demo only)")
+    p.add_argument(
+        "--reports",
+        required=True,
+        help="a reports file, 'db' (the Open311 database) or 'synthetic' (demo only)",
+    )
     p.add_argument("--database-url", help="database for --reports db (else GOMRAC_DATABASE_URL)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic scenario")
 
@@ -109,8 +145,9 @@ def existing_points(args: argparse.Namespace, data: Any) -> Any:
         return None
     from geo.layers import read_layer
 
-    return read_layer(args.existing, kind="gathering_points", area=data.area.geometry,
-                      area_name=data.area.name)
+    return read_layer(
+        args.existing, kind="gathering_points", area=data.area.geometry, area_name=data.area.name
+    )
 
 
 def points_params(args: argparse.Namespace) -> Any:
@@ -118,10 +155,15 @@ def points_params(args: argparse.Namespace) -> Any:
     from api.points import Model, PointsParams
 
     model: Model = "cover" if args.p is None else args.model
-    return PointsParams(walk_m=args.walk_m, model=model, p=args.p,
-                        bins_per_point=args.bins_per_point,
-                        collections_per_day=args.collections_per_day,
-                        time_limit_s=args.time_limit, alley_points=args.alley_points)
+    return PointsParams(
+        walk_m=args.walk_m,
+        model=model,
+        p=args.p,
+        bins_per_point=args.bins_per_point,
+        collections_per_day=args.collections_per_day,
+        time_limit_s=args.time_limit,
+        alley_points=args.alley_points,
+    )
 
 
 @command("points plan")
@@ -147,8 +189,10 @@ def _points_plan(args: argparse.Namespace) -> int:
         result["curve"] = curve(plan, params=params, p_values=p_values)
         if not args.json:
             for row in result["curve"]:
-                sys.stderr.write(f"p={row['p']:>4}  covered {row['covered_pct']:6.2f}%  "
-                                 f"gap {row['gap_pct']:.2f}%\n")
+                sys.stderr.write(
+                    f"p={row['p']:>4}  covered {row['covered_pct']:6.2f}%  "
+                    f"gap {row['gap_pct']:.2f}%\n"
+                )
     result["files"] = files
     emit(result, as_json=args.json)
     return 0
@@ -158,21 +202,65 @@ def add_points_layers(m: Any, plan: Any) -> None:
     """Put a points plan's layers on a map: existing, proposed, uncovered, zones, catchments."""
     from api import maps
 
-    maps.add_polygons(m, plan.zones, name="Vùng cấm đặt điểm (exclusion zones)", color="#d62728",
-                      tooltip_cols=["rule", "site"], opacity=0.15)
+    maps.add_polygons(
+        m,
+        plan.zones,
+        name="Vùng cấm đặt điểm (exclusion zones)",
+        color="#d62728",
+        tooltip_cols=["rule", "site"],
+        opacity=0.15,
+    )
     walk_m = plan.summary["walk_m"]
-    maps.add_polygons(m, plan.catchments, name=f"Vùng đi bộ {walk_m:g} m (walking catchments)",
-                      color="#2ca02c", opacity=0.08)
-    maps.add_points(m, plan.existing, name="Điểm tập kết hiện có (existing points)", color="#1f77b4",
-                    popup_cols=["name", "bins_660l", "source"], radius=7)
-    maps.add_points(m, plan.proposed, name="Điểm tập kết đề xuất (proposed points)", color="#2ca02c",
-                    popup_cols=["point_id", "street", "households", "kg_per_day", "bins_660l",
-                                "bins_240l", "rules_passed"], radius=8)
-    maps.add_points(m, plan.uncovered, name="Hộ chưa được phục vụ (uncovered households)",
-                    color="#ff7f0e", popup_cols=["households", "walk_m", "reason"], radius=3,
-                    show=False, cluster=True)
-    maps.add_legend(m, [("#1f77b4", "Điểm hiện có (existing)"), ("#2ca02c", "Điểm đề xuất (proposed)"),
-                        ("#ff7f0e", "Hộ chưa phục vụ (uncovered)"), ("#d62728", "Vùng cấm (excluded)")])
+    maps.add_polygons(
+        m,
+        plan.catchments,
+        name=f"Vùng đi bộ {walk_m:g} m (walking catchments)",
+        color="#2ca02c",
+        opacity=0.08,
+    )
+    maps.add_points(
+        m,
+        plan.existing,
+        name="Điểm tập kết hiện có (existing points)",
+        color="#1f77b4",
+        popup_cols=["name", "bins_660l", "source"],
+        radius=7,
+    )
+    maps.add_points(
+        m,
+        plan.proposed,
+        name="Điểm tập kết đề xuất (proposed points)",
+        color="#2ca02c",
+        popup_cols=[
+            "point_id",
+            "street",
+            "households",
+            "kg_per_day",
+            "bins_660l",
+            "bins_240l",
+            "rules_passed",
+        ],
+        radius=8,
+    )
+    maps.add_points(
+        m,
+        plan.uncovered,
+        name="Hộ chưa được phục vụ (uncovered households)",
+        color="#ff7f0e",
+        popup_cols=["households", "walk_m", "reason"],
+        radius=3,
+        show=False,
+        cluster=True,
+    )
+    maps.add_legend(
+        m,
+        [
+            ("#1f77b4", "Điểm hiện có (existing)"),
+            ("#2ca02c", "Điểm đề xuất (proposed)"),
+            ("#ff7f0e", "Hộ chưa phục vụ (uncovered)"),
+            ("#d62728", "Vùng cấm (excluded)"),
+        ],
+    )
 
 
 @command("hotspots")
@@ -181,8 +269,15 @@ def _hotspots(args: argparse.Namespace) -> int:
 
     data = load(args, require_roads=False)
     reports = load_reports(data, args.reports, seed=args.seed, database_url=args.database_url)
-    h = analyse_hotspots(data, reports, method=args.method, eps_m=args.eps_m,
-                         min_samples=args.min_samples, since=args.since, until=args.until)
+    h = analyse_hotspots(
+        data,
+        reports,
+        method=args.method,
+        eps_m=args.eps_m,
+        min_samples=args.min_samples,
+        since=args.since,
+        until=args.until,
+    )
     result = dict(h.summary)
     if args.out:
         result["files"] = write_hotspots(h, args.out, attribution=data.attribution())
@@ -208,20 +303,34 @@ def _cameras_plan(args: argparse.Namespace) -> int:
     if args.cameras == "synthetic":
         cameras = demo_existing_cameras(data, seed=args.seed)
     elif args.cameras:
-        cameras = read_layer(args.cameras, kind="cameras", area=data.area.geometry,
-                             area_name=data.area.name)
-    points = (read_layer(args.points, kind="gathering_points", area=data.area.geometry,
-                         area_name=data.area.name) if args.points else None)
-    plan, _, rotation, poles, summary = plan_cameras(data, h, budget=args.budget,
-                                                     gathering_points=points,
-                                                     existing_cameras=cameras,
-                                                     time_limit_s=args.time_limit,
-                                                     mobile_cameras=args.mobile)
-    result: dict[str, Any] = {**summary, "reports": h.summary["reports"],
-                              "reports_source": reports.source}
+        cameras = read_layer(
+            args.cameras, kind="cameras", area=data.area.geometry, area_name=data.area.name
+        )
+    points = (
+        read_layer(
+            args.points, kind="gathering_points", area=data.area.geometry, area_name=data.area.name
+        )
+        if args.points
+        else None
+    )
+    plan, _, rotation, poles, summary = plan_cameras(
+        data,
+        h,
+        budget=args.budget,
+        gathering_points=points,
+        existing_cameras=cameras,
+        time_limit_s=args.time_limit,
+        mobile_cameras=args.mobile,
+    )
+    result: dict[str, Any] = {
+        **summary,
+        "reports": h.summary["reports"],
+        "reports_source": reports.source,
+    }
     if args.out:
-        result["files"] = write_cameras(plan, poles, rotation, args.out,
-                                        attribution=data.attribution())
+        result["files"] = write_cameras(
+            plan, poles, rotation, args.out, attribution=data.attribution()
+        )
     emit(result, as_json=args.json)
     return 0
 
@@ -245,31 +354,49 @@ def _routes_plan(args: argparse.Namespace) -> int:
         points = existing_points(argparse.Namespace(existing=args.points), data)
         source = f"file:{args.points.name}"
     else:
-        sys.stderr.write("gomrac: no --points given: planning gathering points first (--cover-all)\n")
-        points = plan_points(data, params=PointsParams(time_limit_s=args.time_limit)).proposed.to_crs(4326)
+        sys.stderr.write(
+            "gomrac: no --points given: planning gathering points first (--cover-all)\n"
+        )
+        points = plan_points(
+            data, params=PointsParams(time_limit_s=args.time_limit)
+        ).proposed.to_crs(4326)
         source = "planned (points plan --cover-all)"
-    params = RoutesParams(collection=args.collection, time_limit_s=args.time_limit,
-                          garage_lonlat=parse_lonlat(args.garage) if args.garage else None,
-                          fleet=fleet_from_file(args.fleet) if args.fleet else None,
-                          two_tier=not args.no_carts)
+    params = RoutesParams(
+        collection=args.collection,
+        time_limit_s=args.time_limit,
+        garage_lonlat=parse_lonlat(args.garage) if args.garage else None,
+        fleet=fleet_from_file(args.fleet) if args.fleet else None,
+        two_tier=not args.no_carts,
+    )
     result = plan_routes(data, points, params=params)
     summary = dict(result.summary)
     summary["points_source"] = source
     if args.baseline:
         base = baseline_from_file(args.baseline, result, points)
         summary["user_baseline_km"] = round(base.total_km, 2)
-        summary["user_baseline_saving_pct"] = round(
-            100 * (base.total_km - result.plan.total_km) / base.total_km, 2) if base.total_km else 0.0
+        summary["user_baseline_saving_pct"] = (
+            round(100 * (base.total_km - result.plan.total_km) / base.total_km, 2)
+            if base.total_km
+            else 0.0
+        )
     files = write_outputs(result, args.out, attribution=data.attribution())
     walks_to = result.walks_to
     names = [str(n) for n in points.get("name", [f"Điểm {i + 1}" for i in range(len(points))])]
-    streets = [str(s) for s in points.get("street", [""] * len(points)).fillna("")] \
-        if "street" in points else [""] * len(points)
+    streets = (
+        [str(s) for s in points.get("street", [""] * len(points)).fillna("")]
+        if "street" in points
+        else [""] * len(points)
+    )
     table = schedule_table(data, [result], walks_to, names, streets)
     files.update(write_schedule(table, args.out, ward=data.area.name, notes=result.notes))
     m = maps.base_map(data, title=f"{data.area.name}: tuyến thu gom (collection routes)")
-    maps.add_points(m, points, name="Điểm tập kết (gathering points)", color="#2ca02c",
-                    popup_cols=["name", "street", "households", "kg_per_day"])
+    maps.add_points(
+        m,
+        points,
+        name="Điểm tập kết (gathering points)",
+        color="#2ca02c",
+        popup_cols=["name", "street", "households", "kg_per_day"],
+    )
     maps.add_routes(m, result.routes, result.stops)
     files["map"] = str(maps.finish(m, args.out / "routes_map.html"))
     summary["files"] = files
@@ -282,9 +409,14 @@ def _layers_import(args: argparse.Namespace) -> int:
     from api.layers import import_layer
     from geo.wards import find_ward
 
-    result = import_layer(args.file, kind=args.kind, area=find_ward(args.ward),
-                          database_url=args.database_url,
-                          mode="append" if args.append else "replace", tolerance_m=args.tolerance_m)
+    result = import_layer(
+        args.file,
+        kind=args.kind,
+        area=find_ward(args.ward),
+        database_url=args.database_url,
+        mode="append" if args.append else "replace",
+        tolerance_m=args.tolerance_m,
+    )
     emit(result, as_json=args.json)
     return 0
 
@@ -296,8 +428,13 @@ def _layers_export(args: argparse.Namespace) -> int:
     from geo.wards import BOUNDARY_ATTRIBUTION, find_ward
 
     area = find_ward(args.ward)
-    result = export_layer(args.file, kind=args.kind, area=area, database_url=args.database_url,
-                          attribution=[OSM_ATTRIBUTION, BOUNDARY_ATTRIBUTION[area.boundary_source]])
+    result = export_layer(
+        args.file,
+        kind=args.kind,
+        area=area,
+        database_url=args.database_url,
+        attribution=[OSM_ATTRIBUTION, BOUNDARY_ATTRIBUTION[area.boundary_source]],
+    )
     emit(result, as_json=args.json)
     return 0
 
@@ -308,8 +445,10 @@ def _dumps_status(args: argparse.Namespace) -> int:
     from geo.wards import find_ward
 
     area = find_ward(args.ward)
-    emit(register_summary(ward_code=area.code, ward_name=area.name, database_url=args.database_url),
-         as_json=args.json)
+    emit(
+        register_summary(ward_code=area.code, ward_name=area.name, database_url=args.database_url),
+        as_json=args.json,
+    )
     return 0
 
 
@@ -317,6 +456,15 @@ def _dumps_status(args: argparse.Namespace) -> int:
 def _dumps_set(args: argparse.Namespace) -> int:
     from api.dumps import set_status
 
-    emit(set_status(args.site_id, status=args.status, actor=args.actor, note=args.note, on=args.on,
-                    database_url=args.database_url), as_json=args.json)
+    emit(
+        set_status(
+            args.site_id,
+            status=args.status,
+            actor=args.actor,
+            note=args.note,
+            on=args.on,
+            database_url=args.database_url,
+        ),
+        as_json=args.json,
+    )
     return 0

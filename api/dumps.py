@@ -10,7 +10,9 @@ from api.layers import migrated_engine
 from geo.models import DUMP_SITE_STATUSES
 
 
-def register_summary(*, ward_code: str | None, ward_name: str, database_url: str | None = None) -> dict[str, Any]:
+def register_summary(
+    *, ward_code: str | None, ward_name: str, database_url: str | None = None
+) -> dict[str, Any]:
     """Sites per status, the share closed (closed or restored), open volume and the oldest open site."""
     from geo.db import session_scope
     from geo.store import load_layer
@@ -22,9 +24,18 @@ def register_summary(*, ward_code: str | None, ward_name: str, database_url: str
     done = counts.get("closed", 0) + counts.get("restored", 0)
     open_sites = sites[~sites["status"].isin(["closed", "restored"])] if total else sites
     oldest = None
-    if total and len(open_sites) and "first_seen" in open_sites and open_sites["first_seen"].notna().any():
+    if (
+        total
+        and len(open_sites)
+        and "first_seen" in open_sites
+        and open_sites["first_seen"].notna().any()
+    ):
         oldest = str(min(open_sites["first_seen"].dropna()))
-    volume = float(open_sites["volume_m3"].fillna(0).sum()) if total and "volume_m3" in open_sites else 0.0
+    volume = (
+        float(open_sites["volume_m3"].fillna(0).sum())
+        if total and "volume_m3" in open_sites
+        else 0.0
+    )
     return {
         "ward": ward_name,
         "sites": total,
@@ -36,8 +47,15 @@ def register_summary(*, ward_code: str | None, ward_name: str, database_url: str
     }
 
 
-def set_status(site_id: int, *, status: str, actor: str, note: str | None, on: str | None,
-               database_url: str | None = None) -> dict[str, Any]:
+def set_status(
+    site_id: int,
+    *,
+    status: str,
+    actor: str,
+    note: str | None,
+    on: str | None,
+    database_url: str | None = None,
+) -> dict[str, Any]:
     """Change one site's status (audited) and return it."""
     from geo.db import session_scope
     from geo.store import dump_site_history, set_dump_site_status
@@ -49,6 +67,10 @@ def set_status(site_id: int, *, status: str, actor: str, note: str | None, on: s
         raise ValidationError(msg) from exc
     with migrated_engine(database_url) as engine, session_scope(engine) as session:
         site = set_dump_site_status(session, site_id, status=status, actor=actor, note=note, on=day)
-        return {"id": site.id, "status": site.status, "closed_on": str(site.closed_on or ""),
-                "restored_on": str(site.restored_on or ""),
-                "history": len(dump_site_history(session, site_id))}
+        return {
+            "id": site.id,
+            "status": site.status,
+            "closed_on": str(site.closed_on or ""),
+            "restored_on": str(site.restored_on or ""),
+            "history": len(dump_site_history(session, site_id)),
+        }

@@ -78,8 +78,12 @@ def error_response_for(
     """
     body = error_body(path, status_code, message)
     if is_open311(path) and path.endswith(".xml"):
-        return Response(to_xml("errors", body), status_code=status_code,
-                        media_type=XML_MEDIA_TYPE, headers=headers)
+        return Response(
+            to_xml("errors", body),
+            status_code=status_code,
+            media_type=XML_MEDIA_TYPE,
+            headers=headers,
+        )
     return JSONResponse(status_code=status_code, content=body, headers=headers)
 
 

@@ -21,6 +21,7 @@ from geo.layers import read_layer, save_layer
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from geo.store import LayerKind
     from geo.wards import StudyArea
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,9 @@ def migrated_engine(database_url: str | None = None) -> Iterator[Engine]:
     finally:
         engine.dispose()
 
+
 #: File layer kind → (database layer kind, model).
-DB_KINDS: dict[str, tuple[str, type[models.Base]]] = {
+DB_KINDS: dict[str, tuple[LayerKind, type[models.Base]]] = {
     "gathering_points": ("gathering_points", models.GatheringPoint),
     "cameras": ("cameras", models.Camera),
     "reports": ("reports", models.Report),
@@ -57,8 +59,15 @@ def to_model_columns(gdf: gpd.GeoDataFrame, kind: str) -> tuple[gpd.GeoDataFrame
     return gdf.drop(columns=dropped), dropped
 
 
-def import_layer(path: str | Path, *, kind: str, area: StudyArea, database_url: str | None = None,
-                 mode: str = "replace", tolerance_m: float = 200.0) -> dict[str, Any]:
+def import_layer(
+    path: str | Path,
+    *,
+    kind: str,
+    area: StudyArea,
+    database_url: str | None = None,
+    mode: str = "replace",
+    tolerance_m: float = 200.0,
+) -> dict[str, Any]:
     """Validate a layer file against the ward and store it, all or nothing.
 
     Returns the counts before and after and the columns the database does not keep.
@@ -72,25 +81,44 @@ def import_layer(path: str | Path, *, kind: str, area: StudyArea, database_url: 
     if mode not in {"replace", "append"}:
         msg = f"mode must be replace or append, got {mode!r}"
         raise ValidationError(msg)
-    gdf = read_layer(path, kind=kind, area=area.geometry, area_name=area.name,
-                     tolerance_m=tolerance_m)
+    gdf = read_layer(
+        path, kind=kind, area=area.geometry, area_name=area.name, tolerance_m=tolerance_m
+    )
     gdf, dropped = to_model_columns(gdf, kind)
     db_kind, _ = DB_KINDS[kind]
     with migrated_engine(database_url) as engine:
         with session_scope(engine) as session:
-            before = count_layer(session, kind=db_kind, ward_code=area.code)  # type: ignore[arg-type]
+            before = count_layer(session, kind=db_kind, ward_code=area.code)
         with session_scope(engine) as session:
             write = replace_layer if mode == "replace" else append_layer
-            written = write(session, kind=db_kind, ward_code=area.code, gdf=gdf,  # type: ignore[arg-type]
-                            source=f"file:{Path(path).name}")
+            written = write(
+                session,
+                kind=db_kind,
+                ward_code=area.code,
+                gdf=gdf,
+                source=f"file:{Path(path).name}",
+            )
         with session_scope(engine) as session:
-            after = count_layer(session, kind=db_kind, ward_code=area.code)  # type: ignore[arg-type]
-    return {"ward": area.name, "kind": kind, "mode": mode, "rows_written": written,
-            "rows_before": before, "rows_after": after, "columns_ignored": dropped}
+            after = count_layer(session, kind=db_kind, ward_code=area.code)
+    return {
+        "ward": area.name,
+        "kind": kind,
+        "mode": mode,
+        "rows_written": written,
+        "rows_before": before,
+        "rows_after": after,
+        "columns_ignored": dropped,
+    }
 
 
-def export_layer(path: str | Path, *, kind: str, area: StudyArea, database_url: str | None = None,
-                 attribution: list[str] | None = None) -> dict[str, Any]:
+def export_layer(
+    path: str | Path,
+    *,
+    kind: str,
+    area: StudyArea,
+    database_url: str | None = None,
+    attribution: list[str] | None = None,
+) -> dict[str, Any]:
     """Write a stored layer of the ward to a file (GeoJSON, GeoPackage, CSV or Excel)."""
     from geo.db import session_scope
     from geo.store import load_layer
@@ -99,6 +127,6 @@ def export_layer(path: str | Path, *, kind: str, area: StudyArea, database_url: 
         msg = f"unknown layer kind {kind!r}; expected one of {', '.join(DB_KINDS)}"
         raise ValidationError(msg)
     with migrated_engine(database_url) as engine, session_scope(engine) as session:
-        gdf = load_layer(session, kind=DB_KINDS[kind][0], ward_code=area.code)  # type: ignore[arg-type]
+        gdf = load_layer(session, kind=DB_KINDS[kind][0], ward_code=area.code)
     out = save_layer(gdf, path, attribution=attribution)
     return {"ward": area.name, "kind": kind, "rows": len(gdf), "file": str(out)}

@@ -107,9 +107,7 @@ async def _empty_receive() -> Message:
     return {"type": "http.disconnect"}
 
 
-def create_app(
-    settings: Settings | None = None, *, routers: Sequence[APIRouter] = ()
-) -> FastAPI:
+def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
     """
     Build the API: engine, startup migration, error handlers, body-size guard, routers.
 
@@ -166,8 +164,6 @@ def create_app(
             return JSONResponse(
                 status_code=503, content={"status": "unavailable", "detail": "database unreachable"}
             )
-        return JSONResponse(
-            content={"status": "ok", "database": backend, "version": API_VERSION}
-        )
+        return JSONResponse(content={"status": "ok", "database": backend, "version": API_VERSION})
 
     return app

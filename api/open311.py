@@ -97,7 +97,6 @@ from geo.db import session_scope
 from geo.models import OPEN311_STATUSES, Report, ReportUpdate
 
 if TYPE_CHECKING:
-
     from shapely.geometry.base import BaseGeometry
     from starlette.datastructures import FormData
 
@@ -173,9 +172,7 @@ def to_xml(root: str, body: Any) -> bytes:
     return document
 
 
-def _answer(
-    fmt: str, body: Any, *, root: str, headers: dict[str, str] | None = None
-) -> Response:
+def _answer(fmt: str, body: Any, *, root: str, headers: dict[str, str] | None = None) -> Response:
     if fmt == "xml":
         return Response(to_xml(root, body), media_type=XML_MEDIA_TYPE, headers=headers)
     return JSONResponse(body, headers=headers)
@@ -386,8 +383,9 @@ def load_boundaries(data_dir: Path) -> Boundaries:
         for f in wards
     )
     log.info("load_boundaries: city outline and %d wards from %s", len(codes), data_dir)
-    return Boundaries(outline=outline, ward_codes=codes, ward_names=names,
-                      tree=shapely.STRtree(geoms))
+    return Boundaries(
+        outline=outline, ward_codes=codes, ward_names=names, tree=shapely.STRtree(geoms)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -562,10 +560,7 @@ async def _read_photo(form: FormData, settings: Settings) -> _Photo | None:
     if mime is None or mime not in allowed:
         names = ", ".join(_PHOTO_NAMES[t] for t in allowed)
         declared = upload.content_type or "no type"
-        msg = (
-            f"the photo is not a {names} image (its content does not match; "
-            f"declared {declared})"
-        )
+        msg = f"the photo is not a {names} image (its content does not match; declared {declared})"
         raise _bad(msg)
     declared_type = (upload.content_type or "").split(";")[0].strip().lower()
     if declared_type not in ("", "application/octet-stream") and not declared_type.startswith(
@@ -615,10 +610,7 @@ def _parse_post(form: FormData, settings: Settings, boundaries: Boundaries) -> _
         raise _bad(msg)
     service = SERVICES.get(code)
     if service is None:  # 404, as the spec's POST Service Request lists it
-        msg = (
-            f"service_code {code!r} not found; valid codes are {sorted(SERVICES)} "
-            "(services.json)"
-        )
+        msg = f"service_code {code!r} not found; valid codes are {sorted(SERVICES)} (services.json)"
         raise HTTPException(status_code=404, detail=msg)
     raw_lat, raw_long = _field(form, "lat"), _field(form, "long")
     if raw_lat is None and raw_long is None:
@@ -1043,12 +1035,18 @@ def patch_report(request: Request, report_id: int, change: StatusChange) -> dict
             if change.duplicate_of is None:
                 raise _bad("duplicate_of is required with workflow_status=duplicate")
             report = store.link_duplicate(
-                session, report_id, duplicate_of=change.duplicate_of, actor=change.actor,
+                session,
+                report_id,
+                duplicate_of=change.duplicate_of,
+                actor=change.actor,
                 note=change.note,
             )
         else:
             report = store.set_report_status(
-                session, report_id, workflow_status=change.workflow_status, actor=change.actor,
+                session,
+                report_id,
+                workflow_status=change.workflow_status,
+                actor=change.actor,
                 note=change.note,
             )
         body = request_json(report, request)

@@ -113,14 +113,21 @@ def load_ward_data(
     facilities = None
     notes = list(area.notes)
     if area.in_haiphong or facilities_path:
-        facilities, note = choose_landfill(load_facilities(facilities_path), area.geometry,
-                                           name=landfill)
+        facilities, note = choose_landfill(
+            load_facilities(facilities_path), area.geometry, name=landfill
+        )
         notes.append(note)
     networks: Networks | None = None
     missing: str | None = None
     try:
-        networks = networks_for(area, facilities=facilities, osm_path=osm_path, rules=rules,
-                                progress=progress, refresh=refresh_roads)
+        networks = networks_for(
+            area,
+            facilities=facilities,
+            osm_path=osm_path,
+            rules=rules,
+            progress=progress,
+            refresh=refresh_roads,
+        )
     except DataNotFoundError as exc:
         if require_roads:
             raise
@@ -133,23 +140,39 @@ def load_ward_data(
     if networks is not None or len(buildings):
         extent = (
             gpd.GeoSeries([features.building_extent], crs="EPSG:4326").to_crs(METRIC_CRS).iloc[0]
-            if not features.building_extent.is_empty else None
+            if not features.building_extent.is_empty
+            else None
         )
-        streets = (to_metric(edges_gdf(networks.cart)) if networks is not None
-                   else gpd.GeoDataFrame({"highway": []}, geometry=[], crs=METRIC_CRS))
+        streets = (
+            to_metric(edges_gdf(networks.cart))
+            if networks is not None
+            else gpd.GeoDataFrame({"highway": []}, geometry=[], crs=METRIC_CRS)
+        )
         demand = estimate_demand(
-            area.metric_geometry(), pop.persons,
+            area.metric_geometry(),
+            pop.persons,
             buildings=to_metric(buildings) if len(buildings) else None,
-            streets=streets, building_extent=extent, params=params,
+            streets=streets,
+            building_extent=extent,
+            params=params,
         )
     if groups is not None:
         groups = to_metric(groups)
     elif demand is not None:
         groups = proxy_groups(demand)
     return WardData(
-        area=area, networks=networks, features=features, population=pop,
-        facilities=facilities if facilities is not None else gpd.GeoDataFrame(geometry=[], crs=4326),
-        demand=demand, groups=groups, params=params, roads_missing=missing, notes=tuple(notes),
+        area=area,
+        networks=networks,
+        features=features,
+        population=pop,
+        facilities=facilities
+        if facilities is not None
+        else gpd.GeoDataFrame(geometry=[], crs=4326),
+        demand=demand,
+        groups=groups,
+        params=params,
+        roads_missing=missing,
+        notes=tuple(notes),
     )
 
 
@@ -171,8 +194,14 @@ def ward_summary(data: WardData) -> dict[str, Any]:
         "attribution": data.attribution(),
     }
     persons = data.population.persons
-    households = float(d["households"].sum()) if d is not None else persons / data.params.persons_per_household
-    waste_kg = float(d["waste_kg_day"].sum()) if d is not None else persons * data.params.kg_per_person_day
+    households = (
+        float(d["households"].sum())
+        if d is not None
+        else persons / data.params.persons_per_household
+    )
+    waste_kg = (
+        float(d["waste_kg_day"].sum()) if d is not None else persons * data.params.kg_per_person_day
+    )
     road = _road_figures(data)
     poly = area.geometry
     return {
@@ -203,8 +232,15 @@ def ward_summary(data: WardData) -> dict[str, Any]:
 def _road_figures(data: WardData) -> dict[str, Any]:
     nets, poly = data.networks, data.area.geometry
     if nets is None:
-        keys = ("truck_road_km", "cart_road_km", "truck_nodes", "truck_edges", "truck_scc_share",
-                "cart_nodes", "cart_edges")
+        keys = (
+            "truck_road_km",
+            "cart_road_km",
+            "truck_nodes",
+            "truck_edges",
+            "truck_scc_share",
+            "cart_nodes",
+            "cart_edges",
+        )
         return dict.fromkeys(keys)
     return {
         "truck_road_km": round(road_km_within(nets.truck, poly), 2),

@@ -32,10 +32,14 @@ def load_or_sample(args: argparse.Namespace) -> tuple[WardData, bool]:
 
     Returns the data and whether it is the Hanoi stand-in.
     """
-    kwargs: dict[str, Any] = {"osm_path": args.osm, "facilities_path": args.facilities,
-                              "refresh_roads": args.refresh_roads,
-                              "population": args.population, "progress": sys.stderr.isatty(),
-                              "groups": read_groups(args)}
+    kwargs: dict[str, Any] = {
+        "osm_path": args.osm,
+        "facilities_path": args.facilities,
+        "refresh_roads": args.refresh_roads,
+        "population": args.population,
+        "progress": sys.stderr.isatty(),
+        "groups": read_groups(args),
+    }
     data = load_ward_data(args.ward, boundary=args.boundary, require_roads=False, **kwargs)
     if data.networks is not None:
         return data, False
@@ -47,8 +51,9 @@ def load_or_sample(args: argparse.Namespace) -> tuple[WardData, bool]:
         f"gomrac: running the same plan on the HANOI SAMPLE AREA ({sample.name}, real OSM "
         "streets of central Hanoi) instead; every output is labelled as such.\n"
     )
-    return load_ward_data(boundary=sample, population=args.population,
-                          progress=sys.stderr.isatty()), True
+    return load_ward_data(
+        boundary=sample, population=args.population, progress=sys.stderr.isatty()
+    ), True
 
 
 def _step(name: str) -> None:
@@ -86,10 +91,17 @@ def run_plan(args: argparse.Namespace) -> int:
     _step("gathering points")
     existing = None
     if getattr(args, "existing", None):
-        existing = read_layer(args.existing, kind="gathering_points", area=data.area.geometry,
-                              area_name=data.area.name)
-    points_plan = plan_points(data, existing=existing,
-                              params=PointsParams(walk_m=args.walk_m, time_limit_s=args.time_limit))
+        existing = read_layer(
+            args.existing,
+            kind="gathering_points",
+            area=data.area.geometry,
+            area_name=data.area.name,
+        )
+    points_plan = plan_points(
+        data,
+        existing=existing,
+        params=PointsParams(walk_m=args.walk_m, time_limit_s=args.time_limit),
+    )
     result["points"] = points_plan.summary
     result["points"]["files"] = write_points(points_plan, out / "points", attribution=attribution)
     points = points_plan.proposed
@@ -100,19 +112,29 @@ def run_plan(args: argparse.Namespace) -> int:
     _step("collection routes")
     routes = {}
     for collection in ("daily", "recyclable"):
-        res = plan_routes(data, points, params=RoutesParams(collection=collection,
-                                                            time_limit_s=args.time_limit,
-                                                            two_tier=collection == "daily"))
+        res = plan_routes(
+            data,
+            points,
+            params=RoutesParams(
+                collection=collection, time_limit_s=args.time_limit, two_tier=collection == "daily"
+            ),
+        )
         routes[collection] = res
-        res.summary["files"] = write_routes(res, out / "routes" / collection, attribution=attribution)
+        res.summary["files"] = write_routes(
+            res, out / "routes" / collection, attribution=attribution
+        )
         result[f"routes_{collection}"] = res.summary
     walks_to = routes["daily"].walks_to
     names = [str(n) for n in points["name"]]
-    streets = [str(s) if isinstance(s, str) else "" for s in points.get("street", [""] * len(points))]
+    streets = [
+        str(s) if isinstance(s, str) else "" for s in points.get("street", [""] * len(points))
+    ]
     table = schedule_table(data, list(routes.values()), walks_to, names, streets)
     notes = list(dict.fromkeys(n for r in routes.values() for n in r.notes))
     if is_sample:
-        notes.insert(0, "MẪU: khu vực Hà Nội dùng để chạy thử, không phải Hải Phòng (Hanoi sample).")
+        notes.insert(
+            0, "MẪU: khu vực Hà Nội dùng để chạy thử, không phải Hải Phòng (Hanoi sample)."
+        )
     result["schedule"] = write_schedule(table, out / "schedule", ward=label, notes=notes)
 
     _step("dumping hotspots (synthetic reports unless --reports is given)")
@@ -129,10 +151,17 @@ def run_plan(args: argparse.Namespace) -> int:
         cams = demo_existing_cameras(data)
         synthetic.append("existing cameras")
         plan, _, rotation, poles, cam_summary = plan_cameras(
-            data, hot, budget=args.budget, gathering_points=points, existing_cameras=cams,
-            time_limit_s=args.time_limit)
+            data,
+            hot,
+            budget=args.budget,
+            gathering_points=points,
+            existing_cameras=cams,
+            time_limit_s=args.time_limit,
+        )
     sites = chosen_sites(plan, poles)
-    cam_summary["files"] = write_cameras(plan, poles, rotation, out / "cameras", attribution=attribution)
+    cam_summary["files"] = write_cameras(
+        plan, poles, rotation, out / "cameras", attribution=attribution
+    )
     result["cameras"] = cam_summary
     result["synthetic_layers"] = synthetic
 
@@ -140,25 +169,57 @@ def run_plan(args: argparse.Namespace) -> int:
     m = maps.base_map(data, title=label)
     add_points_layers(m, points_plan)
     maps.add_routes(m, routes["daily"].routes, routes["daily"].stops)
-    maps.add_heatmap(m, hot.reports.reports, name="Phản ánh đổ rác (reports heat map) – SYNTHETIC"
-                     if reports.synthetic else "Phản ánh đổ rác (reports heat map)", show=False)
-    maps.add_polygons(m, hot.clusters, name="Điểm nóng đổ rác (dumping hotspots)", color="#9467bd",
-                      tooltip_cols=["n_reports", "peak_hours"], show=True, opacity=0.3)
-    maps.add_points(m, sites, name="Camera đề xuất (proposed cameras)", color="#000000",
-                    popup_cols=["n_targets", "covers"], radius=6)
-    maps.add_points(m, cams, name="Camera hiện có – SYNTHETIC (existing cameras)", color="#7f7f7f",
-                    popup_cols=["kind", "owner"], radius=5, show=False)
+    maps.add_heatmap(
+        m,
+        hot.reports.reports,
+        name="Phản ánh đổ rác (reports heat map) – SYNTHETIC"
+        if reports.synthetic
+        else "Phản ánh đổ rác (reports heat map)",
+        show=False,
+    )
+    maps.add_polygons(
+        m,
+        hot.clusters,
+        name="Điểm nóng đổ rác (dumping hotspots)",
+        color="#9467bd",
+        tooltip_cols=["n_reports", "peak_hours"],
+        show=True,
+        opacity=0.3,
+    )
+    maps.add_points(
+        m,
+        sites,
+        name="Camera đề xuất (proposed cameras)",
+        color="#000000",
+        popup_cols=["n_targets", "covers"],
+        radius=6,
+    )
+    maps.add_points(
+        m,
+        cams,
+        name="Camera hiện có – SYNTHETIC (existing cameras)",
+        color="#7f7f7f",
+        popup_cols=["kind", "owner"],
+        radius=5,
+        show=False,
+    )
     result["map"] = str(maps.finish(m, out / "map.html"))
-    (out / "plan.json").write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str),
-                                   encoding="utf-8")
+    (out / "plan.json").write_text(
+        json.dumps(result, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+    )
     emit(_headline(result) if not args.json else result, as_json=args.json)
     return 0
 
 
 def _headline(result: dict[str, Any]) -> dict[str, Any]:
     """The figures a ward official reads first."""
-    w, p, r, h, c = (result["ward"], result["points"], result["routes_daily"], result["hotspots"],
-                     result["cameras"])
+    w, p, r, h, c = (
+        result["ward"],
+        result["points"],
+        result["routes_daily"],
+        result["hotspots"],
+        result["cameras"],
+    )
     return {
         "area": result["label"],
         "households": w["households"],

@@ -72,40 +72,69 @@ class PointsPlan:
     catchments: gpd.GeoDataFrame
     result: SitingResult
     summary: dict[str, Any]
-    model_demand: gpd.GeoDataFrame  # the demand the model saw: units merged per node, split if large
+    model_demand: (
+        gpd.GeoDataFrame
+    )  # the demand the model saw: units merged per node, split if large
     cost_m: np.ndarray  # walking metres, model demand × sites (existing first, then candidates)
 
 
-def plan_points(data: WardData, *, existing: gpd.GeoDataFrame | None = None,
-                params: PointsParams | None = None) -> PointsPlan:
+def plan_points(
+    data: WardData, *, existing: gpd.GeoDataFrame | None = None, params: PointsParams | None = None
+) -> PointsPlan:
     """Coverage before, candidates, the location model, and coverage after, for one ward."""
     params = params or PointsParams()
     nets = data.require_networks()
     density = data.params.bulk_density_kg_m3  # the same waste density as the demand's bins
-    per_point = point_capacity_kg(bins=params.bins_per_point, bin_l=params.bin_l,
-                                  collections_per_day=params.collections_per_day,
-                                  bulk_density_kg_m3=density)
+    per_point = point_capacity_kg(
+        bins=params.bins_per_point,
+        bin_l=params.bin_l,
+        collections_per_day=params.collections_per_day,
+        bulk_density_kg_m3=density,
+    )
     demand = data.require_demand()
     walk = data.walk_arrays
-    existing_m = (to_metric(existing) if existing is not None and len(existing)
-                  else gpd.GeoDataFrame({"name": []}, geometry=[], crs=METRIC_CRS))
+    existing_m = (
+        to_metric(existing)
+        if existing is not None and len(existing)
+        else gpd.GeoDataFrame({"name": []}, geometry=[], crs=METRIC_CRS)
+    )
     before = walking_coverage(demand, existing_m, walk, max_walk_m=params.walk_m)
-    sensitive = {k: to_metric(v) for k, v in data.features.layers.items()
-                 if k in params.rules.exclusion_m and len(v)}
+    sensitive = {
+        k: to_metric(v)
+        for k, v in data.features.layers.items()
+        if k in params.rules.exclusion_m and len(v)
+    }
     area = data.area.metric_geometry()
-    cands, rejected = candidate_sites(to_metric(edges_gdf(nets.truck)), area, sensitive=sensitive,
-                                      existing=existing_m, rules=params.rules, access="truck")
+    cands, rejected = candidate_sites(
+        to_metric(edges_gdf(nets.truck)),
+        area,
+        sensitive=sensitive,
+        existing=existing_m,
+        rules=params.rules,
+        access="truck",
+    )
     if params.alley_points:
-        alley, rej2 = candidate_sites(to_metric(edges_gdf(nets.cart)), area, sensitive=sensitive,
-                                      existing=pd.concat([existing_m[["geometry"]], cands[["geometry"]]]),
-                                      rules=params.rules, access="cart")
+        alley, rej2 = candidate_sites(
+            to_metric(edges_gdf(nets.cart)),
+            area,
+            sensitive=sensitive,
+            existing=pd.concat([existing_m[["geometry"]], cands[["geometry"]]]),
+            rules=params.rules,
+            access="cart",
+        )
         cands = gpd.GeoDataFrame(pd.concat([cands, alley], ignore_index=True), crs=METRIC_CRS)
         cands["candidate_id"] = np.arange(len(cands))
         rejected = gpd.GeoDataFrame(pd.concat([rejected, rej2], ignore_index=True), crs=METRIC_CRS)
     sites = gpd.GeoDataFrame(
-        pd.concat([existing_m[["geometry"]].assign(kind="existing"),
-                   cands[["geometry"]].assign(kind="candidate")], ignore_index=True),
-        crs=METRIC_CRS)
+        pd.concat(
+            [
+                existing_m[["geometry"]].assign(kind="existing"),
+                cands[["geometry"]].assign(kind="candidate"),
+            ],
+            ignore_index=True,
+        ),
+        crs=METRIC_CRS,
+    )
     n_fixed = len(existing_m)
     # beyond the radius distances only explain why a unit cannot be covered ("nearest 412 m")
     limit = max(3 * params.walk_m, 1000.0) if params.model != "pmedian" else np.inf
@@ -115,15 +144,26 @@ def plan_points(data: WardData, *, existing: gpd.GeoDataFrame | None = None,
     capacity = np.full(len(sites), per_point)
     if n_fixed and "bins_660l" in existing_m:
         bins = existing_m["bins_660l"].fillna(params.bins_per_point).to_numpy()
-        capacity[:n_fixed] = [point_capacity_kg(bins=int(b), collections_per_day=params.collections_per_day,
-                                                bulk_density_kg_m3=density) for b in bins]
+        capacity[:n_fixed] = [
+            point_capacity_kg(
+                bins=int(b),
+                collections_per_day=params.collections_per_day,
+                bulk_density_kg_m3=density,
+            )
+            for b in bins
+        ]
     result = _solve(cost, agg, capacity, n_fixed, params)
     open_sites = sites.iloc[result.open_sites]
     after = walking_coverage(demand, open_sites, walk, max_walk_m=params.walk_m)
     proposed = _proposed(result, sites, cands, agg, n_fixed, params, bulk_density_kg_m3=density)
-    groups = assign_groups(demand, data.groups) if data.groups is not None else pd.Series(0, index=demand.index)
+    groups = (
+        assign_groups(demand, data.groups)
+        if data.groups is not None
+        else pd.Series(0, index=demand.index)
+    )
     table = before.by_group(groups)[["households", "covered_share"]].rename(
-        columns={"covered_share": "covered_before"})
+        columns={"covered_share": "covered_before"}
+    )
     table["covered_after"] = after.by_group(groups)["covered_share"]
     if data.groups is not None:
         table = table.join(data.groups.set_index("group_id")[["name"]])
@@ -132,7 +172,9 @@ def plan_points(data: WardData, *, existing: gpd.GeoDataFrame | None = None,
     stats = after.stats()
     summary = {
         "ward": data.area.name,
-        "model": {"cover": "set_cover", "mclp": "maximal_coverage", "pmedian": "p_median"}[params.model],
+        "model": {"cover": "set_cover", "mclp": "maximal_coverage", "pmedian": "p_median"}[
+            params.model
+        ],
         "walk_m": params.walk_m,
         "households": round(float(demand["households"].sum())),
         "existing_points": n_fixed,
@@ -149,19 +191,39 @@ def plan_points(data: WardData, *, existing: gpd.GeoDataFrame | None = None,
         "gap_pct": round(100 * result.gap, 3),
         "status": result.status,
         "solve_s": round(result.solve_s, 2),
-        "unreachable_households": round(float(agg["households"].to_numpy()[
-            [r.demand for r in result.infeasible]].sum())) if result.infeasible else 0,
-        "infeasible_units": int(np.isin(
-            unit_to_agg, agg["agg_id"].to_numpy()[[r.demand for r in result.infeasible]]).sum()),
+        "unreachable_households": round(
+            float(agg["households"].to_numpy()[[r.demand for r in result.infeasible]].sum())
+        )
+        if result.infeasible
+        else 0,
+        "infeasible_units": int(
+            np.isin(
+                unit_to_agg, agg["agg_id"].to_numpy()[[r.demand for r in result.infeasible]]
+            ).sum()
+        ),
         "demand_units": len(demand),
         "model_demand_nodes": len(agg),
         "infeasible_reasons": _reason_counts(result),
-        "capacity_kg_per_point": round(float(capacity[n_fixed]) if len(capacity) > n_fixed else 0.0, 1),
+        "capacity_kg_per_point": round(
+            float(capacity[n_fixed]) if len(capacity) > n_fixed else 0.0, 1
+        ),
     }
-    return PointsPlan(existing=existing_m, proposed=proposed, candidates=cands, rejected=rejected,
-                      zones=exclusion_zones(sensitive, params.rules), before=before, after=after,
-                      groups_table=table, uncovered=uncovered, catchments=catchments, result=result,
-                      summary=summary, model_demand=agg, cost_m=cost)
+    return PointsPlan(
+        existing=existing_m,
+        proposed=proposed,
+        candidates=cands,
+        rejected=rejected,
+        zones=exclusion_zones(sensitive, params.rules),
+        before=before,
+        after=after,
+        groups_table=table,
+        uncovered=uncovered,
+        catchments=catchments,
+        result=result,
+        summary=summary,
+        model_demand=agg,
+        cost_m=cost,
+    )
 
 
 def split_large_units(demand: gpd.GeoDataFrame, *, max_kg: float) -> gpd.GeoDataFrame:
@@ -182,8 +244,13 @@ def split_large_units(demand: gpd.GeoDataFrame, *, max_kg: float) -> gpd.GeoData
     return out.reset_index(drop=True)
 
 
-def _solve(cost: np.ndarray, demand: gpd.GeoDataFrame, capacity: np.ndarray, n_fixed: int,
-           params: PointsParams) -> SitingResult:
+def _solve(
+    cost: np.ndarray,
+    demand: gpd.GeoDataFrame,
+    capacity: np.ndarray,
+    n_fixed: int,
+    params: PointsParams,
+) -> SitingResult:
     hh = demand["households"].to_numpy()
     kg = demand["waste_kg_day"].to_numpy()
     fixed = np.arange(n_fixed)
@@ -194,17 +261,25 @@ def _solve(cost: np.ndarray, demand: gpd.GeoDataFrame, capacity: np.ndarray, n_f
         msg = f"--model {params.model} needs --p N (new points)"
         raise ValidationError(msg)
     elif params.model == "mclp":
-        model = MaximalCoverage.from_cost_matrix(cost, hh, service_radius_m=params.walk_m,
-                                                 p=params.p, **common)
+        model = MaximalCoverage.from_cost_matrix(
+            cost, hh, service_radius_m=params.walk_m, p=params.p, **common
+        )
     else:
         model = PMedian.from_cost_matrix(cost, hh, p=params.p, **common)
     result: SitingResult = model.solve(time_limit_s=params.time_limit_s, mip_rel_gap=1e-4)
     return result
 
 
-def _proposed(result: SitingResult, sites: gpd.GeoDataFrame, cands: gpd.GeoDataFrame,
-              demand: gpd.GeoDataFrame, n_fixed: int, params: PointsParams, *,
-              bulk_density_kg_m3: float) -> gpd.GeoDataFrame:
+def _proposed(
+    result: SitingResult,
+    sites: gpd.GeoDataFrame,
+    cands: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    n_fixed: int,
+    params: PointsParams,
+    *,
+    bulk_density_kg_m3: float,
+) -> gpd.GeoDataFrame:
     new = [int(s) for s in result.new_sites]
     rows = []
     assign = np.asarray(result.assignment)
@@ -219,38 +294,74 @@ def _proposed(result: SitingResult, sites: gpd.GeoDataFrame, cands: gpd.GeoDataF
             "access": cand["access"],
             "households": round(float(demand["households"].to_numpy()[served].sum()), 1),
             "kg_per_day": round(kg_day, 1),
-            "bins_660l": int(bins_needed(kg_day, bin_l=660, collections_per_day=params.collections_per_day,
-                                        bulk_density_kg_m3=bulk_density_kg_m3)),
-            "bins_240l": int(bins_needed(kg_day, bin_l=240, collections_per_day=params.collections_per_day,
-                                        bulk_density_kg_m3=bulk_density_kg_m3)),
+            "bins_660l": int(
+                bins_needed(
+                    kg_day,
+                    bin_l=660,
+                    collections_per_day=params.collections_per_day,
+                    bulk_density_kg_m3=bulk_density_kg_m3,
+                )
+            ),
+            "bins_240l": int(
+                bins_needed(
+                    kg_day,
+                    bin_l=240,
+                    collections_per_day=params.collections_per_day,
+                    bulk_density_kg_m3=bulk_density_kg_m3,
+                )
+            ),
             "rules_passed": cand["rules_passed"],
             "status": "proposed",
             "geometry": sites.geometry.iloc[s],
         }
         for stream in STREAMS:
-            row[f"{stream}_kg_per_day"] = round(float(demand[f"{stream}_kg_day"].to_numpy()[served].sum()), 1)
+            row[f"{stream}_kg_per_day"] = round(
+                float(demand[f"{stream}_kg_day"].to_numpy()[served].sum()), 1
+            )
         rows.append(row)
-    cols = ["point_id", "name", "street", "access", "households", "kg_per_day", "bins_660l",
-            "bins_240l", "rules_passed", "status", *(f"{s}_kg_per_day" for s in STREAMS), "geometry"]
+    cols = [
+        "point_id",
+        "name",
+        "street",
+        "access",
+        "households",
+        "kg_per_day",
+        "bins_660l",
+        "bins_240l",
+        "rules_passed",
+        "status",
+        *(f"{s}_kg_per_day" for s in STREAMS),
+        "geometry",
+    ]
     return gpd.GeoDataFrame(rows, columns=cols, geometry="geometry", crs=METRIC_CRS)
 
 
-def _uncovered(demand: gpd.GeoDataFrame, after: Coverage, result: SitingResult,
-               unit_to_agg: np.ndarray, agg_ids: np.ndarray) -> gpd.GeoDataFrame:
+def _uncovered(
+    demand: gpd.GeoDataFrame,
+    after: Coverage,
+    result: SitingResult,
+    unit_to_agg: np.ndarray,
+    agg_ids: np.ndarray,
+) -> gpd.GeoDataFrame:
     reasons = {int(agg_ids[r.demand]): r.reason for r in result.infeasible}
     idx = np.nonzero(~after.covered)[0]
     out = demand.iloc[idx][["unit_id", "kind", "households", "waste_kg_day", "geometry"]].copy()
     out["walk_m"] = np.round(after.walk_m[idx], 1)
     out["reason"] = [
-        reasons.get(int(unit_to_agg[i]),
-                    "not reachable on the walk network" if not np.isfinite(after.walk_m[i])
-                    else f"nearest point {after.walk_m[i]:.0f} m away (budget or capacity)")
+        reasons.get(
+            int(unit_to_agg[i]),
+            "not reachable on the walk network"
+            if not np.isfinite(after.walk_m[i])
+            else f"nearest point {after.walk_m[i]:.0f} m away (budget or capacity)",
+        )
         for i in idx
     ]
     return out
 
 
-def aggregate_by_node(demand: gpd.GeoDataFrame, walk: GraphArrays) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+def aggregate_by_node(
+    demand: gpd.GeoDataFrame, walk: GraphArrays
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """Demand units merged per walk-network node (the model's demand), and each unit's node row.
 
     Units snapped to one node walk the same network path; they differ only in their straight
@@ -264,19 +375,24 @@ def aggregate_by_node(demand: gpd.GeoDataFrame, walk: GraphArrays) -> tuple[gpd.
     sums = pd.DataFrame(demand[cols].to_numpy(), columns=cols).groupby(inverse).sum()
     access = np.zeros(len(nodes))
     np.maximum.at(access, inverse, leg)
-    agg = gpd.GeoDataFrame(sums.reset_index(drop=True),
-                           geometry=gpd.points_from_xy(walk.xy[nodes, 0], walk.xy[nodes, 1]),
-                           crs=demand.crs)
+    agg = gpd.GeoDataFrame(
+        sums.reset_index(drop=True),
+        geometry=gpd.points_from_xy(walk.xy[nodes, 0], walk.xy[nodes, 1]),
+        crs=demand.crs,
+    )
     agg["node"] = walk.nodes[nodes]
     agg["access_m"] = access
     agg["agg_id"] = np.arange(len(agg))
     return agg, inverse
 
 
-def model_costs(walk: GraphArrays, agg: gpd.GeoDataFrame, sites: gpd.GeoSeries, *, limit: float) -> np.ndarray:
+def model_costs(
+    walk: GraphArrays, agg: gpd.GeoDataFrame, sites: gpd.GeoSeries, *, limit: float
+) -> np.ndarray:
     """Walking metres from each merged unit to each site: network path, site leg, longest home leg."""
-    cost: np.ndarray = (cost_matrix(walk, agg.geometry, sites, limit=limit)
-                        + agg["access_m"].to_numpy()[:, None])
+    cost: np.ndarray = (
+        cost_matrix(walk, agg.geometry, sites, limit=limit) + agg["access_m"].to_numpy()[:, None]
+    )
     cost[cost > limit] = np.inf
     return cost
 
@@ -289,8 +405,9 @@ def _reason_counts(result: SitingResult) -> dict[str, int]:
     return counts
 
 
-def _catchments(walk: GraphArrays, points: gpd.GeoDataFrame, walk_m: float,
-                kinds: pd.Series) -> gpd.GeoDataFrame:
+def _catchments(
+    walk: GraphArrays, points: gpd.GeoDataFrame, walk_m: float, kinds: pd.Series
+) -> gpd.GeoDataFrame:
     """Walking catchment of each point: hull of the network nodes nearest to it within `walk_m`."""
     if points.empty:
         return gpd.GeoDataFrame({"point": []}, geometry=[], crs=METRIC_CRS)
@@ -311,25 +428,48 @@ def curve(plan: PointsPlan, *, params: PointsParams, p_values: list[int]) -> lis
 
     Uses the plan's own candidates, demand and distances, so the curve and the plan agree.
     """
-    rows = coverage_curve(plan.cost_m, plan.model_demand["households"].to_numpy(),
-                          service_radius_m=params.walk_m, p_values=p_values,
-                          fixed=np.arange(len(plan.existing)), time_limit_s=params.time_limit_s)
-    return [{"p": r.p, "covered_pct": round(100 * r.covered_share, 2), "gap_pct": round(100 * r.gap, 3),
-             "solve_s": round(r.solve_s, 2)} for r in rows]
+    rows = coverage_curve(
+        plan.cost_m,
+        plan.model_demand["households"].to_numpy(),
+        service_radius_m=params.walk_m,
+        p_values=p_values,
+        fixed=np.arange(len(plan.existing)),
+        time_limit_s=params.time_limit_s,
+    )
+    return [
+        {
+            "p": r.p,
+            "covered_pct": round(100 * r.covered_share, 2),
+            "gap_pct": round(100 * r.gap, 3),
+            "solve_s": round(r.solve_s, 2),
+        }
+        for r in rows
+    ]
 
 
 def write_outputs(plan: PointsPlan, out: Path, *, attribution: list[str]) -> dict[str, str]:
     """Write the plan's layers (GeoJSON, CSV) and return their paths."""
     out.mkdir(parents=True, exist_ok=True)
     files = {
-        "proposed_geojson": save_layer(plan.proposed, out / "points_proposed.geojson", attribution=attribution),
-        "proposed_csv": save_layer(plan.proposed, out / "points_proposed.csv", attribution=attribution),
-        "uncovered_geojson": save_layer(plan.uncovered, out / "uncovered.geojson", attribution=attribution),
-        "exclusion_zones": save_layer(plan.zones, out / "exclusion_zones.geojson", attribution=attribution),
-        "catchments": save_layer(plan.catchments, out / "catchments.geojson", attribution=attribution),
+        "proposed_geojson": save_layer(
+            plan.proposed, out / "points_proposed.geojson", attribution=attribution
+        ),
+        "proposed_csv": save_layer(
+            plan.proposed, out / "points_proposed.csv", attribution=attribution
+        ),
+        "uncovered_geojson": save_layer(
+            plan.uncovered, out / "uncovered.geojson", attribution=attribution
+        ),
+        "exclusion_zones": save_layer(
+            plan.zones, out / "exclusion_zones.geojson", attribution=attribution
+        ),
+        "catchments": save_layer(
+            plan.catchments, out / "catchments.geojson", attribution=attribution
+        ),
     }
     plan.groups_table.to_csv(out / "coverage_by_group.csv", encoding="utf-8-sig")
     files["coverage_by_group"] = out / "coverage_by_group.csv"
-    (out / "points_summary.json").write_text(json.dumps(plan.summary, ensure_ascii=False, indent=2),
-                                             encoding="utf-8")
+    (out / "points_summary.json").write_text(
+        json.dumps(plan.summary, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
     return {k: str(v) for k, v in files.items()}

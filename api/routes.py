@@ -128,8 +128,11 @@ def _facility_locations(data: WardData, params: RoutesParams) -> tuple[Point, Po
         fac = data.facilities.iloc[0]
         landfill = to_metric(data.facilities).geometry.iloc[0]
         notes.append(f"landfill: {fac['name']} ({fac['location_precision']})")
-        warnings.warn(f"{fac['name']}: position is {fac['location_precision']}",
-                      ApproximateDataWarning, stacklevel=3)
+        warnings.warn(
+            f"{fac['name']}: position is {fac['location_precision']}",
+            ApproximateDataWarning,
+            stacklevel=3,
+        )
     else:
         # No real facility is reachable (a sample area outside Hai Phong): a labelled stand-in at
         # the truck-network node farthest from the area's centre.
@@ -137,8 +140,10 @@ def _facility_locations(data: WardData, params: RoutesParams) -> tuple[Point, Po
         c = data.area.metric_geometry().centroid
         far = int(np.argmax(np.hypot(arrays.xy[:, 0] - c.x, arrays.xy[:, 1] - c.y)))
         landfill = Point(arrays.xy[far])
-        notes.append("landfill: STAND-IN at the edge of the road extract (no real facility "
-                     "is reachable from this area); not Tràng Cát")
+        notes.append(
+            "landfill: STAND-IN at the edge of the road extract (no real facility "
+            "is reachable from this area); not Tràng Cát"
+        )
     if params.garage_lonlat is not None:
         lon, lat = params.garage_lonlat
         garage = gpd.GeoSeries([Point(lon, lat)], crs=WGS84).to_crs(METRIC_CRS).iloc[0]
@@ -156,7 +161,9 @@ def default_fleet(total_kg: float, *, garage: int = 0) -> Fleet:
     return Fleet((VehicleType(count=count, garage=garage),))
 
 
-def plan_routes(data: WardData, points: gpd.GeoDataFrame, *, params: RoutesParams | None = None) -> RoutesResult:
+def plan_routes(
+    data: WardData, points: gpd.GeoDataFrame, *, params: RoutesParams | None = None
+) -> RoutesResult:
     """Plan one collection of the ward's gathering points, with baseline, geometry and carts."""
     params = params or RoutesParams()
     streams, _, days = COLLECTIONS[params.collection]
@@ -170,28 +177,40 @@ def plan_routes(data: WardData, points: gpd.GeoDataFrame, *, params: RoutesParam
     locs = gpd.GeoSeries([garage, landfill, *pts.geometry], crs=METRIC_CRS)
     _, snap = truck_t.snap(locs)
     if snap[1] > MAX_FACILITY_SNAP_M:
-        msg = (f"the landfill is {snap[1] / 1000:.1f} km from the nearest truck road of the "
-               "network: the road extract does not reach it. Use an extract that covers the "
-               "ward and the landfill (see `gomrac ward summary` for the osmium command).")
+        msg = (
+            f"the landfill is {snap[1] / 1000:.1f} km from the nearest truck road of the "
+            "network: the road extract does not reach it. Use an extract that covers the "
+            "ward and the landfill (see `gomrac ward summary` for the osmium command)."
+        )
         raise InfeasibleError(msg)
     duration = cost_matrix(truck_t, locs, locs)
     distance = cost_matrix(truck_t, locs, locs, measure="length")  # km along the fastest paths
     kg = sum(pts[f"{s}_kg_day"].to_numpy() for s in streams) * days
-    bins = np.maximum(bins_needed(kg, bin_l=660.0, bulk_density_kg_m3=data.params.bulk_density_kg_m3), 1)
+    bins = np.maximum(
+        bins_needed(kg, bin_l=660.0, bulk_density_kg_m3=data.params.bulk_density_kg_m3), 1
+    )
     service = params.service_base_s + params.service_per_bin_s * bins
     fleet = params.fleet or default_fleet(float(kg.sum()))
     clients = list(range(2, len(locs)))
     served = kg > 0
     problem = CollectionProblem.from_matrices(
-        duration, distance, garage=0, landfills=[1],
+        duration,
+        distance,
+        garage=0,
+        landfills=[1],
         clients=[c for c, s in zip(clients, served, strict=True) if s],
-        demand_kg=kg[served], service_s=service[served], fleet=fleet)
+        demand_kg=kg[served],
+        service_s=service[served],
+        fleet=fleet,
+    )
     plan = solve(problem, time_limit_s=params.time_limit_s, seed=params.seed)
     violations = check_plan(problem, plan)
     baseline = nearest_neighbour_plan(problem)
     names = ["Gara (garage)", "Bãi chôn lấp (landfill)", *_point_names(points)]
     routes, stops = _geometries(plan, problem, locs, names, nets.truck, truck_t)
-    carts = _carts(data, pts, walks_to, streams, days, params) if params.two_tier else pd.DataFrame()
+    carts = (
+        _carts(data, pts, walks_to, streams, days, params) if params.two_tier else pd.DataFrame()
+    )
     summary = {
         "ward": data.area.name,
         "collection": params.collection,
@@ -209,7 +228,8 @@ def plan_routes(data: WardData, points: gpd.GeoDataFrame, *, params: RoutesParam
         "baseline_km": round(baseline.total_km, 2),
         "baseline_vehicles": baseline.vehicles_used,
         "saving_pct": round(100 * (baseline.total_km - plan.total_km) / baseline.total_km, 2)
-        if baseline.total_km else 0.0,
+        if baseline.total_km
+        else 0.0,
         "cost_saving_pct": round(saving_pct(baseline, plan), 2),
         "check_violations": len(violations),
         "solve_s": round(plan.solve_s, 2),
@@ -217,15 +237,27 @@ def plan_routes(data: WardData, points: gpd.GeoDataFrame, *, params: RoutesParam
         "notes": notes,
     }
     if len(carts):
-        summary.update({
-            "handcart_points": int(len(carts)),
-            "handcart_rounds": int(carts["rounds"].sum()),
-            "handcart_km": round(float(carts["km"].sum()), 2),
-            "alley_households": round(float(carts["households"].sum())),
-        })
-    return RoutesResult(problem, plan, baseline, violations, gpd.GeoDataFrame(
-        {"name": names}, geometry=locs.to_numpy(), crs=METRIC_CRS), routes, stops, carts, summary,
-        walks_to, notes)
+        summary.update(
+            {
+                "handcart_points": int(len(carts)),
+                "handcart_rounds": int(carts["rounds"].sum()),
+                "handcart_km": round(float(carts["km"].sum()), 2),
+                "alley_households": round(float(carts["households"].sum())),
+            }
+        )
+    return RoutesResult(
+        problem,
+        plan,
+        baseline,
+        violations,
+        gpd.GeoDataFrame({"name": names}, geometry=locs.to_numpy(), crs=METRIC_CRS),
+        routes,
+        stops,
+        carts,
+        summary,
+        walks_to,
+        notes,
+    )
 
 
 def _point_names(points: gpd.GeoDataFrame) -> list[str]:
@@ -234,8 +266,14 @@ def _point_names(points: gpd.GeoDataFrame) -> list[str]:
     return [f"Điểm {i + 1}" for i in range(len(points))]
 
 
-def _geometries(plan: CollectionPlan, problem: CollectionProblem, locs: gpd.GeoSeries,
-                names: list[str], G: Any, arrays: GraphArrays) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+def _geometries(
+    plan: CollectionPlan,
+    problem: CollectionProblem,
+    locs: gpd.GeoSeries,
+    names: list[str],
+    G: Any,
+    arrays: GraphArrays,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Street-following lines per trip and the ordered stops, EPSG:4326."""
     node_of, _ = arrays.snap(locs)
     node_ids = arrays.nodes[node_of]
@@ -249,13 +287,21 @@ def _geometries(plan: CollectionPlan, problem: CollectionProblem, locs: gpd.GeoS
             # the drive home after the last unload is part of the last trip, not a trip of its own
             trip = min(stop.trip, last_trip)
             by_trip.setdefault(trip, []).append(stop.location)
-            stop_rows.append({
-                "vehicle": vehicle, "trip": trip + 1, "seq": seq, "kind": stop.kind,
-                "location": stop.location, "name": names[stop.location],
-                "arrival": _clock(stop.arrival_s), "departure": _clock(stop.departure_s),
-                "arrival_s": stop.arrival_s, "load_kg": round(stop.load_kg, 1),
-                "geometry": wgs.iloc[stop.location],
-            })
+            stop_rows.append(
+                {
+                    "vehicle": vehicle,
+                    "trip": trip + 1,
+                    "seq": seq,
+                    "kind": stop.kind,
+                    "location": stop.location,
+                    "name": names[stop.location],
+                    "arrival": _clock(stop.arrival_s),
+                    "departure": _clock(stop.departure_s),
+                    "arrival_s": stop.arrival_s,
+                    "load_kg": round(stop.load_kg, 1),
+                    "geometry": wgs.iloc[stop.location],
+                }
+            )
         prev_end: int | None = None
         for trip, seq_locs in sorted(by_trip.items()):
             path_locs = ([prev_end] if prev_end is not None else []) + seq_locs
@@ -266,12 +312,26 @@ def _geometries(plan: CollectionPlan, problem: CollectionProblem, locs: gpd.GeoS
             if len(set(nodes)) < 2:  # e.g. home from the landfill when the garage is there too
                 continue
             line = path_line(G, nodes, weight=arrays.weight)
-            route_rows.append({"vehicle": vehicle, "trip": trip + 1, "stops": len(seq_locs),
-                               "nodes": json.dumps(nodes), "geometry": line})
-    routes = gpd.GeoDataFrame(route_rows, columns=["vehicle", "trip", "stops", "nodes", "geometry"],
-                              geometry="geometry", crs=WGS84)
-    stops = gpd.GeoDataFrame(stop_rows, geometry="geometry", crs=WGS84) if stop_rows else \
-        gpd.GeoDataFrame({"vehicle": []}, geometry=[], crs=WGS84)
+            route_rows.append(
+                {
+                    "vehicle": vehicle,
+                    "trip": trip + 1,
+                    "stops": len(seq_locs),
+                    "nodes": json.dumps(nodes),
+                    "geometry": line,
+                }
+            )
+    routes = gpd.GeoDataFrame(
+        route_rows,
+        columns=["vehicle", "trip", "stops", "nodes", "geometry"],
+        geometry="geometry",
+        crs=WGS84,
+    )
+    stops = (
+        gpd.GeoDataFrame(stop_rows, geometry="geometry", crs=WGS84)
+        if stop_rows
+        else gpd.GeoDataFrame({"vehicle": []}, geometry=[], crs=WGS84)
+    )
     return routes, stops
 
 
@@ -280,14 +340,22 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600:02d}:{(s % 3600) // 60:02d}"
 
 
-def _carts(data: WardData, pts: gpd.GeoDataFrame, walks_to: np.ndarray, streams: tuple[str, ...],
-           days: float, params: RoutesParams) -> pd.DataFrame:
+def _carts(
+    data: WardData,
+    pts: gpd.GeoDataFrame,
+    walks_to: np.ndarray,
+    streams: tuple[str, ...],
+    days: float,
+    params: RoutesParams,
+) -> pd.DataFrame:
     """Handcart rounds from alley households to their gathering point, per point."""
     demand = data.require_demand()
     nets = data.require_networks()
     truck_streets = to_metric(edges_gdf(nets.truck)).geometry.to_numpy()
     tree = shapely.STRtree(truck_streets)
-    _, dist = tree.query_nearest(demand.geometry.to_numpy(), return_distance=True, all_matches=False)
+    _, dist = tree.query_nearest(
+        demand.geometry.to_numpy(), return_distance=True, all_matches=False
+    )
     alley = dist > params.alley_m
     walk = data.walk_arrays
     kg_all = sum(demand[f"{s}_kg_day"].to_numpy() for s in streams) * days
@@ -305,21 +373,39 @@ def _carts(data: WardData, pts: gpd.GeoDataFrame, walks_to: np.ndarray, streams:
         where = np.repeat(uniq[keep], pieces)
         kg_stop = np.repeat(kg[keep] / pieces, pieces)
         stops = gpd.GeoSeries([pts.geometry.iloc[j]], crs=METRIC_CRS)
-        sites = gpd.GeoSeries(gpd.points_from_xy(walk.xy[where, 0], walk.xy[where, 1]), crs=METRIC_CRS)
+        sites = gpd.GeoSeries(
+            gpd.points_from_xy(walk.xy[where, 0], walk.xy[where, 1]), crs=METRIC_CRS
+        )
         locs = pd.concat([stops, sites], ignore_index=True)
         dist_m = cost_matrix(walk, locs, locs)
-        dur_s = dist_m / (nets.cart.graph.get("gomrac_cart_kph", 3.0) / 3.6)  # pushing a loaded cart
+        dur_s = dist_m / (
+            nets.cart.graph.get("gomrac_cart_kph", 3.0) / 3.6
+        )  # pushing a loaded cart
         n_carts = max(1, math.ceil(kg_stop.sum() / CART_KG / 6))
-        plan = plan_handcart_rounds(dur_s, dist_m, transfer_point=0,
-                                    households_idx=list(range(1, len(locs))),
-                                    demand_kg=kg_stop, cart_capacity_kg=CART_KG, n_carts=n_carts,
-                                    time_limit_s=params.cart_time_limit_s, seed=params.seed)
-        rows.append({"point": int(j), "name": _point_names(pts)[j] if "name" in pts else str(j),
-                     "alley_stops": int(keep.sum()),
-                     "households": float(demand["households"].to_numpy()[members].sum()),
-                     "kg": round(float(kg[keep].sum()), 1), "carts": plan.vehicles_used,
-                     "rounds": plan.trips, "km": round(plan.total_km, 2),
-                     "crew_h": round(plan.total_h, 2)})
+        plan = plan_handcart_rounds(
+            dur_s,
+            dist_m,
+            transfer_point=0,
+            households_idx=list(range(1, len(locs))),
+            demand_kg=kg_stop,
+            cart_capacity_kg=CART_KG,
+            n_carts=n_carts,
+            time_limit_s=params.cart_time_limit_s,
+            seed=params.seed,
+        )
+        rows.append(
+            {
+                "point": int(j),
+                "name": _point_names(pts)[j] if "name" in pts else str(j),
+                "alley_stops": int(keep.sum()),
+                "households": float(demand["households"].to_numpy()[members].sum()),
+                "kg": round(float(kg[keep].sum()), 1),
+                "carts": plan.vehicles_used,
+                "rounds": plan.trips,
+                "km": round(plan.total_km, 2),
+                "crew_h": round(plan.total_h, 2),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -327,25 +413,38 @@ def write_outputs(result: RoutesResult, out: Path, *, attribution: list[str]) ->
     """Routes and stops (GeoJSON, CSV), one GPX per vehicle, handcart rounds and the summary."""
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Any] = {
-        "routes": save_layer(result.routes.drop(columns="nodes"), out / "routes.geojson",
-                             attribution=attribution),
-        "stops_geojson": save_layer(result.stops.drop(columns="arrival_s"), out / "stops.geojson",
-                                    attribution=attribution),
-        "stops_csv": save_layer(result.stops.drop(columns="arrival_s"), out / "stops.csv",
-                                attribution=attribution),
+        "routes": save_layer(
+            result.routes.drop(columns="nodes"), out / "routes.geojson", attribution=attribution
+        ),
+        "stops_geojson": save_layer(
+            result.stops.drop(columns="arrival_s"), out / "stops.geojson", attribution=attribution
+        ),
+        "stops_csv": save_layer(
+            result.stops.drop(columns="arrival_s"), out / "stops.csv", attribution=attribution
+        ),
     }
     for vehicle, group in result.routes.groupby("vehicle", sort=True):
         stops = result.stops[result.stops["vehicle"] == vehicle]
         files[f"gpx_{vehicle}"] = write_gpx(
-            out / "gpx" / f"xe_{vehicle}.gpx", name=f"Xe thu gom {vehicle} ({result.summary['ward']})",
+            out / "gpx" / f"xe_{vehicle}.gpx",
+            name=f"Xe thu gom {vehicle} ({result.summary['ward']})",
             tracks=[(f"Xe {vehicle} – chuyến {r.trip}", r.geometry) for r in group.itertuples()],
-            waypoints=[(f"{s.seq}. {s.name}", s.geometry.x, s.geometry.y,
-                        f"đến {s.arrival}, tải {s.load_kg} kg") for s in stops.itertuples()])
+            waypoints=[
+                (
+                    f"{s.seq}. {s.name}",
+                    s.geometry.x,
+                    s.geometry.y,
+                    f"đến {s.arrival}, tải {s.load_kg} kg",
+                )
+                for s in stops.itertuples()
+            ],
+        )
     if len(result.carts):
         result.carts.to_csv(out / "handcart_rounds.csv", index=False, encoding="utf-8-sig")
         files["handcart_rounds"] = out / "handcart_rounds.csv"
-    (out / "routes_summary.json").write_text(json.dumps(result.summary, ensure_ascii=False, indent=2),
-                                             encoding="utf-8")
+    (out / "routes_summary.json").write_text(
+        json.dumps(result.summary, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
     return {k: str(v) for k, v in files.items()}
 
 
@@ -380,8 +479,11 @@ def fleet_from_file(path: str | Path) -> Fleet:
     """
     path = Path(path)
     try:
-        rows = (json.loads(path.read_text(encoding="utf-8")) if path.suffix.lower() == ".json"
-                else pd.read_csv(path).to_dict("records"))
+        rows = (
+            json.loads(path.read_text(encoding="utf-8"))
+            if path.suffix.lower() == ".json"
+            else pd.read_csv(path).to_dict("records")
+        )
     except (OSError, ValueError) as exc:
         msg = f"cannot read fleet file {path.name}: {exc}"
         raise ValidationError(msg) from exc
@@ -393,8 +495,9 @@ def fleet_from_file(path: str | Path) -> Fleet:
         try:
             types.append(_vehicle_type(row))
         except (TypeError, ValueError) as exc:
-            msg = (f"{path.name}, vehicle type {i + 1}: {exc} (numbers without units; times as "
-                   "HH:MM)")
+            msg = (
+                f"{path.name}, vehicle type {i + 1}: {exc} (numbers without units; times as HH:MM)"
+            )
             raise ValidationError(msg) from exc
     if not types:
         msg = f"{path.name} lists no vehicle type"
@@ -405,8 +508,14 @@ def fleet_from_file(path: str | Path) -> Fleet:
 def _vehicle_type(row: dict[str, Any]) -> VehicleType:
     """One vehicle type from a fleet-file row (values may be strings)."""
     kw: dict[str, Any] = {"count": int(row["count"]), "garage": 0}
-    for key in ("name", "capacity_kg", "capacity_m3", "cost_per_km_vnd", "fixed_cost_vnd",
-                "fuel_l_per_100km"):
+    for key in (
+        "name",
+        "capacity_kg",
+        "capacity_m3",
+        "cost_per_km_vnd",
+        "fixed_cost_vnd",
+        "fuel_l_per_100km",
+    ):
         if key in row and pd.notna(row[key]):
             kw[key] = row[key] if key == "name" else float(row[key])
     if "unload_min" in row and pd.notna(row["unload_min"]):
@@ -420,7 +529,9 @@ def _vehicle_type(row: dict[str, Any]) -> VehicleType:
     return VehicleType(**kw)
 
 
-def baseline_from_file(path: str | Path, result: RoutesResult, points: gpd.GeoDataFrame) -> CollectionPlan:
+def baseline_from_file(
+    path: str | Path, result: RoutesResult, points: gpd.GeoDataFrame
+) -> CollectionPlan:
     """Cost the user's current routes (CSV ``vehicle, point`` in visiting order) like the plan.
 
     ``point`` is a point's name or its 1-based position in the points file.
@@ -450,7 +561,9 @@ def baseline_from_file(path: str | Path, result: RoutesResult, points: gpd.GeoDa
                 raise ValidationError(msg)
             loc = idx + 2
             if loc not in client_of:
-                msg = f"{Path(path).name}: point {p!r} is not a gathering point with waste to collect"
+                msg = (
+                    f"{Path(path).name}: point {p!r} is not a gathering point with waste to collect"
+                )
                 raise ValidationError(msg)
             seq.append(client_of[loc])
         seqs.append(seq)

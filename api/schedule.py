@@ -29,8 +29,13 @@ LEAD_MIN = 30
 WINDOW_MIN = 15
 
 
-def schedule_table(data: WardData, results: list[RoutesResult], walks_to: np.ndarray,
-                   point_names: list[str], point_streets: list[str]) -> pd.DataFrame:
+def schedule_table(
+    data: WardData,
+    results: list[RoutesResult],
+    walks_to: np.ndarray,
+    point_names: list[str],
+    point_streets: list[str],
+) -> pd.DataFrame:
     """One row per residential group and collection: place, days, bring-out time, truck window."""
     demand = data.require_demand()
     groups = data.groups
@@ -38,34 +43,48 @@ def schedule_table(data: WardData, results: list[RoutesResult], walks_to: np.nda
     rows: list[dict[str, Any]] = []
     for res in results:
         streams, days_vi, _ = COLLECTIONS[res.summary["collection"]]
-        arrival = {int(s.location) - 2: float(s.arrival_s) for s in res.stops.itertuples()
-                   if s.kind == "client"}
-        vehicle = {int(s.location) - 2: str(s.vehicle) for s in res.stops.itertuples()
-                   if s.kind == "client"}
+        arrival = {
+            int(s.location) - 2: float(s.arrival_s)
+            for s in res.stops.itertuples()
+            if s.kind == "client"
+        }
+        vehicle = {
+            int(s.location) - 2: str(s.vehicle)
+            for s in res.stops.itertuples()
+            if s.kind == "client"
+        }
         for g in np.unique(gid):
             members = (gid == g) & (walks_to >= 0)
             if not members.any():
                 continue
             hh = demand["households"].to_numpy()
-            pts, counts = np.unique(walks_to[members], return_counts=True,
-                                    )
+            pts, counts = np.unique(
+                walks_to[members],
+                return_counts=True,
+            )
             weights = np.array([hh[members & (walks_to == p)].sum() for p in pts])
             for p, w in sorted(zip(pts, weights, strict=True), key=lambda t: -t[1]):
                 if w < 1 or int(p) not in arrival:
                     continue
                 t = arrival[int(p)]
-                name = groups.loc[groups["group_id"] == g, "name"].iloc[0] if groups is not None else "Toàn phường"
-                rows.append({
-                    "to_dan_pho": name,
-                    "ho_dan": round(float(w)),
-                    "diem_tap_ket": point_names[int(p)],
-                    "dia_diem": point_streets[int(p)] or "",
-                    "loai_rac": ", ".join(STREAM_VI[s] for s in streams),
-                    "ngay_thu_gom": days_vi,
-                    "mang_rac_ra_truoc": _clock(t - LEAD_MIN * 60),
-                    "xe_den_khoang": f"{_clock(t - WINDOW_MIN * 60)}–{_clock(t + WINDOW_MIN * 60)}",
-                    "xe_so": vehicle[int(p)],
-                })
+                name = (
+                    groups.loc[groups["group_id"] == g, "name"].iloc[0]
+                    if groups is not None
+                    else "Toàn phường"
+                )
+                rows.append(
+                    {
+                        "to_dan_pho": name,
+                        "ho_dan": round(float(w)),
+                        "diem_tap_ket": point_names[int(p)],
+                        "dia_diem": point_streets[int(p)] or "",
+                        "loai_rac": ", ".join(STREAM_VI[s] for s in streams),
+                        "ngay_thu_gom": days_vi,
+                        "mang_rac_ra_truoc": _clock(t - LEAD_MIN * 60),
+                        "xe_den_khoang": f"{_clock(t - WINDOW_MIN * 60)}–{_clock(t + WINDOW_MIN * 60)}",
+                        "xe_so": vehicle[int(p)],
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -75,14 +94,21 @@ def _clock(seconds: float) -> str:
 
 
 HEADERS_VI = {
-    "to_dan_pho": "Tổ dân phố", "ho_dan": "Số hộ", "diem_tap_ket": "Điểm tập kết",
-    "dia_diem": "Địa điểm (đường, ngõ)", "loai_rac": "Loại rác", "ngay_thu_gom": "Ngày thu gom",
-    "mang_rac_ra_truoc": "Mang rác ra trước", "xe_den_khoang": "Xe thu gom đến khoảng",
+    "to_dan_pho": "Tổ dân phố",
+    "ho_dan": "Số hộ",
+    "diem_tap_ket": "Điểm tập kết",
+    "dia_diem": "Địa điểm (đường, ngõ)",
+    "loai_rac": "Loại rác",
+    "ngay_thu_gom": "Ngày thu gom",
+    "mang_rac_ra_truoc": "Mang rác ra trước",
+    "xe_den_khoang": "Xe thu gom đến khoảng",
     "xe_so": "Xe số",
 }
 
 
-def write_schedule(table: pd.DataFrame, out: Path, *, ward: str, notes: list[str]) -> dict[str, str]:
+def write_schedule(
+    table: pd.DataFrame, out: Path, *, ward: str, notes: list[str]
+) -> dict[str, str]:
     """Write the schedule as CSV (UTF-8 with BOM for Excel) and as a printable HTML page."""
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "lich_thu_gom.csv"

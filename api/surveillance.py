@@ -56,7 +56,9 @@ def scenario_anchors(data: WardData) -> gpd.GeoDataFrame:
             g = to_metric(gdf)
             g = g[g.intersects(data.area.metric_geometry())]
             pts = g.geometry.representative_point().to_numpy()
-            parts.append(gpd.GeoDataFrame({"kind": [kind] * len(pts)}, geometry=pts, crs=METRIC_CRS))
+            parts.append(
+                gpd.GeoDataFrame({"kind": [kind] * len(pts)}, geometry=pts, crs=METRIC_CRS)
+            )
     ring = data.area.metric_geometry().boundary
     pts = [ring.interpolate(f, normalized=True) for f in np.linspace(0, 1, 8, endpoint=False)]
     parts.append(gpd.GeoDataFrame({"kind": ["edge"] * len(pts)}, geometry=pts, crs=METRIC_CRS))
@@ -77,15 +79,20 @@ class ReportSet:
         return bool("synthetic" in self.reports and self.reports["synthetic"].fillna(False).any())
 
 
-def load_reports(data: WardData, source: str, *, n: int = 600, seed: int = 0,
-                 database_url: str | None = None) -> ReportSet:
+def load_reports(
+    data: WardData, source: str, *, n: int = 600, seed: int = 0, database_url: str | None = None
+) -> ReportSet:
     """Reports for a ward from ``synthetic``, ``db`` or a file path."""
     area = data.area
     if source == "synthetic":
-        warnings.warn(f"{area.name}: reports are synthetic (scenario generator), for demos only",
-                      SyntheticDataWarning, stacklevel=2)
-        out = synthetic_reports(area.to_gdf().to_crs(METRIC_CRS), anchors=scenario_anchors(data),
-                                n=n, seed=seed)
+        warnings.warn(
+            f"{area.name}: reports are synthetic (scenario generator), for demos only",
+            SyntheticDataWarning,
+            stacklevel=2,
+        )
+        out = synthetic_reports(
+            area.to_gdf().to_crs(METRIC_CRS), anchors=scenario_anchors(data), n=n, seed=seed
+        )
         return ReportSet(out.reports, "synthetic (scenario generator)", out.planted)
     if source == "db":
         from api.layers import migrated_engine
@@ -124,9 +131,16 @@ class Hotspots:
     summary: dict[str, Any]
 
 
-def analyse_hotspots(data: WardData, reports: ReportSet, *, method: str = "dbscan",
-                     eps_m: float = 75.0, min_samples: int = 5, since: str | None = None,
-                     until: str | None = None) -> Hotspots:
+def analyse_hotspots(
+    data: WardData,
+    reports: ReportSet,
+    *,
+    method: str = "dbscan",
+    eps_m: float = 75.0,
+    min_samples: int = 5,
+    since: str | None = None,
+    until: str | None = None,
+) -> Hotspots:
     """Clusters, Gi* cells and density of the reports of a period, with honest counts."""
     r = reports.reports
     times = pd.to_datetime(r["requested_datetime"], utc=True)
@@ -164,13 +178,21 @@ def analyse_hotspots(data: WardData, reports: ReportSet, *, method: str = "dbsca
     if reports.planted is not None and len(found.clusters):
         summary["planted_clusters"] = len(reports.planted)
         summary["planted_recall"] = round(planted_recall(found.clusters, reports.planted), 3)
-    return Hotspots(ReportSet(r, reports.source, reports.planted), found.clusters, gi, density, summary)
+    return Hotspots(
+        ReportSet(r, reports.source, reports.planted), found.clusters, gi, density, summary
+    )
 
 
-def plan_cameras(data: WardData, hotspots: Hotspots, *, budget: int,
-                 gathering_points: gpd.GeoDataFrame | None = None,
-                 existing_cameras: gpd.GeoDataFrame | None = None,
-                 time_limit_s: float = 60.0, mobile_cameras: int = 2) -> tuple[CameraPlan, CameraPlan, pd.DataFrame, gpd.GeoDataFrame, dict[str, Any]]:
+def plan_cameras(
+    data: WardData,
+    hotspots: Hotspots,
+    *,
+    budget: int,
+    gathering_points: gpd.GeoDataFrame | None = None,
+    existing_cameras: gpd.GeoDataFrame | None = None,
+    time_limit_s: float = 60.0,
+    mobile_cameras: int = 2,
+) -> tuple[CameraPlan, CameraPlan, pd.DataFrame, gpd.GeoDataFrame, dict[str, Any]]:
     """Site `budget` cameras over hotspots, gathering points and sensitive sites.
 
     Returns the optimal plan, the densest-cells baseline, the mobile rotation, the candidate poles
@@ -182,23 +204,40 @@ def plan_cameras(data: WardData, hotspots: Hotspots, *, budget: int,
     streets = streets[streets.intersects(area)]
     poles = candidate_poles(streets, spacing_m=40)
     poles = poles[poles.within(area.buffer(20))].reset_index(drop=True)
-    sensitive_parts = [to_metric(v).assign(kind=k) for k, v in data.features.layers.items()
-                       if k in {"schools", "kindergartens", "markets", "water"} and len(v)]
-    sensitive = (gpd.GeoDataFrame(pd.concat([s[["kind", "geometry"]] for s in sensitive_parts],
-                                            ignore_index=True), crs=METRIC_CRS)
-                 if sensitive_parts else None)
+    sensitive_parts = [
+        to_metric(v).assign(kind=k)
+        for k, v in data.features.layers.items()
+        if k in {"schools", "kindergartens", "markets", "water"} and len(v)
+    ]
+    sensitive = (
+        gpd.GeoDataFrame(
+            pd.concat([s[["kind", "geometry"]] for s in sensitive_parts], ignore_index=True),
+            crs=METRIC_CRS,
+        )
+        if sensitive_parts
+        else None
+    )
     if sensitive is not None:
         sensitive = sensitive[sensitive.intersects(area)]
         sensitive["geometry"] = sensitive.geometry.representative_point()
-    targets = camera_targets(hotspots=hotspots.clusters if len(hotspots.clusters) else None,
-                             gathering_points=to_metric(gathering_points) if gathering_points is not None
-                             and len(gathering_points) else None,
-                             sensitive=sensitive)
+    targets = camera_targets(
+        hotspots=hotspots.clusters if len(hotspots.clusters) else None,
+        gathering_points=to_metric(gathering_points)
+        if gathering_points is not None and len(gathering_points)
+        else None,
+        sensitive=sensitive,
+    )
     buildings = data.features.layers.get("buildings")
     model = CameraSiting.from_geodataframe(
-        targets, poles, k=budget,
-        existing=to_metric(existing_cameras) if existing_cameras is not None and len(existing_cameras) else None,
-        streets=streets, buildings=to_metric(buildings) if buildings is not None and len(buildings) else None)
+        targets,
+        poles,
+        k=budget,
+        existing=to_metric(existing_cameras)
+        if existing_cameras is not None and len(existing_cameras)
+        else None,
+        streets=streets,
+        buildings=to_metric(buildings) if buildings is not None and len(buildings) else None,
+    )
     plan = model.solve(time_limit_s=time_limit_s)
     baseline = greedy_densest_cells(model, hotspots.density, k=budget)
     today = pd.Timestamp.now(tz="Asia/Ho_Chi_Minh").normalize().tz_localize(None)
@@ -218,7 +257,9 @@ def plan_cameras(data: WardData, hotspots: Hotspots, *, budget: int,
         "gap_pct": round(100 * plan.gap, 3) if np.isfinite(plan.gap) else None,
         "status": plan.status,
         "solve_s": round(plan.solve_s, 2),
-        "mobile_rotation_weeks": int(rotation["week"].nunique()) if "week" in rotation else len(rotation),
+        "mobile_rotation_weeks": int(rotation["week"].nunique())
+        if "week" in rotation
+        else len(rotation),
     }
     return plan, baseline, rotation, poles, summary
 
@@ -229,31 +270,52 @@ def chosen_sites(plan: CameraPlan, poles: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     geom = poles.geometry.iloc[sites["candidate"].to_numpy()].to_numpy()
     cols = [c for c in ("candidate", "n_targets", "new_weight", "covers") if c in sites]
     out = gpd.GeoDataFrame(sites[cols].reset_index(drop=True), geometry=geom, crs=METRIC_CRS)
-    out["covers"] = out["covers"].map(lambda d: json.dumps({k: list(v) for k, v in d.items()},
-                                                           ensure_ascii=False) if isinstance(d, dict) else str(d))
+    out["covers"] = out["covers"].map(
+        lambda d: (
+            json.dumps({k: list(v) for k, v in d.items()}, ensure_ascii=False)
+            if isinstance(d, dict)
+            else str(d)
+        )
+    )
     return out
 
 
-def write_cameras(plan: CameraPlan, poles: gpd.GeoDataFrame, rotation: pd.DataFrame, out: Path, *,
-                  attribution: list[str]) -> dict[str, str]:
+def write_cameras(
+    plan: CameraPlan,
+    poles: gpd.GeoDataFrame,
+    rotation: pd.DataFrame,
+    out: Path,
+    *,
+    attribution: list[str],
+) -> dict[str, str]:
     """Write the chosen sites (GeoJSON), the mobile rotation and the coverage per target kind (CSV)."""
     out.mkdir(parents=True, exist_ok=True)
-    sites = save_layer(chosen_sites(plan, poles), out / "cameras_proposed.geojson",
-                       attribution=attribution)
-    rotation.drop(columns="geometry", errors="ignore").to_csv(out / "mobile_rotation.csv",
-                                                              index=False, encoding="utf-8-sig")
+    sites = save_layer(
+        chosen_sites(plan, poles), out / "cameras_proposed.geojson", attribution=attribution
+    )
+    rotation.drop(columns="geometry", errors="ignore").to_csv(
+        out / "mobile_rotation.csv", index=False, encoding="utf-8-sig"
+    )
     plan.by_kind.to_csv(out / "coverage_by_kind.csv", encoding="utf-8-sig")
-    return {"cameras": str(sites), "rotation": str(out / "mobile_rotation.csv"),
-            "coverage_by_kind": str(out / "coverage_by_kind.csv")}
+    return {
+        "cameras": str(sites),
+        "rotation": str(out / "mobile_rotation.csv"),
+        "coverage_by_kind": str(out / "coverage_by_kind.csv"),
+    }
 
 
 def demo_existing_cameras(data: WardData, *, seed: int = 0) -> gpd.GeoDataFrame:
     """Synthetic existing cameras (one dedicated, three security) for demos; labelled synthetic."""
-    warnings.warn(f"{data.area.name}: existing cameras are synthetic, for demos only",
-                  SyntheticDataWarning, stacklevel=2)
+    warnings.warn(
+        f"{data.area.name}: existing cameras are synthetic, for demos only",
+        SyntheticDataWarning,
+        stacklevel=2,
+    )
     nets = data.require_networks()
     streets = to_metric(edges_gdf(nets.truck))
-    return synthetic_existing_cameras(data.area.to_gdf().to_crs(METRIC_CRS), streets=streets, seed=seed)
+    return synthetic_existing_cameras(
+        data.area.to_gdf().to_crs(METRIC_CRS), streets=streets, seed=seed
+    )
 
 
 def write_hotspots(h: Hotspots, out: Path, *, attribution: list[str]) -> dict[str, str]:
@@ -263,18 +325,39 @@ def write_hotspots(h: Hotspots, out: Path, *, attribution: list[str]) -> dict[st
     for col in clusters.columns:
         if col != "geometry" and clusters[col].map(lambda v: isinstance(v, tuple | list)).any():
             clusters[col] = clusters[col].map(lambda v: ",".join(map(str, v)))
-    clusters = clusters.drop(columns=[c for c in clusters.columns
-                                      if c != "geometry" and isinstance(clusters[c].dtype, gpd.array.GeometryDtype)])
+    clusters = clusters.drop(
+        columns=[
+            c
+            for c in clusters.columns
+            if c != "geometry" and isinstance(clusters[c].dtype, gpd.array.GeometryDtype)
+        ]
+    )
     files = {
         "hotspots": save_layer(clusters, out / "hotspots.geojson", attribution=attribution),
-        "gi_cells": save_layer(h.gi_cells[h.gi_cells["hotspot_class"] != "not significant"],
-                               out / "gi_cells.geojson", attribution=attribution),
-        "reports": save_layer(h.reports.reports, out / "reports_used.geojson", attribution=attribution),
+        "gi_cells": save_layer(
+            h.gi_cells[h.gi_cells["hotspot_class"] != "not significant"],
+            out / "gi_cells.geojson",
+            attribution=attribution,
+        ),
+        "reports": save_layer(
+            h.reports.reports, out / "reports_used.geojson", attribution=attribution
+        ),
     }
-    (out / "hotspots_summary.json").write_text(json.dumps(h.summary, ensure_ascii=False, indent=2,
-                                                          default=str), encoding="utf-8")
+    (out / "hotspots_summary.json").write_text(
+        json.dumps(h.summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+    )
     return {k: str(v) for k, v in files.items()}
 
 
-__all__ = ["Hotspots", "ReportSet", "analyse_hotspots", "chosen_sites", "demo_existing_cameras",
-           "load_reports", "plan_cameras", "scenario_anchors", "write_cameras", "write_hotspots"]
+__all__ = [
+    "Hotspots",
+    "ReportSet",
+    "analyse_hotspots",
+    "chosen_sites",
+    "demo_existing_cameras",
+    "load_reports",
+    "plan_cameras",
+    "scenario_anchors",
+    "write_cameras",
+    "write_hotspots",
+]

@@ -51,8 +51,7 @@ def read_bks(folder: Path) -> dict[str, tuple[int, float]]:
     """Map instance name to (n customers, best-known cost) from ``BKS.csv``."""
     with (folder / "BKS.csv").open(newline="", encoding="utf-8") as fh:
         return {
-            row["instance"]: (int(row["n"]), float(row["best_known"]))
-            for row in csv.DictReader(fh)
+            row["instance"]: (int(row["n"]), float(row["best_known"])) for row in csv.DictReader(fh)
         }
 
 

@@ -31,7 +31,9 @@ def _random_points(arrays: GraphArrays, n: int, seed: int = 0) -> gpd.GeoSeries:
     return gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=32648)
 
 
-def _networkx_matrix(G: nx.MultiDiGraph, nodes: list[int], weight: str, limit_sources: int) -> float:
+def _networkx_matrix(
+    G: nx.MultiDiGraph, nodes: list[int], weight: str, limit_sources: int
+) -> float:
     """Seconds per source of networkx single-source Dijkstra, timed on `limit_sources` sources."""
     t0 = time.perf_counter()
     for s in nodes[:limit_sources]:
@@ -53,7 +55,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     os.environ.setdefault("GOMRAC_OFFLINE", "1")
-    boundary = args.boundary or get_settings().data_dir / "boundaries" / "hanoi_central_sample_area.geojson"
+    boundary = (
+        args.boundary
+        or get_settings().data_dir / "boundaries" / "hanoi_central_sample_area.geojson"
+    )
     data = load_ward_data(boundary=boundary)
     nets = data.require_networks()
     rows = []
@@ -64,40 +69,66 @@ def main(argv: list[str] | None = None) -> None:
     idx, _ = truck.snap(pts)
     src_nodes = [int(truck.nodes[i]) for i in idx]
     per_source = _networkx_matrix(nets.truck, src_nodes, "travel_time", args.nx_sources)
-    rows.append({"matrix": f"truck travel time {args.points}x{args.points}",
-                 "graph_nodes": len(truck.nodes), "graph_edges": truck.matrix.nnz,
-                 "gomrac_s": round(m.seconds, 3), "gomrac_peak_mib": round(m.peak_mib, 1),
-                 "networkx_s_est": round(per_source * args.points, 2),
-                 "networkx_timed_sources": min(args.nx_sources, args.points),
-                 "speedup": round(per_source * args.points / m.seconds, 1),
-                 "finite_share": round(float(np.isfinite(C).mean()), 4)})
+    rows.append(
+        {
+            "matrix": f"truck travel time {args.points}x{args.points}",
+            "graph_nodes": len(truck.nodes),
+            "graph_edges": truck.matrix.nnz,
+            "gomrac_s": round(m.seconds, 3),
+            "gomrac_peak_mib": round(m.peak_mib, 1),
+            "networkx_s_est": round(per_source * args.points, 2),
+            "networkx_timed_sources": min(args.nx_sources, args.points),
+            "speedup": round(per_source * args.points / m.seconds, 1),
+            "finite_share": round(float(np.isfinite(C).mean()), 4),
+        }
+    )
     with measure() as m:
         cost_matrix(truck, pts, pts, measure="length")
-    rows.append({"matrix": f"truck km along fastest paths {args.points}x{args.points}",
-                 "graph_nodes": len(truck.nodes), "graph_edges": truck.matrix.nnz,
-                 "gomrac_s": round(m.seconds, 3), "gomrac_peak_mib": round(m.peak_mib, 1)})
+    rows.append(
+        {
+            "matrix": f"truck km along fastest paths {args.points}x{args.points}",
+            "graph_nodes": len(truck.nodes),
+            "graph_edges": truck.matrix.nnz,
+            "gomrac_s": round(m.seconds, 3),
+            "gomrac_peak_mib": round(m.peak_mib, 1),
+        }
+    )
     walk = GraphArrays.from_graph(nets.cart)
     demand = data.require_demand()
     sens = {k: to_metric(v) for k, v in data.features.layers.items() if k in DEFAULT_EXCLUSION_M}
-    cands, _ = candidate_sites(to_metric(edges_gdf(nets.truck)), data.area.metric_geometry(),
-                               sensitive=sens)
+    cands, _ = candidate_sites(
+        to_metric(edges_gdf(nets.truck)), data.area.metric_geometry(), sensitive=sens
+    )
     with measure() as m:
         W = cost_matrix(walk, demand.geometry, cands.geometry)
     idx, _ = walk.snap(demand.geometry)
-    per_source = _networkx_matrix(nets.cart, [int(walk.nodes[i]) for i in idx], "length",
-                                  args.nx_sources)
-    rows.append({"matrix": f"walk demand x candidates {len(demand)}x{len(cands)}",
-                 "graph_nodes": len(walk.nodes), "graph_edges": walk.matrix.nnz,
-                 "gomrac_s": round(m.seconds, 3), "gomrac_peak_mib": round(m.peak_mib, 1),
-                 "networkx_s_est": round(per_source * len(demand), 2),
-                 "networkx_timed_sources": min(args.nx_sources, len(demand)),
-                 "speedup": round(per_source * len(demand) / m.seconds, 1),
-                 "finite_share": round(float(np.isfinite(W).mean()), 4)})
+    per_source = _networkx_matrix(
+        nets.cart, [int(walk.nodes[i]) for i in idx], "length", args.nx_sources
+    )
+    rows.append(
+        {
+            "matrix": f"walk demand x candidates {len(demand)}x{len(cands)}",
+            "graph_nodes": len(walk.nodes),
+            "graph_edges": walk.matrix.nnz,
+            "gomrac_s": round(m.seconds, 3),
+            "gomrac_peak_mib": round(m.peak_mib, 1),
+            "networkx_s_est": round(per_source * len(demand), 2),
+            "networkx_timed_sources": min(args.nx_sources, len(demand)),
+            "speedup": round(per_source * len(demand) / m.seconds, 1),
+            "finite_share": round(float(np.isfinite(W).mean()), 4),
+        }
+    )
     with measure() as m:
         cost_matrix(walk, demand.geometry, cands.geometry, limit=300.0)
-    rows.append({"matrix": "walk demand x candidates, 300 m limit", "graph_nodes": len(walk.nodes),
-                 "graph_edges": walk.matrix.nnz, "gomrac_s": round(m.seconds, 3),
-                 "gomrac_peak_mib": round(m.peak_mib, 1)})
+    rows.append(
+        {
+            "matrix": "walk demand x candidates, 300 m limit",
+            "graph_nodes": len(walk.nodes),
+            "graph_edges": walk.matrix.nnz,
+            "gomrac_s": round(m.seconds, 3),
+            "gomrac_peak_mib": round(m.peak_mib, 1),
+        }
+    )
     emit(rows, as_json=args.json, title=f"Distance matrices on {data.area.name}")
 
 

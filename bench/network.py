@@ -28,6 +28,7 @@ def run(ward: str | None, boundary: Path | None) -> dict[str, object]:
     """Build one area's networks cold (empty cache) then cached; return the figures."""
     area = resolve_area(ward, boundary=boundary)
     row: dict[str, object] = {"area": area.name}
+
     def build_twice(*, trace_memory: bool) -> tuple[Any, Any, Any]:
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["GOMRAC_CACHE_DIR"] = tmp
@@ -52,14 +53,21 @@ def run(ward: str | None, boundary: Path | None) -> dict[str, object]:
         row["status"] = "no road data: " + str(exc).split(".")[0]
         return row
     cold.peak_mib, warm.peak_mib = cold_mem.peak_mib, warm_mem.peak_mib
-    row.update({
-        "source": nets.source.label,
-        "truck_nodes": len(nets.truck), "truck_edges": nets.truck.number_of_edges(),
-        "cart_nodes": len(nets.cart), "cart_edges": nets.cart.number_of_edges(),
-        "cold_s": round(cold.seconds, 2), "cold_peak_mib": round(cold.peak_mib, 1),
-        "cached_s": round(warm.seconds, 2), "cached_peak_mib": round(warm.peak_mib, 1),
-        "process_max_rss_mib": round(max_rss_mib(), 1), "status": "ok",
-    })
+    row.update(
+        {
+            "source": nets.source.label,
+            "truck_nodes": len(nets.truck),
+            "truck_edges": nets.truck.number_of_edges(),
+            "cart_nodes": len(nets.cart),
+            "cart_edges": nets.cart.number_of_edges(),
+            "cold_s": round(cold.seconds, 2),
+            "cold_peak_mib": round(cold.peak_mib, 1),
+            "cached_s": round(warm.seconds, 2),
+            "cached_peak_mib": round(warm.peak_mib, 1),
+            "process_max_rss_mib": round(max_rss_mib(), 1),
+            "status": "ok",
+        }
+    )
     return row
 
 
@@ -72,8 +80,11 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     os.environ.setdefault("GOMRAC_OFFLINE", "1")
     get_settings.cache_clear()
-    boundaries = args.boundary or ([] if args.ward else [
-        get_settings().data_dir / "boundaries" / "hanoi_central_sample_area.geojson"])
+    boundaries = args.boundary or (
+        []
+        if args.ward
+        else [get_settings().data_dir / "boundaries" / "hanoi_central_sample_area.geojson"]
+    )
     wards = args.ward or ([] if args.boundary else list(PLAN_WARDS))
     rows = [run(None, b) for b in boundaries] + [run(w, None) for w in wards]
     emit(rows, as_json=args.json, title="Road networks: build time cold / cached, peak memory")

@@ -216,18 +216,34 @@ def _gap_pct(objective: float, best_known: float) -> float:
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m bench.pmedian", description=__doc__.split("\n")[0])
-    ap.add_argument("--instances", type=Path, default=DEFAULT_INSTANCES,
-                    help=f"folder with pmedN.txt and BKS.csv (default {DEFAULT_INSTANCES})")
-    ap.add_argument("--time-limit", type=float, default=60.0,
-                    help="time limit per solver and instance, seconds (default 60)")
+    ap.add_argument(
+        "--instances",
+        type=Path,
+        default=DEFAULT_INSTANCES,
+        help=f"folder with pmedN.txt and BKS.csv (default {DEFAULT_INSTANCES})",
+    )
+    ap.add_argument(
+        "--time-limit",
+        type=float,
+        default=60.0,
+        help="time limit per solver and instance, seconds (default 60)",
+    )
     ap.add_argument("--json", action="store_true", help="one JSON object per line")
     ap.add_argument("--only", default="", help="comma-separated instance names, e.g. pmed1,pmed2")
-    ap.add_argument("--solvers", default="gomrac,spopt",
-                    help="comma-separated subset of: " + ", ".join(SOLVERS))
-    ap.add_argument("--method", default="auto", choices=["auto", "mip", "heuristic"],
-                    help="gomrac PMedian.solve method (default auto)")
-    ap.add_argument("--in-process", action="store_true",
-                    help="run solvers in this process (no per-run peak memory)")
+    ap.add_argument(
+        "--solvers", default="gomrac,spopt", help="comma-separated subset of: " + ", ".join(SOLVERS)
+    )
+    ap.add_argument(
+        "--method",
+        default="auto",
+        choices=["auto", "mip", "heuristic"],
+        help="gomrac PMedian.solve method (default auto)",
+    )
+    ap.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run solvers in this process (no per-run peak memory)",
+    )
     return ap.parse_args(argv)
 
 

@@ -66,9 +66,11 @@ def load_facilities(path: str | Path | None = None) -> gpd.GeoDataFrame:
 def find_facility(facilities: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     """The facility whose id, Vietnamese or English name contains `name` (diacritics ignored)."""
     key = normalize_name(name).replace(" ", "")
+
     def hit(row: pd.Series) -> bool:
         texts = (row["fid"], row["name"], row["name_en"])
         return any(key in normalize_name(str(t)).replace(" ", "").replace("_", "") for t in texts)
+
     rows = facilities[facilities.apply(hit, axis=1)]
     if rows.empty:
         names = ", ".join(facilities["name"].astype(str))
@@ -105,10 +107,14 @@ def choose_landfill(
     try:
         default = find_facility(facilities, DEFAULT_LANDFILL)
     except UnknownWardError:
-        return nearest, (f"{DEFAULT_LANDFILL} is not in the facilities file; nearest facility "
-                         f"{nearest['name'].iloc[0]} used")
+        return nearest, (
+            f"{DEFAULT_LANDFILL} is not in the facilities file; nearest facility "
+            f"{nearest['name'].iloc[0]} used"
+        )
     if float(dist_km.loc[default.index[0]]) <= max_km:
         return default, f"default landfill {default['name'].iloc[0]}"
-    note = (f"{DEFAULT_LANDFILL} is {dist_km.loc[default.index[0]]:.0f} km away; nearest facility "
-            f"{nearest['name'].iloc[0]} ({nearest['location_precision'].iloc[0]}) used instead")
+    note = (
+        f"{DEFAULT_LANDFILL} is {dist_km.loc[default.index[0]]:.0f} km away; nearest facility "
+        f"{nearest['name'].iloc[0]} ({nearest['location_precision'].iloc[0]}) used instead"
+    )
     return nearest, note

@@ -38,12 +38,20 @@ LAYER_TAGS: dict[str, dict[str, bool | str | list[str]]] = {
     "schools": {"amenity": ["school", "college", "university"]},
     "kindergartens": {"amenity": ["kindergarten", "childcare"]},
     "markets": {"amenity": ["marketplace"]},
-    "hospitals": {"amenity": ["hospital", "clinic", "doctors"], "healthcare": ["hospital", "clinic"]},
+    "hospitals": {
+        "amenity": ["hospital", "clinic", "doctors"],
+        "healthcare": ["hospital", "clinic"],
+    },
     "worship": {"amenity": ["place_of_worship"]},
-    "water": {"natural": ["water"], "waterway": ["river", "canal", "stream", "drain", "ditch"],
-              "landuse": ["reservoir", "basin"]},
-    "waste_facilities": {"amenity": ["waste_disposal", "recycling", "waste_transfer_station"],
-                         "landuse": ["landfill"]},
+    "water": {
+        "natural": ["water"],
+        "waterway": ["river", "canal", "stream", "drain", "ditch"],
+        "landuse": ["reservoir", "basin"],
+    },
+    "waste_facilities": {
+        "amenity": ["waste_disposal", "recycling", "waste_transfer_station"],
+        "landuse": ["landfill"],
+    },
 }
 #: Point-of-interest classes of the HOT export per layer (column ``amenity``).
 _POI_AMENITY = {
@@ -111,8 +119,11 @@ def features_for(
     sources: list[str] = []
     extents: list[BaseGeometry] = []
     for src in _overlapping_extracts(region):
-        xml = features_xml(src, padded_bbox(region), get_settings().osm_cache_dir /
-                           area.slug / f"_features-{src.cache_key()}.osm")
+        xml = features_xml(
+            src,
+            padded_bbox(region),
+            get_settings().osm_cache_dir / area.slug / f"_features-{src.cache_key()}.osm",
+        )
         if xml is None:
             continue
         got = _read_osm_features(xml, region, label=src.label)
@@ -136,15 +147,20 @@ def features_for(
         for layer, gdf in poi.items():
             frames[layer].append(gdf)
     layers = {k: _dedupe(v) for k, v in frames.items()}
-    extent = shapely.union_all(extents).intersection(area.geometry) if extents else shapely.Polygon()
+    extent = (
+        shapely.union_all(extents).intersection(area.geometry) if extents else shapely.Polygon()
+    )
     log.info("features_for %s: %s", area.name, {k: len(v) for k, v in layers.items()})
     return Features(layers=layers, building_extent=extent, sources=tuple(sources))
 
 
 def _overlapping_extracts(region: BaseGeometry) -> list[OsmSource]:
     return [
-        s for s in local_extracts()
-        if s.kind in {"osm_xml", "pbf"} and s.bounds is not None and box(*s.bounds).intersects(region)
+        s
+        for s in local_extracts()
+        if s.kind in {"osm_xml", "pbf"}
+        and s.bounds is not None
+        and box(*s.bounds).intersects(region)
     ]
 
 
@@ -161,7 +177,9 @@ def _all_tags() -> dict[str, bool | str | list[str]]:
     return {k: (v if v is True else sorted(v)) for k, v in merged.items()}  # type: ignore[arg-type]
 
 
-def _read_osm_features(path: object, region: BaseGeometry, *, label: str) -> dict[str, gpd.GeoDataFrame] | None:
+def _read_osm_features(
+    path: object, region: BaseGeometry, *, label: str
+) -> dict[str, gpd.GeoDataFrame] | None:
     try:
         raw = ox.features_from_xml(path, polygon=region, tags=_all_tags())  # type: ignore[arg-type]
     except (ox._errors.InsufficientResponseError, ValueError):
@@ -222,9 +240,15 @@ def _poi_layers(region: BaseGeometry) -> dict[str, gpd.GeoDataFrame]:
     for layer, classes in _POI_AMENITY.items():
         sub = poi[poi["amenity"].isin(classes)]
         out[layer] = gpd.GeoDataFrame(
-            {"osm_id": "node/" + sub["osm_id"].astype(str), "name": sub["name"],
-             "kind": sub["amenity"], "levels": float("nan"), "source": f"file:{path.name}"},
-            geometry=sub.geometry.to_numpy(), crs=WGS84,
+            {
+                "osm_id": "node/" + sub["osm_id"].astype(str),
+                "name": sub["name"],
+                "kind": sub["amenity"],
+                "levels": float("nan"),
+                "source": f"file:{path.name}",
+            },
+            geometry=sub.geometry.to_numpy(),
+            crs=WGS84,
         ).reset_index(drop=True)
     return out
 

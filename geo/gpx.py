@@ -47,8 +47,10 @@ def write_gpx(
         "  </metadata>",
     ]
     for wname, lon, lat, desc in waypoints:
-        lines.append(f'  <wpt lat="{lat:.7f}" lon="{lon:.7f}"><name>{escape(wname)}</name>'
-                     f"<desc>{escape(desc)}</desc></wpt>")
+        lines.append(
+            f'  <wpt lat="{lat:.7f}" lon="{lon:.7f}"><name>{escape(wname)}</name>'
+            f"<desc>{escape(desc)}</desc></wpt>"
+        )
     for tname, line in tracks:
         lines.append(f"  <trk><name>{escape(tname)}</name><trkseg>")
         lines.extend(f'    <trkpt lat="{y:.7f}" lon="{x:.7f}"/>' for x, y in line.coords)

@@ -34,8 +34,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LayerKind = Literal["gathering_points", "reports", "cameras", "facilities", "dump_sites", "groups"]
-KINDS: tuple[str, ...] = ("gathering_points", "reports", "cameras", "facilities", "dump_sites",
-                          "groups")
+KINDS: tuple[str, ...] = (
+    "gathering_points",
+    "reports",
+    "cameras",
+    "facilities",
+    "dump_sites",
+    "groups",
+)
 
 #: Largest file accepted, bytes (a ward's layers are a few MB at most).
 MAX_FILE_BYTES = 50 * 2**20
@@ -52,7 +58,14 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "street": ("street", "duong", "pho", "dia chi"),
     "description": ("description", "mo ta", "noi dung"),
     "service_code": ("service_code", "ma dich vu", "loai vi pham", "loai"),
-    "requested_datetime": ("requested_datetime", "datetime", "time", "thoi gian", "ngay gio", "ngay"),
+    "requested_datetime": (
+        "requested_datetime",
+        "datetime",
+        "time",
+        "thoi gian",
+        "ngay gio",
+        "ngay",
+    ),
     "kind": ("kind", "type", "loai camera", "kieu"),
     "owner": ("owner", "chu so huu", "don vi quan ly"),
     "heading_deg": ("heading_deg", "heading", "huong"),
@@ -126,8 +139,10 @@ def read_layer(
         raise DataNotFoundError(msg)
     size = path.stat().st_size
     if size > max_bytes:
-        msg = (f"{path.name} is {size / 2**20:.0f} MB, over the {max_bytes / 2**20:.0f} MB limit "
-               "for a layer file; split it or simplify its geometries")
+        msg = (
+            f"{path.name} is {size / 2**20:.0f} MB, over the {max_bytes / 2**20:.0f} MB limit "
+            "for a layer file; split it or simplify its geometries"
+        )
         raise ValidationError(msg)
     if size == 0:
         msg = f"{path.name} is empty"
@@ -184,23 +199,30 @@ def _read_table(path: Path) -> tuple[gpd.GeoDataFrame, list[str]]:
     missing = [c for c in ("lat", "lon") if c not in df]
     if missing:
         accepted = "; ".join(f"{c}: {', '.join(HEADERS[c])}" for c in missing)
-        msg = (f"{path.name}: missing column(s) {', '.join(missing)} (accepted headers, "
-               f"diacritics optional — {accepted}); found {', '.join(map(str, df.columns))}")
+        msg = (
+            f"{path.name}: missing column(s) {', '.join(missing)} (accepted headers, "
+            f"diacritics optional — {accepted}); found {', '.join(map(str, df.columns))}"
+        )
         raise ValidationError(msg)
     labels = [f"row {i + 2}" for i in range(len(df))]  # header is row 1
     lat = pd.to_numeric(df["lat"], errors="coerce")
     lon = pd.to_numeric(df["lon"], errors="coerce")
     for i in np.nonzero((lat.isna() | lon.isna()).to_numpy())[0]:
-        msg = (f"{path.name}, {labels[i]}: latitude/longitude {df['lat'].iloc[i]!r}, "
-               f"{df['lon'].iloc[i]!r} is not a number")
+        msg = (
+            f"{path.name}, {labels[i]}: latitude/longitude {df['lat'].iloc[i]!r}, "
+            f"{df['lon'].iloc[i]!r} is not a number"
+        )
         raise ValidationError(msg)
     bad = ~lat.between(-90, 90) | ~lon.between(-180, 180)
     for i in np.nonzero(bad.to_numpy())[0]:
-        msg = (f"{path.name}, {labels[i]}: latitude {lat.iloc[i]} / longitude {lon.iloc[i]} out of "
-               "range (are the columns swapped, or in a projected CRS?)")
+        msg = (
+            f"{path.name}, {labels[i]}: latitude {lat.iloc[i]} / longitude {lon.iloc[i]} out of "
+            "range (are the columns swapped, or in a projected CRS?)"
+        )
         raise ValidationError(msg)
-    gdf = gpd.GeoDataFrame(df.drop(columns=["lat", "lon"]), geometry=gpd.points_from_xy(lon, lat),
-                           crs=WGS84)
+    gdf = gpd.GeoDataFrame(
+        df.drop(columns=["lat", "lon"]), geometry=gpd.points_from_xy(lon, lat), crs=WGS84
+    )
     return gdf, labels
 
 
@@ -262,7 +284,9 @@ def _check_columns(gdf: gpd.GeoDataFrame, spec: LayerSpec, fname: str) -> None:
             raise ValidationError(msg)
 
 
-def _check_geometries(gdf: gpd.GeoDataFrame, spec: LayerSpec, labels: list[str], fname: str) -> None:
+def _check_geometries(
+    gdf: gpd.GeoDataFrame, spec: LayerSpec, labels: list[str], fname: str
+) -> None:
     for i, geom in enumerate(gdf.geometry):
         if geom is None or geom.is_empty:
             msg = f"{fname}, {labels[i]}: empty or missing geometry"
@@ -279,8 +303,15 @@ def _check_geometries(gdf: gpd.GeoDataFrame, spec: LayerSpec, labels: list[str],
             raise ValidationError(msg)
 
 
-def _check_inside(gdf: gpd.GeoDataFrame, area: BaseGeometry, labels: list[str], fname: str, *,
-                  area_name: str, tolerance_m: float) -> None:
+def _check_inside(
+    gdf: gpd.GeoDataFrame,
+    area: BaseGeometry,
+    labels: list[str],
+    fname: str,
+    *,
+    area_name: str,
+    tolerance_m: float,
+) -> None:
     metric = gdf.to_crs(METRIC_CRS).geometry
     poly = gpd.GeoSeries([area], crs=WGS84).to_crs(METRIC_CRS).iloc[0]
     dist = metric.distance(poly).to_numpy()
@@ -290,12 +321,16 @@ def _check_inside(gdf: gpd.GeoDataFrame, area: BaseGeometry, labels: list[str], 
         name = gdf["name"].iloc[i] if "name" in gdf else None
         what = f" ({name})" if isinstance(name, str) and name else ""
         more = f"; {len(outside) - 1} more feature(s) outside too" if len(outside) > 1 else ""
-        msg = (f"{fname}, {labels[i]}{what}: {dist[i] / 1000:.2f} km outside {area_name} "
-               f"(tolerance {tolerance_m:.0f} m){more}")
+        msg = (
+            f"{fname}, {labels[i]}{what}: {dist[i] / 1000:.2f} km outside {area_name} "
+            f"(tolerance {tolerance_m:.0f} m){more}"
+        )
         raise ValidationError(msg)
 
 
-def _check_duplicates(gdf: gpd.GeoDataFrame, labels: list[str], fname: str, *, duplicate_m: float) -> None:
+def _check_duplicates(
+    gdf: gpd.GeoDataFrame, labels: list[str], fname: str, *, duplicate_m: float
+) -> None:
     if not (gdf.geom_type == "Point").all():
         keys = gdf.geometry.normalize().to_wkb()
         dup = keys.duplicated(keep="first")
@@ -320,7 +355,15 @@ def _check_duplicates(gdf: gpd.GeoDataFrame, labels: list[str], fname: str, *, d
 
 def _coerce(gdf: gpd.GeoDataFrame, kind: str, labels: list[str], fname: str) -> gpd.GeoDataFrame:
     gdf = gdf.copy()
-    numeric = ("bins_240l", "bins_660l", "heading_deg", "fov_deg", "range_m", "households", "volume_m3")
+    numeric = (
+        "bins_240l",
+        "bins_660l",
+        "heading_deg",
+        "fov_deg",
+        "range_m",
+        "households",
+        "volume_m3",
+    )
     for col in numeric:
         if col in gdf:
             values = pd.to_numeric(gdf[col], errors="coerce")
@@ -363,7 +406,9 @@ def _parse_local_times(values: pd.Series) -> pd.Series:
     return pd.Series(times, index=values.index)
 
 
-def save_layer(gdf: gpd.GeoDataFrame, path: str | Path, *, attribution: list[str] | None = None) -> Path:
+def save_layer(
+    gdf: gpd.GeoDataFrame, path: str | Path, *, attribution: list[str] | None = None
+) -> Path:
     """Write a layer (GeoJSON, GeoPackage, CSV or Excel) in EPSG:4326 with its attribution.
 
     GeoJSON gets a top-level ``attribution`` member; CSV and Excel an ``attribution`` column and
@@ -375,22 +420,29 @@ def save_layer(gdf: gpd.GeoDataFrame, path: str | Path, *, attribution: list[str
     gdf = gdf.to_crs(WGS84).copy()
     for col in gdf.columns:  # lists (waste streams) as "food,recyclable", readable in every format
         if col != "geometry" and gdf[col].map(lambda v: isinstance(v, list | tuple)).any():
-            gdf[col] = gdf[col].map(lambda v: ",".join(map(str, v)) if isinstance(v, list | tuple) else v)
+            gdf[col] = gdf[col].map(
+                lambda v: ",".join(map(str, v)) if isinstance(v, list | tuple) else v
+            )
     suffix = path.suffix.lower()
     if suffix in {".geojson", ".json"}:
-        doc: dict[str, Any] = json.loads(gdf.to_json(na="null", show_bbox=False, drop_id=True, default=str))
+        doc: dict[str, Any] = json.loads(
+            gdf.to_json(na="null", show_bbox=False, drop_id=True, default=str)
+        )
         doc["attribution"] = " · ".join(lines)
         path.write_text(json.dumps(doc, ensure_ascii=False, default=str), encoding="utf-8")
     elif suffix == ".gpkg":
-        gdf.to_file(path, driver="GPKG", layer=path.stem,
-                    metadata={"attribution": " · ".join(lines)})
+        gdf.to_file(
+            path, driver="GPKG", layer=path.stem, metadata={"attribution": " · ".join(lines)}
+        )
     elif suffix in {".csv", ".xlsx"}:
         table = pd.DataFrame(gdf.drop(columns="geometry"))
         pts = gdf.geometry.representative_point()
         table["lat"], table["lon"] = pts.y.round(7), pts.x.round(7)
         table["attribution"] = " · ".join(lines)
         for col in table.columns:
-            if pd.api.types.is_datetime64_any_dtype(table[col]) and getattr(table[col].dt, "tz", None):
+            if pd.api.types.is_datetime64_any_dtype(table[col]) and getattr(
+                table[col].dt, "tz", None
+            ):
                 table[col] = table[col].dt.tz_convert(None)
         if suffix == ".csv":
             table.to_csv(path, index=False, encoding="utf-8-sig")

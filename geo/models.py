@@ -161,9 +161,7 @@ class GatheringPoint(Base):
     __table_args__ = (
         CheckConstraint(_in("status", GATHERING_POINT_STATUSES), name="status"),
         CheckConstraint("bins_240l >= 0 AND bins_660l >= 0", name="bins"),
-        CheckConstraint(
-            "capacity_kg_per_day IS NULL OR capacity_kg_per_day >= 0", name="capacity"
-        ),
+        CheckConstraint("capacity_kg_per_day IS NULL OR capacity_kg_per_day >= 0", name="capacity"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -272,9 +270,7 @@ class ReportUpdate(_AuditColumns, Base):
     __tablename__ = "report_update"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    report_id: Mapped[int] = mapped_column(
-        ForeignKey("report.id", ondelete="CASCADE"), index=True
-    )
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
 
 
 class DumpSite(Base):

@@ -57,27 +57,82 @@ Mode = Literal["truck", "cart"]
 
 #: Ways tags kept on edges (osmnx keeps only `useful_tags_way`).
 EDGE_TAGS = (
-    "access", "area", "bridge", "est_width", "foot", "hgv", "highway", "junction", "lanes",
-    "maxspeed", "maxweight", "motor_vehicle", "motorcar", "name", "oneway", "ref", "service",
-    "surface", "tunnel", "vehicle", "width",
+    "access",
+    "area",
+    "bridge",
+    "est_width",
+    "foot",
+    "hgv",
+    "highway",
+    "junction",
+    "lanes",
+    "maxspeed",
+    "maxweight",
+    "motor_vehicle",
+    "motorcar",
+    "name",
+    "oneway",
+    "ref",
+    "service",
+    "surface",
+    "tunnel",
+    "vehicle",
+    "width",
 )
 
-_TRUCK_HIGHWAYS = frozenset({
-    "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link", "secondary",
-    "secondary_link", "tertiary", "tertiary_link", "unclassified", "residential", "living_street",
-    "service", "road",
-})
-_CART_EXCLUDED = frozenset({
-    "motorway", "motorway_link", "trunk", "trunk_link", "construction", "proposed", "abandoned",
-    "bus_guideway", "raceway", "elevator", "platform", "escape",
-})
+_TRUCK_HIGHWAYS = frozenset(
+    {
+        "motorway",
+        "motorway_link",
+        "trunk",
+        "trunk_link",
+        "primary",
+        "primary_link",
+        "secondary",
+        "secondary_link",
+        "tertiary",
+        "tertiary_link",
+        "unclassified",
+        "residential",
+        "living_street",
+        "service",
+        "road",
+    }
+)
+_CART_EXCLUDED = frozenset(
+    {
+        "motorway",
+        "motorway_link",
+        "trunk",
+        "trunk_link",
+        "construction",
+        "proposed",
+        "abandoned",
+        "bus_guideway",
+        "raceway",
+        "elevator",
+        "platform",
+        "escape",
+    }
+)
 #: Urban speeds of a loaded collection truck by road class, km/h (local assumption: Hai Phong's
 #: inner-city traffic; trucks stop and start). Override per study area where GPS traces exist.
 TRUCK_SPEED_KPH: Mapping[str, float] = {
-    "motorway": 60, "motorway_link": 40, "trunk": 45, "trunk_link": 30, "primary": 30,
-    "primary_link": 25, "secondary": 25, "secondary_link": 20, "tertiary": 20,
-    "tertiary_link": 18, "unclassified": 15, "residential": 15, "living_street": 10,
-    "service": 10, "road": 15,
+    "motorway": 60,
+    "motorway_link": 40,
+    "trunk": 45,
+    "trunk_link": 30,
+    "primary": 30,
+    "primary_link": 25,
+    "secondary": 25,
+    "secondary_link": 20,
+    "tertiary": 20,
+    "tertiary_link": 18,
+    "unclassified": 15,
+    "residential": 15,
+    "living_street": 10,
+    "service": 10,
+    "road": 15,
 }
 
 
@@ -203,8 +258,13 @@ class Networks:
     cart_area: BaseGeometry
 
 
-def truck_area_for(area: StudyArea, facilities: gpd.GeoDataFrame | None, *, buffer_m: float,
-                   max_facility_km: float = 40.0) -> BaseGeometry:
+def truck_area_for(
+    area: StudyArea,
+    facilities: gpd.GeoDataFrame | None,
+    *,
+    buffer_m: float,
+    max_facility_km: float = 40.0,
+) -> BaseGeometry:
     """The area a ward's truck network must cover: the ward, its buffer, and the way to its facilities.
 
     Facilities within `max_facility_km` of the ward are joined to it by the buffered convex hull,
@@ -295,8 +355,16 @@ def networks_for(
     steps.update()
     steps.close()
     dt = time.perf_counter() - t0
-    log.info("networks_for %s: truck %d nodes/%d edges, cart %d/%d from %s in %.1f s", area.name,
-             len(truck), truck.number_of_edges(), len(cart), cart.number_of_edges(), source.label, dt)
+    log.info(
+        "networks_for %s: truck %d nodes/%d edges, cart %d/%d from %s in %.1f s",
+        area.name,
+        len(truck),
+        truck.number_of_edges(),
+        len(cart),
+        cart.number_of_edges(),
+        source.label,
+        dt,
+    )
     return Networks(truck, cart, source, False, dt, truck_area, cart_area)
 
 
@@ -307,13 +375,16 @@ def _save_atomic(G: nx.MultiDiGraph, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _cache_key(area: StudyArea, source: OsmSource, rules: NetworkRules, truck_area: BaseGeometry) -> str:
+def _cache_key(
+    area: StudyArea, source: OsmSource, rules: NetworkRules, truck_area: BaseGeometry
+) -> str:
     area_hash = hashlib.sha1(shapely.to_wkb(truck_area.simplify(1e-5))).hexdigest()[:8]
     return f"{source.cache_key()}-{rules.digest()}-{area_hash}"
 
 
-def _raw_graph(source: OsmSource, area: BaseGeometry, clip_file: Path, *,
-               refresh: bool = False) -> nx.MultiDiGraph:
+def _raw_graph(
+    source: OsmSource, area: BaseGeometry, clip_file: Path, *, refresh: bool = False
+) -> nx.MultiDiGraph:
     """The unsimplified, directed graph of every highway way in `area` (one-ways respected).
 
     With `refresh`, osmnx downloads again instead of answering from its HTTP cache, and a
@@ -329,8 +400,9 @@ def _raw_graph(source: OsmSource, area: BaseGeometry, clip_file: Path, *,
             G = ox.load_graphml(source.path)
         elif source.kind == "overpass":
             # every highway way, private ones included: `NetworkRules` decides, not osmnx
-            G = ox.graph_from_polygon(area, network_type="all", simplify=False,
-                                      retain_all=True, truncate_by_edge=True)
+            G = ox.graph_from_polygon(
+                area, network_type="all", simplify=False, retain_all=True, truncate_by_edge=True
+            )
         else:
             if refresh or not clip_file.exists():
                 clip_to_highways(source, padded_bbox(area, 0.005), clip_file)
@@ -342,7 +414,9 @@ def _raw_graph(source: OsmSource, area: BaseGeometry, clip_file: Path, *,
 _GRAPH_DTYPES = {"gomrac_cart_kph": float, "gomrac_unreachable_nodes": int}
 
 
-def _subnetwork(raw: nx.MultiDiGraph, area: BaseGeometry, rules: NetworkRules, mode: Mode) -> nx.MultiDiGraph:
+def _subnetwork(
+    raw: nx.MultiDiGraph, area: BaseGeometry, rules: NetworkRules, mode: Mode
+) -> nx.MultiDiGraph:
     reason = rules.truck_reason if mode == "truck" else rules.cart_reason
     keep = [(u, v, k) for u, v, k, d in raw.edges(keys=True, data=True) if reason(d) is None]
     G = nx.MultiDiGraph(raw.edge_subgraph(keep))
@@ -363,8 +437,9 @@ def _subnetwork(raw: nx.MultiDiGraph, area: BaseGeometry, rules: NetworkRules, m
     G.graph["gomrac_mode"] = mode
     G.graph["gomrac_rules"] = rules.digest()
     if mode == "truck":
-        G = ox.routing.add_edge_speeds(G, hwy_speeds=dict(rules.truck_speed_kph),
-                                       fallback=rules.truck_fallback_kph)
+        G = ox.routing.add_edge_speeds(
+            G, hwy_speeds=dict(rules.truck_speed_kph), fallback=rules.truck_fallback_kph
+        )
         # osmnx takes a tagged maxspeed first; trucks collecting waste stay at the class speed.
         for _, _, d in G.edges(data=True):
             classes = d["highway"] if isinstance(d["highway"], list) else [d["highway"]]

@@ -205,10 +205,14 @@ def find_source(
     covering = [s for s in local_extracts() if _cover_share(s, area_wgs84) >= MIN_COVER_SHARE]
     if covering:
         wanted = wanted_wgs84 if wanted_wgs84 is not None else area_wgs84
-        return min(covering, key=lambda s: (-round(_cover_share(s, wanted), 2), _bbox_area(s.bounds)))
+        return min(
+            covering, key=lambda s: (-round(_cover_share(s, wanted), 2), _bbox_area(s.bounds))
+        )
     if not get_settings().offline and _online():
         return OsmSource("overpass", None, None)
-    raise DataNotFoundError(_no_data_message(wanted_wgs84 if wanted_wgs84 is not None else area_wgs84))
+    raise DataNotFoundError(
+        _no_data_message(wanted_wgs84 if wanted_wgs84 is not None else area_wgs84)
+    )
 
 
 def _bbox_area(bounds: tuple[float, float, float, float] | None) -> float:
@@ -329,8 +333,18 @@ def _bbox_extract(src: OsmSource, bbox: tuple[float, float, float, float], tmp: 
         return src.path
     out = tmp / "clip.osm.pbf"
     west, south, east, north = bbox
-    cmd = [exe, "extract", "-b", f"{west},{south},{east},{north}", "--strategy", "complete_ways",
-           "--overwrite", "-o", str(out), str(src.path)]
+    cmd = [
+        exe,
+        "extract",
+        "-b",
+        f"{west},{south},{east},{north}",
+        "--strategy",
+        "complete_ways",
+        "--overwrite",
+        "-o",
+        str(out),
+        str(src.path),
+    ]
     subprocess.run(cmd, check=True, capture_output=True)
     return out
 
@@ -352,8 +366,18 @@ def features_xml(src: OsmSource, bbox: tuple[float, float, float, float], out: P
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         west, south, east, north = bbox
-        cmd = [exe, "extract", "-b", f"{west},{south},{east},{north}", "--strategy",
-               "complete_ways", "--overwrite", "-o", str(out), str(src.path)]
+        cmd = [
+            exe,
+            "extract",
+            "-b",
+            f"{west},{south},{east},{north}",
+            "--strategy",
+            "complete_ways",
+            "--overwrite",
+            "-o",
+            str(out),
+            str(src.path),
+        ]
         subprocess.run(cmd, check=True, capture_output=True)
     return out
 

@@ -65,10 +65,16 @@ def population_for(area: StudyArea, *, override: float | None = None) -> Populat
             poly = area.metric_geometry()
             share = communes.geometry.intersection(poly).area / communes.geometry.area
             persons = float((communes["pop_2009"] * share).sum())
-            log.info("population_for %s: %.0f persons (2009, %d communes)", area.name, persons,
-                     int((share > 0).sum()))
+            log.info(
+                "population_for %s: %.0f persons (2009, %d communes)",
+                area.name,
+                persons,
+                int((share > 0).sum()),
+            )
             return Population(persons, "census 2009, areal interpolation of 2009 communes", 2009)
     persons = DEFAULT_URBAN_DENSITY_PER_KM2 * area.area_km2
     return Population(
-        persons, f"assumed density {DEFAULT_URBAN_DENSITY_PER_KM2:,.0f}/km² (no census for area)", None
+        persons,
+        f"assumed density {DEFAULT_URBAN_DENSITY_PER_KM2:,.0f}/km² (no census for area)",
+        None,
     )

@@ -127,7 +127,10 @@ _LAYERS: Final[dict[str, _LayerSpec]] = {
         audit=True,
     ),
     "cameras": _LayerSpec(
-        Camera, "ward_code", ("Point",), {"kind": CAMERA_KINDS, "status": CAMERA_STATUSES},
+        Camera,
+        "ward_code",
+        ("Point",),
+        {"kind": CAMERA_KINDS, "status": CAMERA_STATUSES},
         audit=False,
     ),
 }
@@ -441,9 +444,7 @@ def _write_rows(
             session.execute(stmt)
         records = gdf[given].to_dict(orient="records") if given else [{} for _ in range(len(gdf))]
         for idx, record, geom in zip(gdf.index, records, gdf.geometry, strict=True):
-            values = _row_values(
-                spec, kind, idx, record, geom, ward_code=ward_code, source=source
-            )
+            values = _row_values(spec, kind, idx, record, geom, ward_code=ward_code, source=source)
             obj = model(**values)
             session.add(obj)
             try:
@@ -631,8 +632,17 @@ def ward_at(session: Session, point: Point) -> str | None:
 # --------------------------------------------------------------------------------------------
 
 
-def _audit(session: Session, report: Report, *, actor: str, field: str, old: Any, new: Any,
-           note: str | None, at: dt.datetime) -> None:
+def _audit(
+    session: Session,
+    report: Report,
+    *,
+    actor: str,
+    field: str,
+    old: Any,
+    new: Any,
+    note: str | None,
+    at: dt.datetime,
+) -> None:
     session.add(
         ReportUpdate(
             report_id=report.id,
@@ -785,8 +795,16 @@ def create_report(
     )
     session.add(report)
     session.flush()
-    _audit(session, report, actor=actor, field="workflow_status", old=None, new="received",
-           note=None, at=now)
+    _audit(
+        session,
+        report,
+        actor=actor,
+        field="workflow_status",
+        old=None,
+        new="received",
+        note=None,
+        at=now,
+    )
     if merge_duplicates:
         original = find_duplicate_candidate(
             session,
@@ -972,20 +990,37 @@ def set_report_status(
         if note:
             report.status_notes = _status_notes(workflow_status, note)
             report.updated_datetime = now
-            _audit(session, report, actor=actor, field="note", old=None, new=None, note=note,
-                   at=now)
+            _audit(
+                session, report, actor=actor, field="note", old=None, new=None, note=note, at=now
+            )
             session.flush()
         return report
     if report.duplicate_of is not None:
-        _audit(session, report, actor=actor, field="duplicate_of", old=report.duplicate_of,
-               new=None, note=note, at=now)
+        _audit(
+            session,
+            report,
+            actor=actor,
+            field="duplicate_of",
+            old=report.duplicate_of,
+            new=None,
+            note=note,
+            at=now,
+        )
         report.duplicate_of = None
     report.workflow_status = workflow_status
     report.status = open311_status(workflow_status)
     report.status_notes = _status_notes(workflow_status, note)
     report.updated_datetime = now
-    _audit(session, report, actor=actor, field="workflow_status", old=old, new=workflow_status,
-           note=note, at=now)
+    _audit(
+        session,
+        report,
+        actor=actor,
+        field="workflow_status",
+        old=old,
+        new=workflow_status,
+        note=note,
+        at=now,
+    )
     session.flush()
     log.info("set_report_status: %s %s -> %s by %s", report_id, old, workflow_status, actor)
     return report
@@ -1044,8 +1079,16 @@ def link_duplicate(
     text_note = f"duplicate of report {original.id}" + (f" ({note})" if note else "")
     children = session.scalars(select(Report).where(Report.duplicate_of == report.id)).all()
     for child in children:
-        _audit(session, child, actor=actor, field="duplicate_of", old=child.duplicate_of,
-               new=original.id, note=f"report {report.id} became a duplicate", at=now)
+        _audit(
+            session,
+            child,
+            actor=actor,
+            field="duplicate_of",
+            old=child.duplicate_of,
+            new=original.id,
+            note=f"report {report.id} became a duplicate",
+            at=now,
+        )
         child.duplicate_of = original.id
         child.updated_datetime = now
     old_workflow, old_link = report.workflow_status, report.duplicate_of
@@ -1055,11 +1098,27 @@ def link_duplicate(
     report.status_notes = _status_notes("duplicate", text_note)
     report.updated_datetime = now
     if old_link != original.id:
-        _audit(session, report, actor=actor, field="duplicate_of", old=old_link,
-               new=original.id, note=note, at=now)
+        _audit(
+            session,
+            report,
+            actor=actor,
+            field="duplicate_of",
+            old=old_link,
+            new=original.id,
+            note=note,
+            at=now,
+        )
     if old_workflow != "duplicate":
-        _audit(session, report, actor=actor, field="workflow_status", old=old_workflow,
-               new="duplicate", note=note, at=now)
+        _audit(
+            session,
+            report,
+            actor=actor,
+            field="workflow_status",
+            old=old_workflow,
+            new="duplicate",
+            note=note,
+            at=now,
+        )
     session.flush()
     log.info("link_duplicate: %s -> %s by %s", report_id, original.id, actor)
     return report
@@ -1080,9 +1139,7 @@ def unlink_duplicate(
     if report.workflow_status != "duplicate":
         msg = f"report {report_id} is not a duplicate (it is {report.workflow_status})"
         raise ValidationError(msg)
-    return set_report_status(
-        session, report_id, workflow_status="received", actor=actor, note=note
-    )
+    return set_report_status(session, report_id, workflow_status="received", actor=actor, note=note)
 
 
 def report_history(session: Session, report_id: int) -> list[ReportUpdate]:
@@ -1131,8 +1188,15 @@ def set_dump_site_status(
     old = site.status
     if old != status or note:
         session.add(
-            DumpSiteUpdate(dump_site_id=site.id, at=now, actor=actor, field="status", old=old,
-                           new=status, note=note)
+            DumpSiteUpdate(
+                dump_site_id=site.id,
+                at=now,
+                actor=actor,
+                field="status",
+                old=old,
+                new=status,
+                note=note,
+            )
         )
     site.status = status
     if status == "closed" and site.closed_on is None:

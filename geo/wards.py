@@ -156,9 +156,23 @@ def _fold(text: str) -> str:
 def _tone_modern(text: str) -> str:
     """Lower-case NFC text with the old tone placement folded to the modern one ("hoà" → "hòa")."""
     text = unicodedata.normalize("NFC", text.lower())
-    for old, new in (("oà", "òa"), ("oá", "óa"), ("oả", "ỏa"), ("oã", "õa"), ("oạ", "ọa"),
-                     ("uỳ", "ùy"), ("uý", "úy"), ("uỷ", "ủy"), ("uỹ", "ũy"), ("uỵ", "ụy"),
-                     ("oè", "òe"), ("oé", "óe"), ("oẻ", "ỏe"), ("oẽ", "õe"), ("oẹ", "ọe")):
+    for old, new in (
+        ("oà", "òa"),
+        ("oá", "óa"),
+        ("oả", "ỏa"),
+        ("oã", "õa"),
+        ("oạ", "ọa"),
+        ("uỳ", "ùy"),
+        ("uý", "úy"),
+        ("uỷ", "ủy"),
+        ("uỹ", "ũy"),
+        ("uỵ", "ụy"),
+        ("oè", "òe"),
+        ("oé", "óe"),
+        ("oẻ", "ỏe"),
+        ("oẽ", "õe"),
+        ("oẹ", "ọe"),
+    ):
         text = text.replace(old, new)
     return re.sub(r"\s+", " ", text).strip()
 
@@ -284,7 +298,8 @@ def find_ward(name: str) -> StudyArea:
 def _match_new(layer: gpd.GeoDataFrame, name: str) -> pd.Series | None:
     modern = _tone_modern(name)
     exact = layer[
-        (layer["full_name"].map(_tone_modern) == modern) | (layer["name"].map(_tone_modern) == modern)
+        (layer["full_name"].map(_tone_modern) == modern)
+        | (layer["name"].map(_tone_modern) == modern)
     ]
     if len(exact) == 1:
         row: pd.Series = exact.iloc[0]
@@ -307,7 +322,9 @@ def _match_new(layer: gpd.GeoDataFrame, name: str) -> pd.Series | None:
 def _crosswalk() -> pd.DataFrame:
     path = _data_path(CROSSWALK)
     if not path.exists():
-        return pd.DataFrame(columns=["new_code", "new_name", "old_name", "old_district", "merge_type"])
+        return pd.DataFrame(
+            columns=["new_code", "new_name", "old_name", "old_district", "merge_type"]
+        )
     cw = pd.read_csv(path, dtype={"new_code": str, "old_code": str})
     cw["key"] = cw["old_name"].map(normalize_name)
     return cw
@@ -423,7 +440,9 @@ def area_from_file(path: str | Path, *, name: str | None = None) -> StudyArea:
         geometry=geom,
         boundary_source=f"file:{path.name}",
         in_haiphong=in_hp,
-        notes=(() if in_hp else ("outside Hai Phong: no census population or Hai Phong facilities",)),
+        notes=(
+            () if in_hp else ("outside Hai Phong: no census population or Hai Phong facilities",)
+        ),
     )
 
 
@@ -450,7 +469,9 @@ def city_outline() -> BaseGeometry | None:
     path = get_settings().data_dir / CITY_OUTLINE
     if not path.exists():
         return None
-    return shapely.union_all(shapely.make_valid(gpd.read_file(path).to_crs(WGS84).geometry.to_numpy()))
+    return shapely.union_all(
+        shapely.make_valid(gpd.read_file(path).to_crs(WGS84).geometry.to_numpy())
+    )
 
 
 def _in_haiphong(geom: BaseGeometry) -> bool:

@@ -72,8 +72,11 @@ def vanmieu_boundary(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from shapely.geometry import box
 
     path = tmp_path_factory.mktemp("areas") / "van_mieu.geojson"
-    gpd.GeoDataFrame({"name": ["Văn Miếu (Hà Nội, mẫu)"]},
-                     geometry=[box(105.8268, 21.0233, 105.8390, 21.0303)], crs=4326).to_file(path)
+    gpd.GeoDataFrame(
+        {"name": ["Văn Miếu (Hà Nội, mẫu)"]},
+        geometry=[box(105.8268, 21.0233, 105.8390, 21.0303)],
+        crs=4326,
+    ).to_file(path)
     return path
 
 
@@ -98,8 +101,9 @@ def vanmieu_routes(vanmieu_data, vanmieu_points):  # noqa: ANN001, ANN201
     """A daily collection plan for the Văn Miếu points (stand-in landfill, labelled)."""
     from api.routes import RoutesParams, plan_routes
 
-    return plan_routes(vanmieu_data, vanmieu_points.proposed.to_crs(4326),
-                       params=RoutesParams(time_limit_s=5))
+    return plan_routes(
+        vanmieu_data, vanmieu_points.proposed.to_crs(4326), params=RoutesParams(time_limit_s=5)
+    )
 
 
 POSTGIS_ENV = "GOMRAC_TEST_POSTGIS_URL"
@@ -107,8 +111,11 @@ POSTGIS_ENV = "GOMRAC_TEST_POSTGIS_URL"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """``--require-all-dialects``: fail, rather than skip, the PostGIS runs without a server."""
-    parser.addoption("--require-all-dialects", action="store_true",
-                     help=f"fail when {POSTGIS_ENV} is not set instead of skipping PostGIS tests")
+    parser.addoption(
+        "--require-all-dialects",
+        action="store_true",
+        help=f"fail when {POSTGIS_ENV} is not set instead of skipping PostGIS tests",
+    )
 
 
 def postgis_schema_url(base_url: str, schema: str) -> str:

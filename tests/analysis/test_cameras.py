@@ -250,8 +250,11 @@ def test_camera_siting__existing_cameras_from_geometries(street) -> None:
     )
     candidates = _pts([(X0 - 100, Y0 + 5), (X0, Y0 + 5), (X0 + 100, Y0 + 5)])
     existing = _pts(
-        [(X0 - 110, Y0), (X0 + 20, Y0)], camera_kind=["fixed", "security"],
-        heading_deg=[np.nan, 270.0], fov_deg=[360.0, 60.0], range_m=[60.0, 40.0],
+        [(X0 - 110, Y0), (X0 + 20, Y0)],
+        camera_kind=["fixed", "security"],
+        heading_deg=[np.nan, 270.0],
+        fov_deg=[360.0, 60.0],
+        range_m=[60.0, 40.0],
     )
     model = CameraSiting.from_geodataframe(
         targets, candidates, k=1, existing=existing, streets=street, security_credit=0.5
@@ -332,7 +335,11 @@ def test_camera_siting__exact_beats_greedy_densest(ward) -> None:
     targets = camera_targets(hotspots=ward["clusters"], gathering_points=ward["points"])
     for k in (2, 4, 6):
         model = CameraSiting.from_geodataframe(
-            targets, ward["poles"], k=k, existing=ward["existing"], streets=ward["streets"],
+            targets,
+            ward["poles"],
+            k=k,
+            existing=ward["existing"],
+            streets=ward["streets"],
             corridor_m=None,
         )
         exact = model.solve(time_limit_s=30)
@@ -348,7 +355,11 @@ def test_camera_siting__plan_reports_by_kind(ward) -> None:
     """The plan's per-site covers and per-kind counts agree with its target table."""
     targets = camera_targets(hotspots=ward["clusters"], gathering_points=ward["points"])
     model = CameraSiting.from_geodataframe(
-        targets, ward["poles"], k=5, existing=ward["existing"], streets=ward["streets"],
+        targets,
+        ward["poles"],
+        k=5,
+        existing=ward["existing"],
+        streets=ward["streets"],
         corridor_m=None,
     )
     plan = model.solve(time_limit_s=30)
@@ -390,8 +401,9 @@ def test_rotation_schedule__round_robin() -> None:
 
 def test_rotation_schedule__nothing_left() -> None:
     """When every hotspot is covered the schedule is empty."""
-    model = CameraSiting.from_incidence(np.ones((1, 2), dtype=bool), [1.0, 1.0], k=1,
-                                        kinds=["hotspot", "hotspot"])
+    model = CameraSiting.from_incidence(
+        np.ones((1, 2), dtype=bool), [1.0, 1.0], k=1, kinds=["hotspot", "hotspot"]
+    )
     rot = rotation_schedule(model.solve())
     assert rot.empty
 

@@ -75,17 +75,27 @@ def test_walking_coverage__no_points_and_bad_threshold() -> None:
 
 
 def _streets() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"name": ["Phố A"], "highway": ["residential"]},
-                            geometry=[LineString([(X0, Y0), (X0 + 1000, Y0)])], crs=32648)
+    return gpd.GeoDataFrame(
+        {"name": ["Phố A"], "highway": ["residential"]},
+        geometry=[LineString([(X0, Y0), (X0 + 1000, Y0)])],
+        crs=32648,
+    )
 
 
 def test_candidate_sites__exclusions_and_spacing() -> None:
     """No candidate within 50 m of the school or 80 m of another candidate or existing point."""
-    school = gpd.GeoDataFrame({"name": ["Trường A"]}, geometry=[Point(X0 + 300, Y0 + 10)], crs=32648)
+    school = gpd.GeoDataFrame(
+        {"name": ["Trường A"]}, geometry=[Point(X0 + 300, Y0 + 10)], crs=32648
+    )
     existing = _pts([800])
     area = box(X0 - 10, Y0 - 10, X0 + 1010, Y0 + 10)
-    cands, rejected = candidate_sites(_streets(), area, sensitive={"schools": school},
-                                      existing=existing, rules=SitingRules(candidate_spacing_m=20))
+    cands, rejected = candidate_sites(
+        _streets(),
+        area,
+        sensitive={"schools": school},
+        existing=existing,
+        rules=SitingRules(candidate_spacing_m=20),
+    )
     assert len(cands) > 5
     assert cands.distance(school.geometry.iloc[0]).min() >= 50
     assert cands.distance(existing.geometry.iloc[0]).min() >= 80

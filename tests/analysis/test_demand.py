@@ -23,18 +23,28 @@ AREA = box(X0, Y0, X0 + 400, Y0 + 400)
 
 
 def _streets() -> gpd.GeoDataFrame:
-    lines = [LineString([(X0, Y0 + 100), (X0 + 400, Y0 + 100)]),
-             LineString([(X0, Y0 + 300), (X0 + 400, Y0 + 300)]),
-             LineString([(X0 + 200, Y0), (X0 + 200, Y0 + 400)])]
-    return gpd.GeoDataFrame({"highway": ["residential", "service", "footway"]}, geometry=lines,
-                            crs=32648)
+    lines = [
+        LineString([(X0, Y0 + 100), (X0 + 400, Y0 + 100)]),
+        LineString([(X0, Y0 + 300), (X0 + 400, Y0 + 300)]),
+        LineString([(X0 + 200, Y0), (X0 + 200, Y0 + 400)]),
+    ]
+    return gpd.GeoDataFrame(
+        {"highway": ["residential", "service", "footway"]}, geometry=lines, crs=32648
+    )
 
 
 def _buildings() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        {"kind": ["house", "yes", "school"], "levels": [2.0, np.nan, 3.0], "osm_id": ["1", "2", "3"]},
-        geometry=[box(X0 + 10, Y0 + 10, X0 + 20, Y0 + 20), box(X0 + 30, Y0 + 10, X0 + 40, Y0 + 20),
-                  box(X0 + 50, Y0 + 10, X0 + 90, Y0 + 50)],
+        {
+            "kind": ["house", "yes", "school"],
+            "levels": [2.0, np.nan, 3.0],
+            "osm_id": ["1", "2", "3"],
+        },
+        geometry=[
+            box(X0 + 10, Y0 + 10, X0 + 20, Y0 + 20),
+            box(X0 + 30, Y0 + 10, X0 + 40, Y0 + 20),
+            box(X0 + 50, Y0 + 10, X0 + 90, Y0 + 50),
+        ],
         crs=32648,
     )
 
@@ -59,7 +69,9 @@ def test_estimate_demand__buildings_by_floor_area() -> None:
 def test_estimate_demand__partial_building_extent() -> None:
     """Footprints mapped on half the area carry half the people; streets carry the rest."""
     extent = box(X0, Y0, X0 + 200, Y0 + 400)
-    d = estimate_demand(AREA, 1000, buildings=_buildings(), streets=_streets(), building_extent=extent)
+    d = estimate_demand(
+        AREA, 1000, buildings=_buildings(), streets=_streets(), building_extent=extent
+    )
     assert d.loc[d["kind"] == "building", "persons"].sum() == pytest.approx(500)
     street = d[d["kind"] == "street"]
     assert street["persons"].sum() == pytest.approx(500)

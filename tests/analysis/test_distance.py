@@ -192,8 +192,10 @@ def test_cost_matrix__length_on_real_network_agrees_with_networkx(hanoi_networks
         paths = nx.single_source_dijkstra_path(G, int(a), weight="travel_time")
         for j, b in enumerate(A.nodes[picks]):
             path = paths[int(b)]
-            expected = sum(min(G[u][v].values(), key=lambda d: (d["travel_time"], d["length"]))
-                           ["length"] for u, v in zip(path[:-1], path[1:], strict=True))
+            expected = sum(
+                min(G[u][v].values(), key=lambda d: (d["travel_time"], d["length"]))["length"]
+                for u, v in zip(path[:-1], path[1:], strict=True)
+            )
             assert metres[i, j] == pytest.approx(expected, rel=1e-9, abs=1e-6)
             assert metres[i, j] >= shortest[i, j] - 1e-6
             longer += metres[i, j] > shortest[i, j] + 1

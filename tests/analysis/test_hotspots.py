@@ -105,8 +105,12 @@ def test_cluster_reports__hand_made_profiles() -> None:
     """Six reports 10 m apart form one cluster with the right hour and weekday profile."""
     xy = [(X0 + 10 * i, Y0) for i in range(6)] + [(X0 + 900, Y0 + 900)]
     times = [
-        "2025-01-06 21:10", "2025-01-06 21:40", "2025-01-07 22:05",  # Mon, Mon, Tue
-        "2025-01-11 02:00", "2025-01-11 21:30", "2025-01-12 21:00",  # Sat, Sat, Sun
+        "2025-01-06 21:10",
+        "2025-01-06 21:40",
+        "2025-01-07 22:05",  # Mon, Mon, Tue
+        "2025-01-11 02:00",
+        "2025-01-11 21:30",
+        "2025-01-12 21:00",  # Sat, Sat, Sun
         "2025-01-08 10:00",
     ]
     who = ["a", "a", "b", "c", "a", "b", "z"]
@@ -220,7 +224,9 @@ def test_getis_ord__z_matches_textbook_formula() -> None:
     counts[2, 2], counts[2, 3], counts[0, 0], counts[4, 1] = 6, 3, 1, 2
     xy = [
         (X0 + c * 100 + 50, Y0 + r * 100 + 50)
-        for r in range(5) for c in range(5) for _ in range(counts[r, c])
+        for r in range(5)
+        for c in range(5)
+        for _ in range(counts[r, c])
     ]
     cells = getis_ord_hotspots(_reports(xy), area, cell_m=100, inference="normal")
     cells = cells.sort_values(["row", "col"])

@@ -151,8 +151,15 @@ def test_set_cover__capacitated_matches_brute_force(seed: int) -> None:
     best = None
     for size in range(cost.shape[1] + 1):
         for s in _free_subsets(cost.shape[1], (), size):
-            val = _bf_assign(cost[sub], within[sub], q[sub], cap, s, weight=np.ones(sub.size),
-                             maximise_weight=False)
+            val = _bf_assign(
+                cost[sub],
+                within[sub],
+                q[sub],
+                cap,
+                s,
+                weight=np.ones(sub.size),
+                maximise_weight=False,
+            )
             if math.isfinite(val):
                 best = size
                 break
@@ -228,16 +235,15 @@ def test_set_cover__heuristic_bound_brackets_optimum() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("seed", "p", "fixed"), [(0, 2, ()), (1, 3, ()), (2, 2, (0, 5)),
-                                                  (3, 1, (4,))])
+@pytest.mark.parametrize(
+    ("seed", "p", "fixed"), [(0, 2, ()), (1, 3, ()), (2, 2, (0, 5)), (3, 1, (4,))]
+)
 def test_maximal_coverage__matches_brute_force(seed: int, p: int, fixed: tuple[int, ...]) -> None:
     """The MCLP covers as many households as the best p-subset found by enumeration."""
     cost, hh, _ = _instance(seed)
     radius = 300.0
     within = cost <= radius
-    best = max(
-        hh[within[:, list(s)].any(axis=1)].sum() for s in _free_subsets(8, fixed, p)
-    )
+    best = max(hh[within[:, list(s)].any(axis=1)].sum() for s in _free_subsets(8, fixed, p))
     for method in ("auto", "mip"):
         res = MaximalCoverage.from_cost_matrix(
             cost, hh, service_radius_m=radius, p=p, fixed=fixed
@@ -318,14 +324,11 @@ def test_coverage_curve__monotone_and_consistent() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("seed", "p", "fixed"), [(0, 2, ()), (1, 3, ()), (2, 4, ()),
-                                                  (3, 2, (7,))])
+@pytest.mark.parametrize(("seed", "p", "fixed"), [(0, 2, ()), (1, 3, ()), (2, 4, ()), (3, 2, (7,))])
 def test_p_median__matches_brute_force(seed: int, p: int, fixed: tuple[int, ...]) -> None:
     """Every solve method returns the weighted-distance optimum found by enumeration."""
     cost, hh, _ = _instance(seed)
-    best = min(
-        float((hh * cost[:, list(s)].min(axis=1)).sum()) for s in _free_subsets(8, fixed, p)
-    )
+    best = min(float((hh * cost[:, list(s)].min(axis=1)).sum()) for s in _free_subsets(8, fixed, p))
     for method in ("auto", "mip"):
         res = PMedian.from_cost_matrix(cost, hh, p=p, fixed=fixed).solve(method=method)
         assert res.status == "optimal"
@@ -343,8 +346,9 @@ def test_p_median__capacitated_matches_brute_force(seed: int) -> None:
     cap = np.full(5, 60.0)
     p = 3
     best = min(
-        _bf_assign(cost, np.ones_like(cost, dtype=bool), q, cap, s, weight=hh,
-                   maximise_weight=False)
+        _bf_assign(
+            cost, np.ones_like(cost, dtype=bool), q, cap, s, weight=hh, maximise_weight=False
+        )
         for s in _free_subsets(5, (), p)
     )
     assert math.isfinite(best)
@@ -367,9 +371,7 @@ def test_p_median__truncated_radius_model_is_widened_to_the_optimum(
 
     cost, hh, _ = _instance(5, n=40, m=20, side_m=2000)
     p = 3
-    best = min(
-        float((hh * cost[:, list(s)].min(axis=1)).sum()) for s in _free_subsets(20, (), p)
-    )
+    best = min(float((hh * cost[:, list(s)].min(axis=1)).sum()) for s in _free_subsets(20, (), p))
     calls: list[int] = []
 
     def tightest(sorted_w: np.ndarray, dist: np.ndarray) -> np.ndarray:
@@ -552,8 +554,9 @@ def test_inputs_are_not_modified() -> None:
     """Solving leaves the caller's arrays untouched."""
     cost, hh, q = _instance(13)
     before = (cost.copy(), hh.copy(), q.copy())
-    SetCover.from_cost_matrix(cost, hh, service_radius_m=400, demand_kg=q,
-                              capacity_kg=np.full(8, 200.0)).solve()
+    SetCover.from_cost_matrix(
+        cost, hh, service_radius_m=400, demand_kg=q, capacity_kg=np.full(8, 200.0)
+    ).solve()
     for a, b in zip((cost, hh, q), before, strict=True):
         np.testing.assert_array_equal(a, b)
 

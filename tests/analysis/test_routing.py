@@ -224,8 +224,10 @@ def test_check_plan__shift_overrun(
     """A route whose timetable is pushed past the shift end is reported with the overrun."""
     route = grid_plan.routes[0]
     late = grid_problem.fleet[0].shift_end_s - route.stops[-1].arrival_s + 600
-    stops = [replace(s, arrival_s=s.arrival_s + late, departure_s=s.departure_s + late)
-             for s in route.stops]
+    stops = [
+        replace(s, arrival_s=s.arrival_s + late, departure_s=s.departure_s + late)
+        for s in route.stops
+    ]
     issues = check_plan(grid_problem, corrupt(grid_plan, 0, stops))
     assert any("after the shift ends" in m and "600 s over" in m for m in issues)
 
@@ -317,10 +319,21 @@ def test_solve__matches_brute_force_optimum(shift_s: int) -> None:
     points = [(0, 0), (8, 0)] + [tuple(rng.integers([0, 1], [9, 7])) for _ in range(6)]
     dur, dist = manhattan_matrices(points, block_m=100, speed_m_s=10, one_way_m=30)
     kg = rng.integers(15, 36, size=6) * 100.0
-    vt = truck(cost_per_km_vnd=15_000, fixed_cost_vnd=20_000, shift_start_s=0,
-               shift_end_s=shift_s, unload_s=600)
+    vt = truck(
+        cost_per_km_vnd=15_000,
+        fixed_cost_vnd=20_000,
+        shift_start_s=0,
+        shift_end_s=shift_s,
+        unload_s=600,
+    )
     problem = CollectionProblem.from_matrices(
-        dur, dist, garage=0, landfills=[1], clients=range(2, 8), demand_kg=kg, service_s=300,
+        dur,
+        dist,
+        garage=0,
+        landfills=[1],
+        clients=range(2, 8),
+        demand_kg=kg,
+        service_s=300,
         fleet=Fleet((vt,)),
     )
     optimum = brute_force_cost(problem)
@@ -369,8 +382,14 @@ def _with(matrix_updates: dict[tuple[int, int], float]) -> dict[str, object]:
             r"client #2 \(matrix index 4\): time window \[0, 100\] s cannot be met",
         ),
     ],
-    ids=["garage-unreachable", "landfill-unreachable", "over-capacity", "shift-too-short",
-         "window-reversed", "window-too-early"],
+    ids=[
+        "garage-unreachable",
+        "landfill-unreachable",
+        "over-capacity",
+        "shift-too-short",
+        "window-reversed",
+        "window-too-early",
+    ],
 )
 def test_from_matrices__infeasible(case: dict[str, object], message: str) -> None:
     """Each kind of impossible input raises InfeasibleError naming the client and the reason."""
@@ -452,7 +471,12 @@ def test_plan_handcart_rounds__rounds_return_to_transfer_point() -> None:
     dur, dist = manhattan_matrices(points, block_m=60, speed_m_s=1.0, one_way_m=0)
     demand = np.full(9, 45.0)  # 405 kg: three 180 kg carts at least
     plan = plan_handcart_rounds(
-        dur, dist, transfer_point=0, households_idx=range(1, 10), demand_kg=demand, n_carts=2,
+        dur,
+        dist,
+        transfer_point=0,
+        households_idx=range(1, 10),
+        demand_kg=demand,
+        n_carts=2,
         time_limit_s=0.5,
     )
     assert plan.all_points_served_once
@@ -481,13 +505,25 @@ def read_cvrp(name: str) -> tuple[CollectionProblem, float]:
     depot = int(inst["depot"][0])
     clients = [i for i in range(len(dist)) if i != depot]
     vt = VehicleType(
-        name="cvrp", count=len(clients), capacity_kg=float(inst["capacity"]),
-        capacity_m3=math.inf, cost_per_km_vnd=1.0, fixed_cost_vnd=0.0, shift_start_s=0.0,
-        shift_end_s=math.inf, unload_s=0.0, fuel_l_per_100km=0.0,
+        name="cvrp",
+        count=len(clients),
+        capacity_kg=float(inst["capacity"]),
+        capacity_m3=math.inf,
+        cost_per_km_vnd=1.0,
+        fixed_cost_vnd=0.0,
+        shift_start_s=0.0,
+        shift_end_s=math.inf,
+        unload_s=0.0,
+        fuel_l_per_100km=0.0,
     )
     problem = CollectionProblem.from_matrices(
-        dist, dist, garage=depot, landfills=[depot], clients=clients,
-        demand_kg=inst["demand"][clients].astype(float), fleet=Fleet((vt,)),
+        dist,
+        dist,
+        garage=depot,
+        landfills=[depot],
+        clients=clients,
+        demand_kg=inst["demand"][clients].astype(float),
+        fleet=Fleet((vt,)),
     )
     return problem, bks[name]
 

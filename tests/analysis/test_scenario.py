@@ -68,8 +68,14 @@ def test_synthetic_reports__reproducible_by_seed(area, anchors) -> None:
 def test_synthetic_reports__planted_clusters(area, anchors) -> None:
     """Cluster sizes add up, centres keep their separation and cluster reports stay near them."""
     reports, planted = synthetic_reports(
-        area, anchors=anchors, n=500, n_clusters=6, cluster_share=0.6, seed=1,
-        min_separation_m=300, cluster_sd_m=25,
+        area,
+        anchors=anchors,
+        n=500,
+        n_clusters=6,
+        cluster_share=0.6,
+        seed=1,
+        min_separation_m=300,
+        cluster_sd_m=25,
     )
     clustered = reports.loc[reports["planted_cluster"] >= 0]
     assert len(clustered) == round(0.6 * 500)

@@ -10,16 +10,38 @@ import sys
 import pytest
 
 ENV = {**os.environ, "GOMRAC_OFFLINE": "1"}
-SUMMARY_KEYS = {"ward", "boundary_source", "area_km2", "truck_road_km", "cart_road_km",
-                "truck_nodes", "truck_edges", "cart_nodes", "cart_edges", "buildings",
-                "population", "households", "waste_t_per_day", "schools", "markets", "hospitals",
-                "water_bodies", "data_sources"}
+SUMMARY_KEYS = {
+    "ward",
+    "boundary_source",
+    "area_km2",
+    "truck_road_km",
+    "cart_road_km",
+    "truck_nodes",
+    "truck_edges",
+    "cart_nodes",
+    "cart_edges",
+    "buildings",
+    "population",
+    "households",
+    "waste_t_per_day",
+    "schools",
+    "markets",
+    "hospitals",
+    "water_bodies",
+    "data_sources",
+}
 
 
 def gomrac(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run the installed command line offline."""
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True,
-                          env=ENV, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def test_ward_summary__le_chan_without_roads() -> None:
@@ -67,12 +89,34 @@ def test_wards__lists_114() -> None:
 
 def test_points_plan__json_keys(vanmieu_boundary, tmp_path) -> None:
     """`points plan` prints the issue's keys on stdout as clean JSON and writes its files."""
-    run = gomrac("points", "plan", "--boundary", str(vanmieu_boundary), "--out", str(tmp_path),
-                 "--json", "--time-limit", "20", "--curve", "2,8")
+    run = gomrac(
+        "points",
+        "plan",
+        "--boundary",
+        str(vanmieu_boundary),
+        "--out",
+        str(tmp_path),
+        "--json",
+        "--time-limit",
+        "20",
+        "--curve",
+        "2,8",
+    )
     assert run.returncode == 0, run.stderr
     s = json.loads(run.stdout)
-    for key in ("households", "covered_before_pct", "covered_after_pct", "new_points", "max_walk_m",
-                "mean_walk_m", "bins_660l", "objective", "bound", "gap_pct", "solve_s"):
+    for key in (
+        "households",
+        "covered_before_pct",
+        "covered_after_pct",
+        "new_points",
+        "max_walk_m",
+        "mean_walk_m",
+        "bins_660l",
+        "objective",
+        "bound",
+        "gap_pct",
+        "solve_s",
+    ):
         assert key in s
     assert [r["p"] for r in s["curve"]] == [2, 8]
     assert (tmp_path / "points_map.html").exists()

@@ -16,16 +16,27 @@ def test_register__closed_share(db_url, tmp_path) -> None:
     ward = find_ward("Lê Chân")
     c = ward.geometry.representative_point()
     path = tmp_path / "dumps.csv"
-    pd.DataFrame({"name": [f"Bãi {i}" for i in range(4)], "lat": [c.y + i * 1e-3 for i in range(4)],
-                  "lon": [c.x] * 4, "khối lượng": [2.0, 5.0, 1.5, 3.0],
-                  "ngày phát hiện": ["2025-01-10", "2025-03-02", "2025-05-20", "2025-06-01"]}
-                 ).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "name": [f"Bãi {i}" for i in range(4)],
+            "lat": [c.y + i * 1e-3 for i in range(4)],
+            "lon": [c.x] * 4,
+            "khối lượng": [2.0, 5.0, 1.5, 3.0],
+            "ngày phát hiện": ["2025-01-10", "2025-03-02", "2025-05-20", "2025-06-01"],
+        }
+    ).to_csv(path, index=False)
     import_layer(path, kind="dump_sites", area=ward, database_url=db_url)
     before = register_summary(ward_code=ward.code, ward_name=ward.name, database_url=db_url)
     assert before["sites"] == 4 and before["closed_pct"] == 0.0
     assert before["open_volume_m3"] == pytest.approx(11.5)
-    closed = set_status(1, status="closed", actor="cán bộ phường", note="đã dọn", on="2026-02-01",
-                        database_url=db_url)
+    closed = set_status(
+        1,
+        status="closed",
+        actor="cán bộ phường",
+        note="đã dọn",
+        on="2026-02-01",
+        database_url=db_url,
+    )
     assert closed["closed_on"] == "2026-02-01" and closed["history"] >= 2
     set_status(2, status="restored", actor="cán bộ phường", note=None, on=None, database_url=db_url)
     after = register_summary(ward_code=ward.code, ward_name=ward.name, database_url=db_url)

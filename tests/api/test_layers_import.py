@@ -24,9 +24,15 @@ def good_file(tmp_path, le_chan):
     """Three gathering points inside Lê Chân with Vietnamese headers."""
     c = le_chan.geometry.representative_point()
     path = tmp_path / "diem.csv"
-    pd.DataFrame({"Tên điểm": ["Điểm 1", "Điểm 2", "Điểm 3"], "Vĩ độ": [c.y, c.y, c.y + 0.002],
-                  "Kinh độ": [c.x, c.x + 0.002, c.x], "Số thùng 660L": [2, 4, 1],
-                  "Ghi chú": ["a", "b", "c"]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "Tên điểm": ["Điểm 1", "Điểm 2", "Điểm 3"],
+            "Vĩ độ": [c.y, c.y, c.y + 0.002],
+            "Kinh độ": [c.x, c.x + 0.002, c.x],
+            "Số thùng 660L": [2, 4, 1],
+            "Ghi chú": ["a", "b", "c"],
+        }
+    ).to_csv(path, index=False)
     return path
 
 
@@ -35,8 +41,9 @@ def _bad_files(tmp_path, le_chan) -> dict[str, object]:
     broken = tmp_path / "broken.geojson"
     broken.write_text('{"type": "FeatureCollection", "features": [{', encoding="utf-8")
     sea = tmp_path / "sea.geojson"
-    gpd.GeoDataFrame({"name": ["ok", "biển"]}, geometry=[Point(c.x, c.y), Point(107.2, 20.6)],
-                     crs=4326).to_file(sea)
+    gpd.GeoDataFrame(
+        {"name": ["ok", "biển"]}, geometry=[Point(c.x, c.y), Point(107.2, 20.6)], crs=4326
+    ).to_file(sea)
     nolon = tmp_path / "nolon.csv"
     pd.DataFrame({"name": ["x"], "lat": [c.y]}).to_csv(nolon, index=False)
     huge = tmp_path / "huge.geojson"
@@ -52,7 +59,9 @@ def test_import__bad_files_change_nothing(db_url, tmp_path, le_chan, good_file) 
     for message, path in _bad_files(tmp_path, le_chan).items():
         with pytest.raises(ValidationError, match=message):
             import_layer(path, kind="gathering_points", area=le_chan, database_url=db_url)
-    out = export_layer(tmp_path / "back.csv", kind="gathering_points", area=le_chan, database_url=db_url)
+    out = export_layer(
+        tmp_path / "back.csv", kind="gathering_points", area=le_chan, database_url=db_url
+    )
     assert out["rows"] == 3
     back = read_layer(tmp_path / "back.csv", kind="gathering_points", area=le_chan.geometry)
     assert sorted(back["name"]) == ["Điểm 1", "Điểm 2", "Điểm 3"]
@@ -62,8 +71,9 @@ def test_import__bad_files_change_nothing(db_url, tmp_path, le_chan, good_file) 
 def test_import__append_and_replace(db_url, le_chan, good_file) -> None:
     """Append adds rows; replace puts the ward's layer back to the file's rows."""
     import_layer(good_file, kind="gathering_points", area=le_chan, database_url=db_url)
-    appended = import_layer(good_file, kind="gathering_points", area=le_chan, database_url=db_url,
-                            mode="append")
+    appended = import_layer(
+        good_file, kind="gathering_points", area=le_chan, database_url=db_url, mode="append"
+    )
     assert appended["rows_after"] == 6
     replaced = import_layer(good_file, kind="gathering_points", area=le_chan, database_url=db_url)
     assert (replaced["rows_before"], replaced["rows_after"]) == (6, 3)

@@ -51,8 +51,17 @@ def live_server(db_url: str, tmp_path: Path, data_dir: Path) -> Iterator[str]:
     with log_path.open("wb") as log:
         proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [
-                sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app",
-                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "api.main:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
                 "--no-access-log",
             ],
             cwd=REPO_ROOT,
@@ -120,8 +129,12 @@ def test_concurrent_reports__every_accepted_report_is_stored(
             with lock:
                 clients.append(client)
         lat, lon = points[i]
-        data = {"service_code": codes[i % 3], "lat": f"{lat:.7f}", "long": f"{lon:.7f}",
-                "description": f"load test report {i}"}
+        data = {
+            "service_code": codes[i % 3],
+            "lat": f"{lat:.7f}",
+            "long": f"{lon:.7f}",
+            "description": f"load test report {i}",
+        }
         response = client.post("/open311/v2/requests.json", data=data)
         rid = response.json()[0]["service_request_id"] if response.is_success else None
         return response.status_code, rid

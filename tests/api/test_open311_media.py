@@ -65,9 +65,7 @@ def test_media__url_serves_the_uploaded_bytes(client: Any, png_image: bytes, mim
     assert photo.headers["x-content-type-options"] == "nosniff"
 
 
-def test_media__xml_names_the_same_url(
-    client: Any, png_image: bytes, read_xml: Any
-) -> None:
+def test_media__xml_names_the_same_url(client: Any, png_image: bytes, read_xml: Any) -> None:
     """A photo posted to requests.xml gets the same media_url in XML as in JSON."""
     posted = read_xml(post_photo(client, png_image, "image/png", fmt="xml"), "service_requests")
     rid = posted.findtext("request/service_request_id")
@@ -156,9 +154,7 @@ def test_media__link_out_of_the_folder_is_404(
     assert client.get(f"/open311/v2/media/{relative}").content == png_image
 
 
-def test_media__file_of_no_report_is_404(
-    client: Any, settings: Settings, png_image: bytes
-) -> None:
+def test_media__file_of_no_report_is_404(client: Any, settings: Settings, png_image: bytes) -> None:
     """A file in the media folder that no stored report points to is not served."""
     relative = f"2026/03/{uuid.uuid4().hex}.png"
     stray = settings.MEDIA_DIR / relative

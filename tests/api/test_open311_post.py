@@ -33,8 +33,12 @@ def test_post__stored_with_ward_and_agency(client: Any, count_reports: Any, data
     """An accepted report is in the database, in the ward whose polygon contains its point."""
     response = client.post(
         "/open311/v2/requests.json",
-        data={"service_code": "overflowing_point", "lat": str(LE_CHAN[0]), "long": str(LE_CHAN[1]),
-              "attribute[size]": "truckload"},
+        data={
+            "service_code": "overflowing_point",
+            "lat": str(LE_CHAN[0]),
+            "long": str(LE_CHAN[1]),
+            "attribute[size]": "truckload",
+        },
     )
     assert response.status_code == 200
     rid = int(response.json()[0]["service_request_id"])
@@ -123,15 +127,23 @@ BAD_INPUTS = [
         id="missing-required-attribute",
     ),
     pytest.param(
-        {"service_code": "household_waste", "lat": str(LE_CHAN[0]), "long": str(LE_CHAN[1]),
-         "attribute[size]": "mountain"},
+        {
+            "service_code": "household_waste",
+            "lat": str(LE_CHAN[0]),
+            "long": str(LE_CHAN[1]),
+            "attribute[size]": "mountain",
+        },
         None,
         "attribute[size] 'mountain' is not one of",
         id="bad-attribute-value",
     ),
     pytest.param(
-        {"service_code": "household_waste", "lat": str(LE_CHAN[0]), "long": str(LE_CHAN[1]),
-         "description": "x" * 4001},
+        {
+            "service_code": "household_waste",
+            "lat": str(LE_CHAN[0]),
+            "long": str(LE_CHAN[1]),
+            "description": "x" * 4001,
+        },
         None,
         "description is 4001 characters long",
         id="description-too-long",
@@ -166,8 +178,14 @@ def error_of(response: Any, fmt: str, read_xml: Any, *, status: int) -> tuple[in
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 @pytest.mark.parametrize(("data", "photo", "message"), BAD_INPUTS)
 def test_post__bad_input_refused_and_nothing_stored(
-    client: Any, count_reports: Any, settings: Any, read_xml: Any,
-    data: dict[str, str], photo: Any, message: str, fmt: str,
+    client: Any,
+    count_reports: Any,
+    settings: Any,
+    read_xml: Any,
+    data: dict[str, str],
+    photo: Any,
+    message: str,
+    fmt: str,
 ) -> None:
     """A bad report answers 400 with a message that says why, and leaves no row or file."""
     before = count_reports()
@@ -228,7 +246,9 @@ def _wire(client: Any, rid: str) -> dict[str, Any]:
     return client.get(f"/open311/v2/requests/{rid}.json").json()[0]
 
 
-def test_duplicates__20_m_apart_is_merged(client: Any, post_report: Any, count_reports: Any) -> None:
+def test_duplicates__20_m_apart_is_merged(
+    client: Any, post_report: Any, count_reports: Any
+) -> None:
     """A report 20 m from an open one of the same service is stored, closed and linked to it."""
     first = post_report(*LE_CHAN).json()[0]["service_request_id"]
     lat, lon = offset(*LE_CHAN, north_m=20.0)
@@ -263,8 +283,9 @@ def test_duplicates__distance_and_service(
     assert ext["workflow_status"] == ("duplicate" if merged else "received")
 
 
-@pytest.mark.parametrize(("age", "merged"), [(dt.timedelta(minutes=30), True),
-                                              (dt.timedelta(days=5), False)])
+@pytest.mark.parametrize(
+    ("age", "merged"), [(dt.timedelta(minutes=30), True), (dt.timedelta(days=5), False)]
+)
 def test_duplicates__time_window(
     client: Any, post_report: Any, age: dt.timedelta, merged: bool
 ) -> None:

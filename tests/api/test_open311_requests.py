@@ -88,8 +88,11 @@ def test_requests__status_and_service_code(client: Any, seeded: dict) -> None:
     both = ids(client.get("/open311/v2/requests.json", params={"status": "open,closed"}))
     assert len(both) == 5
     codes = {"service_code": "burning,construction_debris"}
-    expected = {rid for rid, (code, at) in seeded.items()
-                if code in {"burning", "construction_debris"} and NOW - at <= dt.timedelta(90)}
+    expected = {
+        rid
+        for rid, (code, at) in seeded.items()
+        if code in {"burning", "construction_debris"} and NOW - at <= dt.timedelta(90)
+    }
     assert set(ids(client.get("/open311/v2/requests.json", params=codes))) == expected
     bad = client.get("/open311/v2/requests.json", params={"status": "pending"})
     assert bad.status_code == 400
@@ -123,8 +126,10 @@ def test_requests__paging(client: Any, seeded: dict) -> None:
         {"service_code": "household_waste,burning"},
         {"page": 2, "page_size": 2},
         {"service_request_id": "1,2,7"},
-        {"start_date": (NOW - dt.timedelta(days=85)).isoformat(),
-         "end_date": (NOW - dt.timedelta(days=5)).isoformat()},
+        {
+            "start_date": (NOW - dt.timedelta(days=85)).isoformat(),
+            "end_date": (NOW - dt.timedelta(days=5)).isoformat(),
+        },
     ],
 )
 def test_requests__xml_lists_the_same_requests(

@@ -148,7 +148,8 @@ def test_discovery__xml(client: Any, read_xml: Any, xml_matches_json: Any) -> No
     for endpoint in endpoints:
         check_xml_fields(endpoint, DISCOVERY_ENDPOINT_FIELDS)
         assert [f.text for f in endpoint.findall("formats/format")] == [
-            "text/xml", "application/json"
+            "text/xml",
+            "application/json",
         ]
     xml_matches_json(root, client.get("/open311/v2/discovery.json").json())
 
@@ -274,7 +275,7 @@ POSTED = {
     "long": "106.6854",
     "address_string": "Ngõ 12 Tô Hiệu, Lê Chân",
     "attribute[size]": "handcart",
-    "description": "Đống rác <lớn> & \"cháy\" đầu ngõ\nsáng nay",
+    "description": 'Đống rác <lớn> & "cháy" đầu ngõ\nsáng nay',
     "email": "dan@example.vn",
     "account_id": "acct-7",
 }
@@ -317,8 +318,9 @@ def test_get__xml_survives_control_characters(client: Any, read_xml: Any) -> Non
     """A description with a character XML 1.0 cannot carry still gives a well-formed answer."""
     data = {**POSTED, "description": "rác\x0btràn\x1fra đường"}
     rid = client.post("/open311/v2/requests.json", data=data).json()[0]["service_request_id"]
-    assert client.get(f"/open311/v2/requests/{rid}.json").json()[0]["description"] == (
-        data["description"]
+    assert (
+        client.get(f"/open311/v2/requests/{rid}.json").json()[0]["description"]
+        == (data["description"])
     )
     single = read_xml(client.get(f"/open311/v2/requests/{rid}.xml"), "service_requests")
     assert single.findtext("request/description") == "rác\ufffdtràn\ufffdra đường"

@@ -9,8 +9,9 @@ import api.plan
 from api.cli import main
 
 
-def test_plan__le_chan_falls_back_to_labelled_sample(vanmieu_boundary, tmp_path, capsys,
-                                                      monkeypatch) -> None:
+def test_plan__le_chan_falls_back_to_labelled_sample(
+    vanmieu_boundary, tmp_path, capsys, monkeypatch
+) -> None:
     """No Lê Chân roads offline: the plan says so, runs on the sample and labels every output."""
     monkeypatch.setenv("GOMRAC_OFFLINE", "1")
     from geo.settings import get_settings
@@ -18,8 +19,20 @@ def test_plan__le_chan_falls_back_to_labelled_sample(vanmieu_boundary, tmp_path,
     get_settings.cache_clear()
     monkeypatch.setattr(api.plan, "HANOI_SAMPLE", str(vanmieu_boundary))  # a 1 km² stand-in
     try:
-        status = main(["plan", "Lê Chân", "--sample-if-missing", "--out", str(tmp_path),
-                       "--time-limit", "5", "--budget", "4", "--json"])
+        status = main(
+            [
+                "plan",
+                "Lê Chân",
+                "--sample-if-missing",
+                "--out",
+                str(tmp_path),
+                "--time-limit",
+                "5",
+                "--budget",
+                "4",
+                "--json",
+            ]
+        )
     finally:
         get_settings.cache_clear()
     out, err = capsys.readouterr()
@@ -31,7 +44,9 @@ def test_plan__le_chan_falls_back_to_labelled_sample(vanmieu_boundary, tmp_path,
     assert result["points"]["new_points"] > 0
     assert result["routes_daily"]["check_violations"] == 0
     assert result["routes_recyclable"]["streams"] == ["recyclable"]
-    assert result["cameras"]["covered_weight_pct"] >= result["cameras"]["baseline_densest_cells_pct"]
+    assert (
+        result["cameras"]["covered_weight_pct"] >= result["cameras"]["baseline_densest_cells_pct"]
+    )
     page = (tmp_path / "map.html").read_text(encoding="utf-8")
     assert "OpenStreetMap contributors" in page and "SYNTHETIC" in page
     assert "Hanoi sample" in page

@@ -20,8 +20,10 @@ def _independent_walks(data, points) -> np.ndarray:
     demand = data.demand
     pts = to_metric(points)
     src = ox.distance.nearest_nodes(P, pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy())
-    src_leg = np.hypot(pts.geometry.x.to_numpy() - [P.nodes[n]["x"] for n in src],
-                       pts.geometry.y.to_numpy() - [P.nodes[n]["y"] for n in src])
+    src_leg = np.hypot(
+        pts.geometry.x.to_numpy() - [P.nodes[n]["x"] for n in src],
+        pts.geometry.y.to_numpy() - [P.nodes[n]["y"] for n in src],
+    )
     # a virtual source joined to each point's node by its access leg
     H = nx.DiGraph()
     for u, v, d in P.edges(data=True):
@@ -32,8 +34,10 @@ def _independent_walks(data, points) -> np.ndarray:
             H.add_edge("src", n, length=leg)
     dist = nx.single_source_dijkstra_path_length(H, "src", weight="length")
     homes = ox.distance.nearest_nodes(P, demand.geometry.x.to_numpy(), demand.geometry.y.to_numpy())
-    home_leg = np.hypot(demand.geometry.x.to_numpy() - [P.nodes[n]["x"] for n in homes],
-                        demand.geometry.y.to_numpy() - [P.nodes[n]["y"] for n in homes])
+    home_leg = np.hypot(
+        demand.geometry.x.to_numpy() - [P.nodes[n]["x"] for n in homes],
+        demand.geometry.y.to_numpy() - [P.nodes[n]["y"] for n in homes],
+    )
     return np.array([dist.get(n, np.inf) for n in homes]) + home_leg
 
 
@@ -57,7 +61,9 @@ def test_cover_all__every_uncovered_household_has_a_reason(vanmieu_data, vanmieu
 
     reach = cost_matrix(vanmieu_data.walk_arrays, plan.uncovered.geometry, plan.candidates.geometry)
     assert (reach.min(axis=1) > 300).all()  # truly out of reach of every permitted site
-    assert plan.uncovered["reason"].str.contains("no permitted site within 300 m|not reachable").all()
+    assert (
+        plan.uncovered["reason"].str.contains("no permitted site within 300 m|not reachable").all()
+    )
 
 
 def test_proposed_points__outside_exclusion_zones(vanmieu_data, vanmieu_points) -> None:
@@ -135,9 +141,14 @@ def test_groups_file__used_for_coverage(vanmieu_boundary, tmp_path) -> None:
     from geo.layers import read_layer
 
     path = tmp_path / "to_dan_pho.geojson"
-    gpd.GeoDataFrame({"Tên tổ": ["Tổ 1", "Tổ 2"], "số hộ": [100, 200]},
-                     geometry=[box(105.8268, 21.0233, 105.8329, 21.0303),
-                               box(105.8329, 21.0233, 105.8390, 21.0303)], crs=4326).to_file(path)
+    gpd.GeoDataFrame(
+        {"Tên tổ": ["Tổ 1", "Tổ 2"], "số hộ": [100, 200]},
+        geometry=[
+            box(105.8268, 21.0233, 105.8329, 21.0303),
+            box(105.8329, 21.0233, 105.8390, 21.0303),
+        ],
+        crs=4326,
+    ).to_file(path)
     groups = read_layer(path, kind="groups")
     groups["group_id"] = range(len(groups))
     data = load_ward_data(boundary=vanmieu_boundary, groups=groups)

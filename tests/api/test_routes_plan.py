@@ -49,8 +49,10 @@ def test_routes__geometry_follows_network(vanmieu_data, vanmieu_routes) -> None:
         start, end = row.geometry.coords[0], row.geometry.coords[-1]
         assert start == pytest.approx((G.nodes[nodes[0]]["x"], G.nodes[nodes[0]]["y"]))
         assert end == pytest.approx((G.nodes[nodes[-1]]["x"], G.nodes[nodes[-1]]["y"]))
-        length = sum(min(d["length"] for d in G[u][v].values())
-                     for u, v in zip(nodes[:-1], nodes[1:], strict=True))
+        length = sum(
+            min(d["length"] for d in G[u][v].values())
+            for u, v in zip(nodes[:-1], nodes[1:], strict=True)
+        )
         assert length > 0
 
 
@@ -59,12 +61,16 @@ def test_routes__saving_against_baseline(vanmieu_routes) -> None:
     s = vanmieu_routes.summary
     assert s["total_km"] <= s["baseline_km"] + 1e-6
     # the printed km are rounded to 10 m: the percentage agrees to that precision
-    assert s["saving_pct"] == pytest.approx(100 * (s["baseline_km"] - s["total_km"]) / s["baseline_km"], abs=0.1)
+    assert s["saving_pct"] == pytest.approx(
+        100 * (s["baseline_km"] - s["total_km"]) / s["baseline_km"], abs=0.1
+    )
     assert s["co2_kg"] == pytest.approx(s["fuel_l"] * 2.68, rel=0.01)
     assert any("STAND-IN" in n for n in s["notes"])  # Hanoi has no real landfill in the extract
 
 
-def test_routes__outputs_gpx_and_schedule(vanmieu_data, vanmieu_points, vanmieu_routes, tmp_path) -> None:
+def test_routes__outputs_gpx_and_schedule(
+    vanmieu_data, vanmieu_points, vanmieu_routes, tmp_path
+) -> None:
     """GPX files parse with one track point per line vertex; the schedule lists every group in Vietnamese."""
     files = write_outputs(vanmieu_routes, tmp_path, attribution=vanmieu_data.attribution())
     gpx = [v for k, v in files.items() if k.startswith("gpx_")]
@@ -79,8 +85,9 @@ def test_routes__outputs_gpx_and_schedule(vanmieu_data, vanmieu_points, vanmieu_
 
     pts = vanmieu_points.proposed.to_crs(4326)
     _, walks_to = point_demand(vanmieu_data, pts)
-    table = schedule_table(vanmieu_data, [vanmieu_routes], walks_to, list(pts["name"]),
-                           list(pts["street"]))
+    table = schedule_table(
+        vanmieu_data, [vanmieu_routes], walks_to, list(pts["name"]), list(pts["street"])
+    )
     out = write_schedule(table, tmp_path, ward="Văn Miếu", notes=["mẫu"])
     csv = pd.read_csv(out["schedule_csv"], encoding="utf-8-sig")
     assert list(csv.columns)[:3] == ["Tổ dân phố", "Số hộ", "Điểm tập kết"]
@@ -98,23 +105,34 @@ def test_routes__demand_above_every_capacity(vanmieu_data, vanmieu_points) -> No
     """A fleet of 1 t trucks cannot take a 2.5 t point: the error names the point."""
     fleet = Fleet((VehicleType(count=5, capacity_kg=1000, garage=0),))
     with pytest.raises(InfeasibleError, match="above every vehicle's capacity"):
-        plan_routes(vanmieu_data, vanmieu_points.proposed.to_crs(4326),
-                    params=RoutesParams(fleet=fleet, time_limit_s=2, two_tier=False))
+        plan_routes(
+            vanmieu_data,
+            vanmieu_points.proposed.to_crs(4326),
+            params=RoutesParams(fleet=fleet, time_limit_s=2, two_tier=False),
+        )
 
 
 def test_routes__shift_too_short(vanmieu_data, vanmieu_points) -> None:
     """A 10-minute shift cannot reach a point and unload: a clear message, not a bad plan."""
-    fleet = Fleet((VehicleType(count=30, garage=0, shift_start_s=20 * 3600, shift_end_s=20 * 3600 + 600),))
+    fleet = Fleet(
+        (VehicleType(count=30, garage=0, shift_start_s=20 * 3600, shift_end_s=20 * 3600 + 600),)
+    )
     with pytest.raises(InfeasibleError, match="shift"):
-        plan_routes(vanmieu_data, vanmieu_points.proposed.to_crs(4326),
-                    params=RoutesParams(fleet=fleet, time_limit_s=2, two_tier=False))
+        plan_routes(
+            vanmieu_data,
+            vanmieu_points.proposed.to_crs(4326),
+            params=RoutesParams(fleet=fleet, time_limit_s=2, two_tier=False),
+        )
 
 
 def test_fleet_from_file(tmp_path) -> None:
     """A fleet CSV sets counts, capacities and a night shift crossing midnight."""
     path = tmp_path / "fleet.csv"
-    path.write_text("name,count,capacity_kg,shift_start,shift_end,unload_min\n"
-                    "xe ép 5 tấn,3,5000,19:00,03:00,15\n", encoding="utf-8")
+    path.write_text(
+        "name,count,capacity_kg,shift_start,shift_end,unload_min\n"
+        "xe ép 5 tấn,3,5000,19:00,03:00,15\n",
+        encoding="utf-8",
+    )
     fleet = fleet_from_file(path)
     vt = fleet.vehicle_types[0]
     assert (vt.count, vt.capacity_kg, vt.unload_s) == (3, 5000.0, 900.0)
@@ -141,8 +159,9 @@ def test_choose_landfill__file_without_trang_cat(tmp_path, data_dir) -> None:
     from geo.wards import find_ward
 
     path = tmp_path / "fac.csv"
-    path.write_text("name,lon,lat\nTrạm trung chuyển A,106.69,20.83\nBãi B,106.50,20.95\n",
-                    encoding="utf-8")
+    path.write_text(
+        "name,lon,lat\nTrạm trung chuyển A,106.69,20.83\nBãi B,106.50,20.95\n", encoding="utf-8"
+    )
     row, note = choose_landfill(load_facilities(path), find_ward("Lê Chân").geometry)
     assert row["name"].iloc[0] == "Trạm trung chuyển A"
     assert "not in the facilities file" in note
@@ -151,9 +170,17 @@ def test_choose_landfill__file_without_trang_cat(tmp_path, data_dir) -> None:
 def test_routes__drive_home_closes_last_trip(vanmieu_routes) -> None:
     """Every route line belongs to a trip that unloads: no extra 'trip' for the drive home."""
     stops = vanmieu_routes.stops
-    unloading_trips = set(zip(stops.loc[stops["kind"] == "landfill", "vehicle"],
-                              stops.loc[stops["kind"] == "landfill", "trip"], strict=True))
-    assert set(zip(vanmieu_routes.routes["vehicle"], vanmieu_routes.routes["trip"], strict=True)) <= unloading_trips
+    unloading_trips = set(
+        zip(
+            stops.loc[stops["kind"] == "landfill", "vehicle"],
+            stops.loc[stops["kind"] == "landfill", "trip"],
+            strict=True,
+        )
+    )
+    assert (
+        set(zip(vanmieu_routes.routes["vehicle"], vanmieu_routes.routes["trip"], strict=True))
+        <= unloading_trips
+    )
 
 
 def test_routes__km_are_the_drawn_streets(vanmieu_data, vanmieu_routes) -> None:

@@ -63,7 +63,8 @@ def test_staff__answer_shows_the_published_photo(
     )
     rid = response.json()[0]["service_request_id"]
     changed = client.patch(
-        f"/api/reports/{rid}", json={"workflow_status": "verified", "actor": "an.nguyen"},
+        f"/api/reports/{rid}",
+        json={"workflow_status": "verified", "actor": "an.nguyen"},
         headers=staff_headers,
     ).json()
     wire = client.get(f"/open311/v2/requests/{rid}.json").json()[0]
@@ -91,7 +92,9 @@ def test_staff__token_required(
     assert wire["extended_attributes"]["workflow_status"] == "received"
 
 
-def test_staff__disabled_without_configured_token(db_url: str, data_dir: Any, tmp_path: Any) -> None:
+def test_staff__disabled_without_configured_token(
+    db_url: str, data_dir: Any, tmp_path: Any
+) -> None:
     """With no GOMRAC_STAFF_TOKEN set, staff endpoints refuse even a guessed token (403)."""
     from fastapi.testclient import TestClient  # imported quietly by conftest
 
@@ -114,13 +117,15 @@ def test_staff__bad_changes(client: Any, post_report: Any, staff_headers: dict[s
     )
     assert unknown.status_code == 422
     missing = client.patch(
-        "/api/reports/999999", json={"workflow_status": "verified", "actor": "a"},
+        "/api/reports/999999",
+        json={"workflow_status": "verified", "actor": "a"},
         headers=staff_headers,
     )
     assert missing.status_code == 404
     assert missing.json()["detail"] == "report 999999 not found"
     dup = client.patch(
-        f"/api/reports/{rid}", json={"workflow_status": "duplicate", "actor": "a"},
+        f"/api/reports/{rid}",
+        json={"workflow_status": "duplicate", "actor": "a"},
         headers=staff_headers,
     )
     assert dup.status_code == 400

@@ -49,8 +49,11 @@ def test_hotspots__too_few_reports(le_chan, tmp_path) -> None:
 
     c = le_chan.area.geometry.representative_point()
     path = tmp_path / "r.csv"
-    path.write_text("lat,lon,time\n" + "".join(
-        f"{c.y + i * 1e-3},{c.x},2026-01-0{i + 1} 21:00\n" for i in range(3)), encoding="utf-8")
+    path.write_text(
+        "lat,lon,time\n"
+        + "".join(f"{c.y + i * 1e-3},{c.x},2026-01-0{i + 1} 21:00\n" for i in range(3)),
+        encoding="utf-8",
+    )
     reports = load_reports(le_chan, str(path))
     with pytest.raises(ValidationError, match="only 3 reports"):
         analyse_hotspots(le_chan, reports)
@@ -66,8 +69,9 @@ def test_hotspots__reports_from_the_database(db_url, le_chan, tmp_path) -> None:
         generated = load_reports(le_chan, "synthetic", n=200, seed=5).reports
     table = generated[["service_code", "requested_datetime", "geometry"]].to_crs(4326)
     save_layer(table, tmp_path / "reports.geojson")
-    stored = import_layer(tmp_path / "reports.geojson", kind="reports", area=le_chan.area,
-                          database_url=db_url)
+    stored = import_layer(
+        tmp_path / "reports.geojson", kind="reports", area=le_chan.area, database_url=db_url
+    )
     assert stored["rows_after"] == 200
     reports = load_reports(le_chan, "db", database_url=db_url)
     assert reports.source == "database" and len(reports.reports) == 200

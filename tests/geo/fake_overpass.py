@@ -44,12 +44,18 @@ def overpass_json_from_osm_xml(path: str | Path) -> dict[str, Any]:
     elements: list[dict[str, Any]] = []
     for _, elem in ET.iterparse(str(path), events=("end",)):
         if elem.tag == "node":
-            element: dict[str, Any] = {"type": "node", "id": int(elem.get("id")),
-                                       "lat": float(elem.get("lat")),
-                                       "lon": float(elem.get("lon"))}
+            element: dict[str, Any] = {
+                "type": "node",
+                "id": int(elem.get("id")),
+                "lat": float(elem.get("lat")),
+                "lon": float(elem.get("lon")),
+            }
         elif elem.tag == "way":
-            element = {"type": "way", "id": int(elem.get("id")),
-                       "nodes": [int(nd.get("ref")) for nd in elem.iter("nd")]}
+            element = {
+                "type": "way",
+                "id": int(elem.get("id")),
+                "nodes": [int(nd.get("ref")) for nd in elem.iter("nd")],
+            }
         else:
             if elem.tag == "relation":
                 elem.clear()
@@ -62,9 +68,11 @@ def overpass_json_from_osm_xml(path: str | Path) -> dict[str, Any]:
     return {
         "version": 0.6,
         "generator": "tests/geo/fake_overpass.py",
-        "osm3s": {"timestamp_osm_base": "2023-12-13T14:45:10Z",
-                  "copyright": "The data included in this document is from www.openstreetmap.org. "
-                               "The data is made available under ODbL."},
+        "osm3s": {
+            "timestamp_osm_base": "2023-12-13T14:45:10Z",
+            "copyright": "The data included in this document is from www.openstreetmap.org. "
+            "The data is made available under ODbL.",
+        },
         "elements": elements,
     }
 
@@ -115,15 +123,22 @@ class FakeOverpass:
 
     def queries(self, prefix: str = "/api") -> list[str]:
         """The Overpass QL of every interpreter POST received under `prefix`."""
-        return [r.query for r in self.requests
-                if r.method == "POST" and r.path == f"{prefix}/interpreter" and r.query is not None]
+        return [
+            r.query
+            for r in self.requests
+            if r.method == "POST" and r.path == f"{prefix}/interpreter" and r.query is not None
+        ]
 
     def __enter__(self) -> Self:
         self._thread.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -172,8 +187,11 @@ class FakeOverpass:
                 if not path.endswith("/interpreter"):
                     self._send(404, b"not found\n", "text/plain")
                 elif query is None or "[out:json]" not in query:
-                    self._send(400, b"Error: expected an [out:json] query in the form field data\n",
-                               "text/plain")
+                    self._send(
+                        400,
+                        b"Error: expected an [out:json] query in the form field data\n",
+                        "text/plain",
+                    )
                 else:
                     self._send(200, fake._body, "application/json")
 

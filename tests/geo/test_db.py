@@ -69,20 +69,26 @@ def test_init_db__spatial_columns_and_indexes(engine: Engine) -> None:
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             rows = conn.execute(
-                text("SELECT f_table_name, geometry_type, srid, spatial_index_enabled "
-                     "FROM geometry_columns")
+                text(
+                    "SELECT f_table_name, geometry_type, srid, spatial_index_enabled "
+                    "FROM geometry_columns"
+                )
             ).all()
             codes = {0: "GEOMETRY", 1: "POINT", 6: "MULTIPOLYGON"}
             found = {t: (codes[g], s, bool(i)) for t, g, s, i in rows}
         else:
             rows = conn.execute(
-                text("SELECT f_table_name, type, srid FROM geometry_columns "
-                     "WHERE f_table_schema = current_schema()")
+                text(
+                    "SELECT f_table_name, type, srid FROM geometry_columns "
+                    "WHERE f_table_schema = current_schema()"
+                )
             ).all()
             indexed = set(
                 conn.execute(
-                    text("SELECT tablename FROM pg_indexes WHERE schemaname = current_schema() "
-                         "AND indexdef LIKE '%USING gist (geom)%'")
+                    text(
+                        "SELECT tablename FROM pg_indexes WHERE schemaname = current_schema() "
+                        "AND indexdef LIKE '%USING gist (geom)%'"
+                    )
                 ).scalars()
             )
             found = {t: (g, s, t in indexed) for t, g, s in rows}
@@ -192,19 +198,23 @@ import geopandas as gpd
 from sqlalchemy import text
 from geo.db import init_db, make_engine
 assert "pyogrio" not in sys.modules  # GDAL not loaded yet: the order that used to crash
-engine = make_engine("sqlite:///{tmp_path / 'x.sqlite'}")
+engine = make_engine("sqlite:///{tmp_path / "x.sqlite"}")
 init_db(engine)
 with engine.connect() as conn:
     conn.execute(text("SELECT spatialite_version()"))
-    gdf = gpd.read_file("{data_dir / 'boundaries' / 'haiphong_haiduong_admin_2009.gpkg'}",
+    gdf = gpd.read_file("{data_dir / "boundaries" / "haiphong_haiduong_admin_2009.gpkg"}",
                         layer="communes_2009")
-    gdf.to_file("{tmp_path / 'out.gpkg'}", layer="x")
-    print(len(gpd.read_file("{tmp_path / 'out.gpkg'}")))
+    gdf.to_file("{tmp_path / "out.gpkg"}", layer="x")
+    print(len(gpd.read_file("{tmp_path / "out.gpkg"}")))
 """
     repo = Path(__file__).resolve().parents[2]
     done = subprocess.run(  # noqa: S603 - our own interpreter
         [sys.executable, "-X", "faulthandler", "-c", script],
-        cwd=repo, capture_output=True, text=True, timeout=120, check=False,
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "488"

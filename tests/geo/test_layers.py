@@ -30,9 +30,14 @@ def inside(le_chan) -> list[tuple[float, float]]:
 def test_read_layer__vietnamese_csv(tmp_path, le_chan, inside) -> None:
     """A CSV with Vietnamese headers (diacritics and BOM) loads with canonical columns."""
     path = tmp_path / "diem.csv"
-    pd.DataFrame({"Tên điểm": ["Điểm 1", "Điểm 2", "Điểm 3"],
-                  "Vĩ độ": [p[1] for p in inside], "Kinh độ": [p[0] for p in inside],
-                  "Số thùng 660L": [2, 3, 1]}).to_csv(path, index=False, encoding="utf-8-sig")
+    pd.DataFrame(
+        {
+            "Tên điểm": ["Điểm 1", "Điểm 2", "Điểm 3"],
+            "Vĩ độ": [p[1] for p in inside],
+            "Kinh độ": [p[0] for p in inside],
+            "Số thùng 660L": [2, 3, 1],
+        }
+    ).to_csv(path, index=False, encoding="utf-8-sig")
     gdf = read_layer(path, kind="gathering_points", area=le_chan.geometry)
     assert list(gdf["name"]) == ["Điểm 1", "Điểm 2", "Điểm 3"]
     assert gdf["bins_660l"].tolist() == [2, 3, 1]
@@ -42,8 +47,11 @@ def test_read_layer__vietnamese_csv(tmp_path, le_chan, inside) -> None:
 
 def test_read_layer__excel_and_geojson_roundtrip(tmp_path, le_chan, inside) -> None:
     """What save_layer writes (Excel, GeoJSON, GeoPackage) reads back the same, with attribution."""
-    gdf = gpd.GeoDataFrame({"name": ["a", "b", "c"], "bins_240l": [1, 2, 3]},
-                           geometry=[Point(p) for p in inside], crs=4326)
+    gdf = gpd.GeoDataFrame(
+        {"name": ["a", "b", "c"], "bins_240l": [1, 2, 3]},
+        geometry=[Point(p) for p in inside],
+        crs=4326,
+    )
     for suffix in (".xlsx", ".geojson", ".gpkg", ".csv"):
         path = save_layer(gdf, tmp_path / f"points{suffix}")
         back = read_layer(path, kind="gathering_points", area=le_chan.geometry)
@@ -56,7 +64,9 @@ def test_read_layer__excel_and_geojson_roundtrip(tmp_path, le_chan, inside) -> N
 def test_read_layer__broken_geojson(tmp_path) -> None:
     """Broken JSON is refused with the parser's reason."""
     path = tmp_path / "broken.geojson"
-    path.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature",', encoding="utf-8")
+    path.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature",', encoding="utf-8"
+    )
     with pytest.raises(ValidationError, match="not valid JSON"):
         read_layer(path, kind="gathering_points")
 
@@ -66,7 +76,9 @@ def test_read_layer__point_in_the_sea(tmp_path, le_chan, inside) -> None:
     path = tmp_path / "sea.geojson"
     pts = [Point(p) for p in inside[:2]] + [Point(107.2, 20.6)]
     gpd.GeoDataFrame({"name": ["a", "b", "biển"]}, geometry=pts, crs=4326).to_file(path)
-    with pytest.raises(ValidationError, match=r"feature 3 \(biển\): \d+\.\d+ km outside Phường Lê Chân"):
+    with pytest.raises(
+        ValidationError, match=r"feature 3 \(biển\): \d+\.\d+ km outside Phường Lê Chân"
+    ):
         read_layer(path, kind="gathering_points", area=le_chan.geometry, area_name=le_chan.name)
 
 
@@ -98,11 +110,25 @@ def test_read_layer__huge_upload(tmp_path) -> None:
 def test_read_layer__invalid_polygon(tmp_path, le_chan) -> None:
     """A self-intersecting group polygon is refused with the reason."""
     c = le_chan.geometry.representative_point()
-    bowtie = Polygon([(c.x, c.y), (c.x + 0.001, c.y + 0.001), (c.x + 0.001, c.y), (c.x, c.y + 0.001)])
+    bowtie = Polygon(
+        [(c.x, c.y), (c.x + 0.001, c.y + 0.001), (c.x + 0.001, c.y), (c.x, c.y + 0.001)]
+    )
     path = tmp_path / "groups.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": "Tổ 1"}, "geometry": bowtie.__geo_interface__}]}),
-        encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"name": "Tổ 1"},
+                        "geometry": bowtie.__geo_interface__,
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(ValidationError, match="feature 1: invalid geometry .*Self-intersection"):
         read_layer(path, kind="groups", area=le_chan.geometry)
 
@@ -111,7 +137,8 @@ def test_read_layer__duplicates(tmp_path, inside) -> None:
     """Two gathering points at the same place are duplicates."""
     path = tmp_path / "dup.csv"
     pd.DataFrame({"lat": [inside[0][1], inside[0][1]], "lon": [inside[0][0], inside[0][0]]}).to_csv(
-        path, index=False)
+        path, index=False
+    )
     with pytest.raises(ValidationError, match="row 3: duplicate of row 2"):
         read_layer(path, kind="gathering_points")
 
@@ -123,7 +150,8 @@ def test_read_layer__reports_need_time(tmp_path, inside) -> None:
     with pytest.raises(ValidationError, match="requested_datetime"):
         read_layer(path, kind="reports")
     pd.DataFrame({"lat": [inside[0][1]], "lon": [inside[0][0]], "thời gian": ["hôm qua"]}).to_csv(
-        path, index=False)
+        path, index=False
+    )
     with pytest.raises(ValidationError, match="row 2: date/time 'hôm qua' not understood"):
         read_layer(path, kind="reports")
 
@@ -131,7 +159,9 @@ def test_read_layer__reports_need_time(tmp_path, inside) -> None:
 def test_read_layer__wrong_geometry_type(tmp_path, le_chan) -> None:
     """A polygon in a gathering-point file is refused."""
     path = tmp_path / "poly.geojson"
-    gpd.GeoDataFrame({"name": ["x"]}, geometry=[le_chan.geometry.buffer(-0.005)], crs=4326).to_file(path)
+    gpd.GeoDataFrame({"name": ["x"]}, geometry=[le_chan.geometry.buffer(-0.005)], crs=4326).to_file(
+        path
+    )
     with pytest.raises(ValidationError, match="where Point is expected"):
         read_layer(path, kind="gathering_points")
 
@@ -139,8 +169,13 @@ def test_read_layer__wrong_geometry_type(tmp_path, le_chan) -> None:
 def test_read_layer__report_times_are_local(tmp_path, inside) -> None:
     """A report time without a zone is Hai Phong time (UTC+7); one with a zone is kept."""
     path = tmp_path / "reports.csv"
-    pd.DataFrame({"lat": [inside[0][1], inside[1][1]], "lon": [inside[0][0], inside[1][0]],
-                  "thời gian": ["2026-01-05 21:00", "2026-01-05T21:00:00+00:00"]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "lat": [inside[0][1], inside[1][1]],
+            "lon": [inside[0][0], inside[1][0]],
+            "thời gian": ["2026-01-05 21:00", "2026-01-05T21:00:00+00:00"],
+        }
+    ).to_csv(path, index=False)
     gdf = read_layer(path, kind="reports")
     times = gdf["requested_datetime"].dt.tz_convert("UTC")
     assert times.iloc[0] == pd.Timestamp("2026-01-05 14:00", tz="UTC")

@@ -17,16 +17,30 @@ from geo.network import NetworkRules, largest_scc_share, networks_for
 from geo.settings import get_settings
 
 # Independent reading of the truck rules (NetworkRules' documented defaults), on raw OSM tags.
-NOT_FOR_TRUCKS = {"footway", "path", "steps", "pedestrian", "cycleway", "track", "bridleway",
-                  "corridor", "construction", "proposed", "platform", "elevator"}
+NOT_FOR_TRUCKS = {
+    "footway",
+    "path",
+    "steps",
+    "pedestrian",
+    "cycleway",
+    "track",
+    "bridleway",
+    "corridor",
+    "construction",
+    "proposed",
+    "platform",
+    "elevator",
+}
 ALLEY_SERVICES = {"alley", "driveway", "parking_aisle", "drive-through", "emergency_access"}
 
 
 def _truck_forbidden(tags: dict[str, str]) -> bool:
     if tags.get("highway") in NOT_FOR_TRUCKS or tags.get("service") in ALLEY_SERVICES:
         return True
-    if any(tags.get(k) in {"no", "private"} for k in ("access", "vehicle", "motor_vehicle",
-                                                        "motorcar", "hgv")):
+    if any(
+        tags.get(k) in {"no", "private"}
+        for k in ("access", "vehicle", "motor_vehicle", "motorcar", "hgv")
+    ):
         return True
     if tags.get("area") == "yes":
         return True
@@ -62,10 +76,14 @@ def test_truck_network__strongly_connected(hanoi_networks) -> None:
     assert largest_scc_share(G) >= 0.95
 
 
-def test_cart_only_edges__forbidden_or_unreachable(hanoi_networks, hanoi_streets_file, hanoi_area) -> None:
+def test_cart_only_edges__forbidden_or_unreachable(
+    hanoi_networks, hanoi_streets_file, hanoi_area
+) -> None:
     """Every cart-only way is forbidden to trucks by its tags, or cut off from the truck network."""
     tags, nodes = _raw_ways(str(hanoi_streets_file))
-    truck_ways = {w for _, _, d in hanoi_networks.truck.edges(data=True) for w in _osmids(d["osmid"])}
+    truck_ways = {
+        w for _, _, d in hanoi_networks.truck.edges(data=True) for w in _osmids(d["osmid"])
+    }
     cart_ways = {w for _, _, d in hanoi_networks.cart.edges(data=True) for w in _osmids(d["osmid"])}
     cart_only = cart_ways - truck_ways
     assert len(cart_only) > 500  # the extract has hundreds of alleys and footways
@@ -82,7 +100,9 @@ def test_cart_only_edges__forbidden_or_unreachable(hanoi_networks, hanoi_streets
         if _truck_forbidden(tags[wid]):
             continue
         ends = [n for n in nodes[wid] if n in G.nodes]
-        if not ends or not all(inner.contains(Point(G.nodes[n]["x"], G.nodes[n]["y"])) for n in ends):
+        if not ends or not all(
+            inner.contains(Point(G.nodes[n]["x"], G.nodes[n]["y"])) for n in ends
+        ):
             continue
         if any(n in main for n in nodes[wid]):
             bad.append((wid, tags[wid]))
@@ -145,7 +165,9 @@ def test_networks_for__cache(hanoi_area, tmp_path, monkeypatch) -> None:
             assert cached == getattr(first, graph).graph[name]
             assert not isinstance(cached, str)
         assert (len(second.truck), second.truck.number_of_edges()) == (
-            len(first.truck), first.truck.number_of_edges())
+            len(first.truck),
+            first.truck.number_of_edges(),
+        )
         assert list((tmp_path / "osm" / hanoi_area.slug).glob("truck-*.graphml"))
     finally:
         get_settings.cache_clear()
@@ -171,15 +193,18 @@ def test_find_source__no_data_explains(monkeypatch) -> None:
         get_settings.cache_clear()
 
 
-@pytest.mark.parametrize(("tags", "reason"), [
-    ({"highway": "service", "service": "alley"}, "service=alley"),
-    ({"highway": "residential", "width": "2.5"}, "width=2.5 < 3.5 m"),
-    ({"highway": "residential", "access": "private"}, "access=private"),
-    ({"highway": "footway"}, "highway=footway"),
-    ({"highway": "tertiary", "maxweight": "5"}, "maxweight=5 < 12.0 t"),
-    ({"highway": "residential", "width": "6 m"}, None),
-    ({"highway": ["residential", "service"]}, None),
-])
+@pytest.mark.parametrize(
+    ("tags", "reason"),
+    [
+        ({"highway": "service", "service": "alley"}, "service=alley"),
+        ({"highway": "residential", "width": "2.5"}, "width=2.5 < 3.5 m"),
+        ({"highway": "residential", "access": "private"}, "access=private"),
+        ({"highway": "footway"}, "highway=footway"),
+        ({"highway": "tertiary", "maxweight": "5"}, "maxweight=5 < 12.0 t"),
+        ({"highway": "residential", "width": "6 m"}, None),
+        ({"highway": ["residential", "service"]}, None),
+    ],
+)
 def test_rules__truck_reason(tags, reason) -> None:
     """The rules name the tag that closes a way to trucks."""
     assert NetworkRules().truck_reason(tags) == reason

@@ -55,11 +55,14 @@ def vanmieu_area(vanmieu_boundary: Path):
 
 
 @pytest.fixture(scope="module")
-def osm_networks(vanmieu_area, hanoi_streets_file: Path,
-                 tmp_path_factory: pytest.TempPathFactory) -> Networks:
+def osm_networks(
+    vanmieu_area, hanoi_streets_file: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Networks:
     """The reference: networks built from the OSM XML extract, in a cache of their own."""
-    with pytest.MonkeyPatch.context() as mp, _environment(
-            mp, GOMRAC_CACHE_DIR=str(tmp_path_factory.mktemp("osm-cache"))):
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        _environment(mp, GOMRAC_CACHE_DIR=str(tmp_path_factory.mktemp("osm-cache"))),
+    ):
         nets = networks_for(vanmieu_area, osm_path=hanoi_streets_file)
     get_settings.cache_clear()
     assert nets.source.kind == "osm_xml" and nets.source.path == hanoi_streets_file
@@ -71,11 +74,14 @@ def osm_networks(vanmieu_area, hanoi_streets_file: Path,
 def pbf_file(hanoi_streets_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The street extract converted to PBF with osmium-tool, as a Geofabrik clip would be."""
     if OSMIUM is None:
-        pytest.skip("the osmium command (osmium-tool) is not installed; scripts/setup.sh installs "
-                    "it: cannot write a .osm.pbf to test the PBF source")
+        pytest.skip(
+            "the osmium command (osmium-tool) is not installed; scripts/setup.sh installs "
+            "it: cannot write a .osm.pbf to test the PBF source"
+        )
     out = tmp_path_factory.mktemp("pbf") / "hanoi_central_streets.osm.pbf"
-    subprocess.run([OSMIUM, "cat", str(hanoi_streets_file), "-o", str(out)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [OSMIUM, "cat", str(hanoi_streets_file), "-o", str(out)], check=True, capture_output=True
+    )
     assert out.read_bytes()[:64] != hanoi_streets_file.read_bytes()[:64]  # binary, not XML
     return out
 
@@ -109,8 +115,9 @@ def _assert_routable(nets: Networks) -> None:
 # --- PBF ------------------------------------------------------------------------------------------
 
 
-def test_networks_for__pbf_path_equals_osm(vanmieu_area, pbf_file, osm_networks, tmp_path,
-                                           monkeypatch) -> None:
+def test_networks_for__pbf_path_equals_osm(
+    vanmieu_area, pbf_file, osm_networks, tmp_path, monkeypatch
+) -> None:
     """`osm_path=` a .osm.pbf: the source is the PBF and the networks are those of the XML file."""
     with _environment(monkeypatch, GOMRAC_CACHE_DIR=str(tmp_path)):
         nets = networks_for(vanmieu_area, osm_path=pbf_file)
@@ -124,15 +131,20 @@ def test_networks_for__pbf_path_equals_osm(vanmieu_area, pbf_file, osm_networks,
     _assert_routable(nets)
 
 
-def test_networks_for__pbf_found_in_data_dir(vanmieu_area, pbf_file, osm_networks, tmp_path,
-                                             monkeypatch) -> None:
+def test_networks_for__pbf_found_in_data_dir(
+    vanmieu_area, pbf_file, osm_networks, tmp_path, monkeypatch
+) -> None:
     """A .osm.pbf dropped in ``<data dir>/osm`` is found without `osm_path` and used."""
     data_dir, cache_dir = tmp_path / "data", tmp_path / "cache"
     placed = data_dir / "osm" / "hanoi.osm.pbf"
     placed.parent.mkdir(parents=True)
     shutil.copy(pbf_file, placed)
-    with _environment(monkeypatch, GOMRAC_DATA_DIR=str(data_dir), GOMRAC_CACHE_DIR=str(cache_dir),
-                      GOMRAC_OFFLINE="1"):
+    with _environment(
+        monkeypatch,
+        GOMRAC_DATA_DIR=str(data_dir),
+        GOMRAC_CACHE_DIR=str(cache_dir),
+        GOMRAC_OFFLINE="1",
+    ):
         nets = networks_for(vanmieu_area)
     assert nets.source.kind == "pbf"
     assert nets.source.path == placed
@@ -140,16 +152,21 @@ def test_networks_for__pbf_found_in_data_dir(vanmieu_area, pbf_file, osm_network
     _assert_same_networks(nets, osm_networks)
 
 
-def test_find_source__pbf_in_cache_dir(vanmieu_area, pbf_file, hanoi_streets_file, tmp_path,
-                                       monkeypatch) -> None:
+def test_find_source__pbf_in_cache_dir(
+    vanmieu_area, pbf_file, hanoi_streets_file, tmp_path, monkeypatch
+) -> None:
     """A .osm.pbf in ``<cache dir>/osm`` (``data/osm/`` of the repository) is found too."""
     data_dir, cache_dir = tmp_path / "data", tmp_path / "cache"
     (data_dir / "osm").mkdir(parents=True)
     placed = cache_dir / "osm" / "haiphong.osm.pbf"
     placed.parent.mkdir(parents=True)
     shutil.copy(pbf_file, placed)
-    with _environment(monkeypatch, GOMRAC_DATA_DIR=str(data_dir), GOMRAC_CACHE_DIR=str(cache_dir),
-                      GOMRAC_OFFLINE="1"):
+    with _environment(
+        monkeypatch,
+        GOMRAC_DATA_DIR=str(data_dir),
+        GOMRAC_CACHE_DIR=str(cache_dir),
+        GOMRAC_OFFLINE="1",
+    ):
         src = find_source(vanmieu_area.geometry)
     assert (src.kind, src.path) == ("pbf", placed)
     # the extent is read from the PBF header, where osmium copied the XML file's <bounds>
@@ -175,9 +192,13 @@ def _online_with(osm_xml: Path, tmp_path: Path) -> Iterator[FakeOverpass]:
         mp.setattr(ox.settings, "cache_folder", str(tmp_path / "osmnx-cache"))
         mp.setattr(ox.settings, "requests_timeout", 30)
         mp.setattr(socket, "getaddrinfo", socket.getaddrinfo)
-        with _environment(mp, GOMRAC_OFFLINE=None, GOMRAC_OVERPASS_URL=None,
-                          GOMRAC_DATA_DIR=str(empty_data),
-                          GOMRAC_CACHE_DIR=str(tmp_path / "cache")):
+        with _environment(
+            mp,
+            GOMRAC_OFFLINE=None,
+            GOMRAC_OVERPASS_URL=None,
+            GOMRAC_DATA_DIR=str(empty_data),
+            GOMRAC_CACHE_DIR=str(tmp_path / "cache"),
+        ):
             yield server
     get_settings.cache_clear()
 
@@ -234,8 +255,9 @@ def test_networks_for__overpass_url_setting(vanmieu_area, fake_overpass, monkeyp
 def test_features_for__overpass_equals_osm(vanmieu_area, data_dir, tmp_path) -> None:
     """Online, buildings, schools and water come from Overpass: those of the same OSM file."""
     full_export = data_dir / "osm" / "hanoi_vanmieu_full_export_2023-12.osm"
-    reference = _read_osm_features(full_export, box(*padded_bbox(vanmieu_area.geometry, 0.005)),
-                                   label="file")
+    reference = _read_osm_features(
+        full_export, box(*padded_bbox(vanmieu_area.geometry, 0.005)), label="file"
+    )
     assert reference is not None and len(reference["buildings"]) > 100
     with _online_with(full_export, tmp_path) as server:
         source = find_source(vanmieu_area.geometry)

@@ -38,9 +38,10 @@ def session(engine: Engine) -> Iterator[Session]:
 def haversine_m(a: Point, b: Point) -> float:
     """Great-circle distance on a sphere (independent of the code's ellipsoid)."""
     lon1, lat1, lon2, lat2 = map(math.radians, (a.x, a.y, b.x, b.y))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(
-        (lon2 - lon1) / 2
-    ) ** 2
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
 
 
@@ -70,9 +71,12 @@ def test_replace_layer__round_trip(session: Session) -> None:
         capacity_kg_per_day=[480.0, np.nan, 120.5],
         streams=["food, residual", ["recyclable"], None],
     )
-    assert store.replace_layer(
-        session, kind="gathering_points", ward_code="11383", gdf=gdf, source="diem_tk.csv"
-    ) == 3
+    assert (
+        store.replace_layer(
+            session, kind="gathering_points", ward_code="11383", gdf=gdf, source="diem_tk.csv"
+        )
+        == 3
+    )
     session.commit()
     out = store.load_layer(session, kind="gathering_points", ward_code="11383")
     assert out.crs.to_epsg() == 4326
@@ -82,8 +86,11 @@ def test_replace_layer__round_trip(session: Session) -> None:
     assert out["bins_660l"].tolist() == [0, 0, 0]
     capacity = out["capacity_kg_per_day"].tolist()
     assert capacity[0] == 480.0 and math.isnan(capacity[1]) and capacity[2] == 120.5
-    assert out["streams"].tolist() == [["food", "residual"], ["recyclable"],
-                                       ["food", "recyclable", "residual"]]
+    assert out["streams"].tolist() == [
+        ["food", "residual"],
+        ["recyclable"],
+        ["food", "recyclable", "residual"],
+    ]
     assert set(out["source"]) == {"diem_tk.csv"} and set(out["ward_code"]) == {"11383"}
     assert all(a.equals_exact(b, 1e-9) for a, b in zip(out.geometry, gdf.geometry, strict=True))
     assert store.load_layer(session, kind="gathering_points", ward_code="99999").empty
@@ -98,35 +105,68 @@ def test_replace_layer__replaces_only_that_ward(session: Session) -> None:
     session.commit()
     out = store.load_layer(session, kind="cameras")
     assert sorted(zip(out["ward_code"], out["source"], strict=True)) == [
-        ("A", "a2"), ("B", "b1"), ("B", "b1")]
+        ("A", "a2"),
+        ("B", "b1"),
+        ("B", "b1"),
+    ]
     assert store.append_layer(session, kind="cameras", ward_code="A", gdf=cams, source="a3") == 2
     assert store.count_layer(session, kind="cameras", ward_code="A") == 3
 
 
 BAD_ROWS = [
-    pytest.param("gathering_points", {"status": "open"}, None, "status 'open' is not one of",
-                 id="value-outside-check-list"),
-    pytest.param("gathering_points", {"bins_240l": -3}, None, "rejected by the database",
-                 id="database-check-constraint"),
-    pytest.param("gathering_points", {"bins_660l": 1.5}, None, "not a whole number",
-                 id="fractional-bins"),
-    pytest.param("gathering_points", {"streams": "food, plastic"}, None, "unknown waste stream",
-                 id="unknown-stream"),
-    pytest.param("gathering_points", {}, LineString([(106.68, 20.83), (106.69, 20.84)]),
-                 "geometry is a LineString", id="wrong-geometry-type"),
-    pytest.param("gathering_points", {}, Point(), "missing or empty geometry",
-                 id="empty-geometry"),
-    pytest.param("residential_groups", {}, Polygon([(106.68, 20.83), (106.69, 20.84),
-                                                    (106.69, 20.83), (106.68, 20.84)]),
-                 "invalid geometry", id="self-intersecting-polygon"),
-    pytest.param("gathering_points", {"ward_code": "11311"}, None, "is not the ward being imported",
-                 id="other-ward"),
-    pytest.param("cameras", {"kind": "drone"}, None, "kind 'drone' is not one of",
-                 id="camera-kind"),
-    pytest.param("facilities", {"fid": "same"}, None, "rejected by the database",
-                 id="duplicate-unique-fid"),
-    pytest.param("dump_sites", {"first_seen": "not a date"}, None, "first_seen",
-                 id="bad-date"),
+    pytest.param(
+        "gathering_points",
+        {"status": "open"},
+        None,
+        "status 'open' is not one of",
+        id="value-outside-check-list",
+    ),
+    pytest.param(
+        "gathering_points",
+        {"bins_240l": -3},
+        None,
+        "rejected by the database",
+        id="database-check-constraint",
+    ),
+    pytest.param(
+        "gathering_points", {"bins_660l": 1.5}, None, "not a whole number", id="fractional-bins"
+    ),
+    pytest.param(
+        "gathering_points",
+        {"streams": "food, plastic"},
+        None,
+        "unknown waste stream",
+        id="unknown-stream",
+    ),
+    pytest.param(
+        "gathering_points",
+        {},
+        LineString([(106.68, 20.83), (106.69, 20.84)]),
+        "geometry is a LineString",
+        id="wrong-geometry-type",
+    ),
+    pytest.param("gathering_points", {}, Point(), "missing or empty geometry", id="empty-geometry"),
+    pytest.param(
+        "residential_groups",
+        {},
+        Polygon([(106.68, 20.83), (106.69, 20.84), (106.69, 20.83), (106.68, 20.84)]),
+        "invalid geometry",
+        id="self-intersecting-polygon",
+    ),
+    pytest.param(
+        "gathering_points",
+        {"ward_code": "11311"},
+        None,
+        "is not the ward being imported",
+        id="other-ward",
+    ),
+    pytest.param(
+        "cameras", {"kind": "drone"}, None, "kind 'drone' is not one of", id="camera-kind"
+    ),
+    pytest.param(
+        "facilities", {"fid": "same"}, None, "rejected by the database", id="duplicate-unique-fid"
+    ),
+    pytest.param("dump_sites", {"first_seen": "not a date"}, None, "first_seen", id="bad-date"),
 ]
 
 
@@ -191,8 +231,9 @@ def test_replace_layer__keeps_callers_pending_work(session: Session) -> None:
 
 def test_import_reports_and_dump_sites__audited(session: Session) -> None:
     """Imported reports and dump sites get a creation row naming the import as actor."""
-    reports = points_gdf(2, service_code=["burning", "household_waste"],
-                         workflow_status=["received", "cleaned"])
+    reports = points_gdf(
+        2, service_code=["burning", "household_waste"], workflow_status=["received", "cleaned"]
+    )
     reports = reports.drop(columns="name")
     store.append_layer(session, kind="reports", ward_code="11383", gdf=reports, source="excel")
     sites = points_gdf(1, status=["active"], volume_m3=[3.5])
@@ -202,8 +243,11 @@ def test_import_reports_and_dump_sites__audited(session: Session) -> None:
     assert out["status"].tolist() == ["open", "closed"]
     for rid in out.index:
         (row,) = store.report_history(session, int(rid))
-        assert (row.actor, row.field, row.new) == ("import:excel", "workflow_status",
-                                                   out.at[rid, "workflow_status"])
+        assert (row.actor, row.field, row.new) == (
+            "import:excel",
+            "workflow_status",
+            out.at[rid, "workflow_status"],
+        )
     site_id = int(store.load_layer(session, kind="dump_sites").index[0])
     assert [r.actor for r in store.dump_site_history(session, site_id)] == ["import:excel"]
 
@@ -215,10 +259,16 @@ def test_import_reports_and_dump_sites__audited(session: Session) -> None:
 
 def test_report_status__workflow_maps_to_open311(session: Session) -> None:
     """Each workflow status maps to open/closed; every change is one audit row with actor."""
-    report = store.create_report(session, service_code="burning", point=LE_CHAN,
-                                 requested_datetime=T0, actor="web")
-    expected = {"verified": "open", "assigned": "open", "cleaned": "closed",
-                "rejected": "closed", "received": "open"}
+    report = store.create_report(
+        session, service_code="burning", point=LE_CHAN, requested_datetime=T0, actor="web"
+    )
+    expected = {
+        "verified": "open",
+        "assigned": "open",
+        "cleaned": "closed",
+        "rejected": "closed",
+        "received": "open",
+    }
     stamps = [report.updated_datetime]
     for status, wire in expected.items():
         store.set_report_status(session, report.id, workflow_status=status, actor="lan")
@@ -228,8 +278,13 @@ def test_report_status__workflow_maps_to_open311(session: Session) -> None:
     session.commit()
     history = store.report_history(session, report.id)
     assert [(h.old, h.new) for h in history] == [
-        (None, "received"), ("received", "verified"), ("verified", "assigned"),
-        ("assigned", "cleaned"), ("cleaned", "rejected"), ("rejected", "received")]
+        (None, "received"),
+        ("received", "verified"),
+        ("verified", "assigned"),
+        ("assigned", "cleaned"),
+        ("cleaned", "rejected"),
+        ("rejected", "received"),
+    ]
     assert [h.actor for h in history] == ["web"] + ["lan"] * 5
     assert stamps == sorted(stamps)
     assert all(h.at.tzinfo is not None for h in history)
@@ -251,8 +306,14 @@ def test_report_status__errors(session: Session) -> None:
 def test_report_check_constraints(engine: Engine) -> None:
     """The database itself refuses a closed workflow with an open wire status."""
     with pytest.raises(IntegrityError), session_scope(engine) as session:
-        session.add(Report(service_code="burning", status="open", workflow_status="cleaned",
-                           geom=from_shape(LE_CHAN, srid=4326)))
+        session.add(
+            Report(
+                service_code="burning",
+                status="open",
+                workflow_status="cleaned",
+                geom=from_shape(LE_CHAN, srid=4326),
+            )
+        )
 
 
 def test_create_report__ward_from_ward_table(session: Session, data_dir: Path) -> None:
@@ -261,7 +322,8 @@ def test_create_report__ward_from_ward_table(session: Session, data_dir: Path) -
     pick = wards[wards["code"].isin(["11383", "11311"])]
     layer = gpd.GeoDataFrame(
         {"code": pick["code"], "name": pick["name"], "unit_type": pick["unit_type"]},
-        geometry=pick.geometry, crs="EPSG:4326",
+        geometry=pick.geometry,
+        crs="EPSG:4326",
     )
     store.replace_layer(session, kind="wards", ward_code=None, gdf=layer, source="official map")
     expected = pick[pick.geometry.covers(LE_CHAN)]["code"].tolist()
@@ -276,8 +338,9 @@ def _reports_around(session: Session, rng: np.random.Generator) -> list[Report]:
     """Forty reports within ~120 m of LE_CHAN, mixed in service, status and time."""
     out = []
     for i in range(40):
-        point = Point(LE_CHAN.x + rng.uniform(-0.0012, 0.0012),
-                      LE_CHAN.y + rng.uniform(-0.0011, 0.0011))
+        point = Point(
+            LE_CHAN.x + rng.uniform(-0.0012, 0.0012), LE_CHAN.y + rng.uniform(-0.0011, 0.0011)
+        )
         report = store.create_report(
             session,
             service_code="household_waste" if i % 4 else "burning",
@@ -298,11 +361,14 @@ def test_find_duplicate_candidate__matches_brute_force(session: Session, seed: i
     reports = _reports_around(session, rng)
     session.commit()
     for _ in range(15):
-        probe = Point(LE_CHAN.x + rng.uniform(-0.001, 0.001), LE_CHAN.y + rng.uniform(-0.001, 0.001))
+        probe = Point(
+            LE_CHAN.x + rng.uniform(-0.001, 0.001), LE_CHAN.y + rng.uniform(-0.001, 0.001)
+        )
         eligible = [
             (haversine_m(probe, to_shape(r.geom)), r.id)
             for r in reports
-            if r.status == "open" and r.service_code == "household_waste"
+            if r.status == "open"
+            and r.service_code == "household_waste"
             and abs(r.requested_datetime - T0) <= dt.timedelta(hours=72)
         ]
         near = sorted((d, rid) for d, rid in eligible if d <= 50)
@@ -327,24 +393,31 @@ def test_create_report__duplicate_rules(
     session: Session, north_m: float, delay: dt.timedelta, merged: bool
 ) -> None:
     """A second report 20 m / 30 min from an open one is its duplicate; 200 m or 5 days is not."""
-    first = store.create_report(session, service_code="household_waste", point=LE_CHAN,
-                                requested_datetime=T0)
+    first = store.create_report(
+        session, service_code="household_waste", point=LE_CHAN, requested_datetime=T0
+    )
     north = Point(LE_CHAN.x, LE_CHAN.y + north_m / 110_700)  # ~north_m at 20.8°N
     assert abs(haversine_m(LE_CHAN, north) - north_m) < 0.01 * north_m
-    second = store.create_report(session, service_code="household_waste", point=north,
-                                 requested_datetime=T0 + delay)
+    second = store.create_report(
+        session, service_code="household_waste", point=north, requested_datetime=T0 + delay
+    )
     session.commit()
     assert (second.duplicate_of == first.id) is merged
     assert (second.workflow_status, second.status) == (
-        ("duplicate", "closed") if merged else ("received", "open"))
+        ("duplicate", "closed") if merged else ("received", "open")
+    )
     assert first.workflow_status == "received"
 
 
 def test_link_duplicate__chains_and_cycles(session: Session) -> None:
     """Linking to a duplicate goes to its original; a cycle is refused; unlink reopens."""
     a, b, c = (
-        store.create_report(session, service_code="burning", point=Point(LE_CHAN.x + i * 0.01,
-                            LE_CHAN.y), merge_duplicates=False)
+        store.create_report(
+            session,
+            service_code="burning",
+            point=Point(LE_CHAN.x + i * 0.01, LE_CHAN.y),
+            merge_duplicates=False,
+        )
         for i in range(3)
     )
     store.link_duplicate(session, b.id, duplicate_of=a.id, actor="lan")
@@ -357,8 +430,9 @@ def test_link_duplicate__chains_and_cycles(session: Session) -> None:
     with pytest.raises(ValidationError, match="not a duplicate"):
         store.unlink_duplicate(session, b.id, actor="lan")
     session.commit()
-    n_rows = session.scalar(select(func.count()).select_from(ReportUpdate)
-                            .where(ReportUpdate.report_id == b.id))
+    n_rows = session.scalar(
+        select(func.count()).select_from(ReportUpdate).where(ReportUpdate.report_id == b.id)
+    )
     assert n_rows == 1 + 2 + 2  # created; linked (link + status); unlinked (link + status)
 
 
@@ -370,8 +444,9 @@ def test_link_duplicate__chains_and_cycles(session: Session) -> None:
 def test_dump_site_status__dates_and_audit(session: Session) -> None:
     """Closing then restoring a dump site stamps the dates and appends one row per change."""
     square = LE_CHAN.buffer(0.0002)
-    sites = gpd.GeoDataFrame({"name": ["Bãi ven sông"], "status": ["active"]},
-                             geometry=[square], crs="EPSG:4326")
+    sites = gpd.GeoDataFrame(
+        {"name": ["Bãi ven sông"], "status": ["active"]}, geometry=[square], crs="EPSG:4326"
+    )
     store.append_layer(session, kind="dump_sites", ward_code="11383", gdf=sites, source="survey")
     site_id = int(store.load_layer(session, kind="dump_sites").index[0])
     day = dt.date(2026, 4, 2)
@@ -382,8 +457,11 @@ def test_dump_site_status__dates_and_audit(session: Session) -> None:
     assert (site.closed_on, site.restored_on) == (day, day)
     history = store.dump_site_history(session, site_id)
     assert [(h.old, h.new) for h in history] == [
-        (None, "active"), ("active", "being_cleaned"), ("being_cleaned", "closed"),
-        ("closed", "restored")]
+        (None, "active"),
+        ("active", "being_cleaned"),
+        ("being_cleaned", "closed"),
+        ("closed", "restored"),
+    ]
     with pytest.raises(ValidationError):
         store.set_dump_site_status(session, site_id, status="gone", actor="lan")
 
@@ -392,7 +470,9 @@ def test_plans__saved_and_listed_newest_first(session: Session) -> None:
     """Plans keep per-stream JSON (numpy converted) and GeoJSON results; newest come first."""
     result = points_gdf(2).to_crs("EPSG:32648")
     first = store.save_plan(
-        session, ward_code="11383", kind="points",
+        session,
+        ward_code="11383",
+        kind="points",
         params={"service_radius_m": np.float64(100.0), "p": np.int64(12)},
         summary={"streams": {"food": {"kg_per_day": np.float32(812.5)}, "residual": {}}},
         result=result,
@@ -401,8 +481,7 @@ def test_plans__saved_and_listed_newest_first(session: Session) -> None:
     store.save_plan(session, ward_code="11311", kind="points", params={}, summary={})
     session.commit()
     assert [p.id for p in store.list_plans(session, ward_code="11383")] == [second.id, first.id]
-    assert [p.id for p in store.list_plans(session, kind="points", ward_code="11383")] == [
-        first.id]
+    assert [p.id for p in store.list_plans(session, kind="points", ward_code="11383")] == [first.id]
     saved = store.list_plans(session, kind="points", ward_code="11383")[0]
     assert saved.params == {"service_radius_m": 100.0, "p": 12}
     assert saved.summary["streams"]["food"]["kg_per_day"] == 812.5

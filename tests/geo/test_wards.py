@@ -26,8 +26,10 @@ def test_find_ward__plan_wards_resolve(name, official) -> None:
     row = official[official["name_modern_tone"] == name].iloc[0]
     assert area.code == str(row["code"])
     assert area.boundary_source == "official_map_2025"
-    assert area.geometry.equals_exact(row.geometry, tolerance=1e-9) or area.geometry.symmetric_difference(
-        row.geometry).area < 1e-10
+    assert (
+        area.geometry.equals_exact(row.geometry, tolerance=1e-9)
+        or area.geometry.symmetric_difference(row.geometry).area < 1e-10
+    )
 
 
 @pytest.mark.parametrize(
@@ -114,9 +116,21 @@ def test_area_from_file__bad_files(tmp_path) -> None:
     with pytest.raises(ValidationError, match="cannot read"):
         area_from_file(broken)
     points = tmp_path / "points.geojson"
-    points.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [106.7, 20.8]}}
-    ]}), encoding="utf-8")
+    points.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {},
+                        "geometry": {"type": "Point", "coordinates": [106.7, 20.8]},
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(ValidationError, match="no polygon"):
         area_from_file(points)
 

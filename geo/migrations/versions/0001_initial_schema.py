@@ -233,9 +233,7 @@ def upgrade() -> None:
             _in("status", ("active", "being_cleaned", "closed", "restored")),
             name=op.f("ck_dump_site_status"),
         ),
-        sa.CheckConstraint(
-            "volume_m3 IS NULL OR volume_m3 >= 0", name=op.f("ck_dump_site_volume")
-        ),
+        sa.CheckConstraint("volume_m3 IS NULL OR volume_m3 >= 0", name=op.f("ck_dump_site_volume")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dump_site")),
     )
 
