@@ -98,7 +98,7 @@ def walking_coverage(
     *,
     max_walk_m: float = 300.0,
 ) -> Coverage:
-    """Walking distance from every demand unit to its nearest gathering point.
+    """Measure the walking distance from every demand unit to its nearest gathering point.
 
     Parameters
     ----------

@@ -132,7 +132,7 @@ class DemandParams:
 
     @classmethod
     def rural(cls) -> DemandParams:
-        """The rural defaults (a xã): larger households, less waste per person."""
+        """Return the rural defaults (a xã): larger households, less waste per person."""
         return cls(persons_per_household=3.6, kg_per_person_day=0.45)
 
     def __post_init__(self) -> None:
@@ -348,7 +348,7 @@ def proxy_groups(
 
 
 def assign_groups(demand: gpd.GeoDataFrame, groups: gpd.GeoDataFrame) -> pd.Series:
-    """The group of each demand unit: the group polygon containing it, else the nearest one."""
+    """Find the group of each demand unit: the group polygon containing it, else the nearest one."""
     require_metric(demand, "demand")
     require_metric(groups, "groups")
     joined = gpd.sjoin_nearest(demand[["geometry"]], groups[["group_id", "geometry"]], how="left")

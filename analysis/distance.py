@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
@@ -164,7 +165,7 @@ class GraphArrays:
         return idx.astype(np.int64), dist.astype(float)
 
     def access_cost(self, snap_m: FloatArray) -> FloatArray:
-        """The cost of the straight access legs, in the units of `weight`."""
+        """Return the cost of the straight access legs, in the units of `weight`."""
         return snap_m if self.weight == "length" else snap_m / self.speed_m_s
 
 
@@ -341,7 +342,7 @@ def path_nodes(arrays: GraphArrays, stops: Sequence[int]) -> list[int]:
     _, preds = dijkstra(arrays.matrix, directed=True, indices=uniq, return_predecessors=True)
     row_of = {u: r for r, u in enumerate(uniq)}
     out: list[int] = [idx[0]]
-    for a, b in zip(idx[:-1], idx[1:], strict=True):
+    for a, b in pairwise(idx):
         if a == b:
             continue
         leg = [b]
@@ -357,7 +358,7 @@ def path_nodes(arrays: GraphArrays, stops: Sequence[int]) -> list[int]:
 
 
 def path_line(G: nx.MultiDiGraph, nodes: Sequence[int], *, weight: Weight = "length") -> LineString:
-    """The geometry of a node path, following each edge's own geometry (graph CRS).
+    """Build the geometry of a node path, following each edge's own geometry (graph CRS).
 
     Between consecutive nodes the cheapest parallel edge by `weight` is used, the one the
     shortest-path search took; its ``geometry`` (or the straight segment for an edge without
@@ -367,7 +368,7 @@ def path_line(G: nx.MultiDiGraph, nodes: Sequence[int], *, weight: Weight = "len
     if len(nodes) == 1:
         n = G.nodes[nodes[0]]
         return LineString([(n["x"], n["y"]), (n["x"], n["y"])])
-    for u, v in zip(nodes[:-1], nodes[1:], strict=True):
+    for u, v in pairwise(nodes):
         data = min(G[u][v].values(), key=lambda d: (d.get(weight, 0.0), d.get("length", 0.0)))
         if "geometry" in data:
             part = list(data["geometry"].coords)

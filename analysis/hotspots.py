@@ -511,7 +511,7 @@ def _gi_star_csr_p(
     """
     n = len(y)
     rng = np.random.default_rng(seed)
-    total = int(round(y.sum()))
+    total = round(y.sum())
     prob = cell_area_m2 / cell_area_m2.sum()
     obs = w @ y
     ge = np.zeros(n)
@@ -1002,7 +1002,7 @@ def spatial_cv_hit_rate(
     split_time: pd.Timestamp | None = None
     if train_share is not None and len(reports):
         order = np.argsort(times, kind="stable")
-        n_train = int(round(train_share * len(reports)))
+        n_train = round(train_share * len(reports))
         is_train = np.zeros(len(reports), dtype=bool)
         is_train[order[:n_train]] = True
         split_time = pd.Timestamp(times[order[min(n_train, len(order) - 1)]])

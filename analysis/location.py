@@ -360,7 +360,7 @@ _highs_banner_done = False
 
 
 def _new_highs() -> highspy.Highs:
-    """A silent HiGHS instance (the first construction prints a banner on fd 1; hide it)."""
+    """Create a silent HiGHS instance (the first construction prints a banner on fd 1; hide it)."""
     global _highs_banner_done
     with _HIGHS_LOCK:
         if _highs_banner_done:
@@ -754,7 +754,7 @@ class _Median:
     def greedy(self) -> BoolArray:
         open_mask = self.fixed.copy()
         cand = np.flatnonzero(self.free)
-        if open_mask.any():
+        if open_mask.any():  # noqa: SIM108 - mirrors the `cur is None` branches below
             cur = self.W[:, open_mask].min(axis=1)
         else:
             cur = None
@@ -781,7 +781,7 @@ class _Median:
         rows = np.arange(n)
         cap = 2.0 * self.big + 1.0
         while time.perf_counter() < deadline:
-            O = np.flatnonzero(open_mask)
+            O = np.flatnonzero(open_mask)  # noqa: E741 - O is the set of open sites
             closed = np.flatnonzero(self.free & ~open_mask)
             removable = self.free[O]
             if closed.size == 0 or not removable.any():
@@ -825,7 +825,7 @@ class _Median:
         patience: int = 100,
         stop_at: float = -math.inf,
     ) -> tuple[BoolArray, float]:
-        """Iterated local search: random k-swap kicks followed by vertex substitution.
+        """Run an iterated local search: random k-swap kicks followed by vertex substitution.
 
         Stops after `max_rounds` kicks, `patience` kicks in a row without improvement, at
         `deadline`, or once the cost reaches `stop_at` (a lower bound).
@@ -842,7 +842,7 @@ class _Median:
             rounds += 1
             since += 1
             cur = best.copy()
-            O = np.flatnonzero(cur & self.free)
+            O = np.flatnonzero(cur & self.free)  # noqa: E741 - O is the set of open sites
             closed = np.flatnonzero(self.free & ~cur)
             if O.size == 0 or closed.size == 0:
                 break
@@ -1194,8 +1194,10 @@ class SetCover:
 
     # -- internals -----------------------------------------------------------------------
     def _trivial_bound(self, within: BoolArray, ok: BoolArray) -> float:
-        """New sites needed at least: one if existing sites leave demand uncovered, and
-        enough of the largest capacities for the waste the existing sites cannot take.
+        """Return a lower bound on the number of new sites needed.
+
+        One if existing sites leave demand uncovered, and enough of the largest capacities for
+        the waste the existing sites cannot take.
         """
         d = self._data
         fixed_mask = d.fixed_mask
@@ -2563,7 +2565,10 @@ class PMedian:
 
 
 def _widen(sorted_w: FloatArray, dist: FloatArray) -> FloatArray:
-    """Truncation distance per client: the cost at twice the rank of `dist` (at least +8)."""
+    """Return the truncation distance per client.
+
+    It is the cost at twice the rank of `dist` (at least +8).
+    """
     rank = (sorted_w <= dist[:, None]).sum(axis=1)
     k = np.minimum(np.maximum(2 * rank, rank + 8), sorted_w.shape[1] - 1)
     out = sorted_w[np.arange(sorted_w.shape[0]), k]
@@ -2571,7 +2576,7 @@ def _widen(sorted_w: FloatArray, dist: FloatArray) -> FloatArray:
 
 
 def _next_level(sorted_row: FloatArray, trunc: float) -> float:
-    """The distinct value just above `trunc` in a sorted row (inf if none)."""
+    """Return the distinct value just above `trunc` in a sorted row (inf if none)."""
     if not math.isfinite(trunc):
         return math.inf
     k = int(np.searchsorted(sorted_row, trunc, side="right"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+from itertools import pairwise
 from typing import TYPE_CHECKING, NamedTuple
 
 import geopandas as gpd
@@ -160,7 +161,10 @@ def _around(
 def _near_anchor(
     geom: shapely.Geometry, rng: np.random.Generator, avoid: shapely.Geometry | None
 ) -> npt.NDArray[np.float64]:
-    """A candidate dump site by an anchor: on a bank, along a line, or a few metres off a point."""
+    """Draw a candidate dump site by an anchor.
+
+    The site lies on a bank, along a line, or a few metres off a point.
+    """
     if geom.geom_type in {"Polygon", "MultiPolygon"}:
         ring = geom.boundary
         p = ring.interpolate(rng.uniform(0, 1), normalized=True)
@@ -639,7 +643,9 @@ def synthetic_street_grid(
     area: gpd.GeoDataFrame | gpd.GeoSeries, *, spacing_m: float = 200.0
 ) -> gpd.GeoDataFrame:
     """
-    A square street grid clipped to the area, one LineString per block face, for demos and tests.
+    Build a square street grid clipped to the area, one LineString per block face.
+
+    For demos and tests.
 
     Parameters
     ----------
@@ -660,16 +666,8 @@ def synthetic_street_grid(
     minx, miny, maxx, maxy = geom.bounds
     xs = np.arange(math.ceil(minx / spacing_m), math.floor(maxx / spacing_m) + 1) * spacing_m
     ys = np.arange(math.ceil(miny / spacing_m), math.floor(maxy / spacing_m) + 1) * spacing_m
-    segs = [
-        shapely.LineString([(x0, y), (x1, y)])
-        for y in ys
-        for x0, x1 in zip(xs[:-1], xs[1:], strict=True)
-    ]
-    segs += [
-        shapely.LineString([(x, y0), (x, y1)])
-        for x in xs
-        for y0, y1 in zip(ys[:-1], ys[1:], strict=True)
-    ]
+    segs = [shapely.LineString([(x0, y), (x1, y)]) for y in ys for x0, x1 in pairwise(xs)]
+    segs += [shapely.LineString([(x, y0), (x, y1)]) for x in xs for y0, y1 in pairwise(ys)]
     empty = np.empty(0, dtype=object)
     arr = shapely.intersection(np.array(segs, dtype=object), geom) if segs else empty
     parts = shapely.get_parts(arr) if len(arr) else empty

@@ -11,10 +11,11 @@ Regulatory basis
 Circular 02/2022/TT-BTNMT (detailing the Law on Environmental Protection 2020, including the
 collection of household solid waste) asks that gathering points meet technical and
 environmental-hygiene requirements and leaves their placement to the local People's Committee; we
-found **no numeric distance** for kerbside gathering points in it. QCVN 01:2021/BXD (national technical regulation on
-construction planning) sets environmental safety distances for solid-waste *facilities* (transfer
-stations, treatment plants), not for kerbside gathering points. Every default below is therefore
-a **local assumption** that a ward should confirm; the rule names say what they protect.
+found **no numeric distance** for kerbside gathering points in it. QCVN 01:2021/BXD (national
+technical regulation on construction planning) sets environmental safety distances for solid-waste
+*facilities* (transfer stations, treatment plants), not for kerbside gathering points. Every
+default below is therefore a **local assumption** that a ward should confirm; the rule names say
+what they protect.
 """
 
 from __future__ import annotations
@@ -150,9 +151,7 @@ def candidate_sites(
         for i, j in zip(idx, hit, strict=True):
             if not reasons[i]:
                 label = names[j] if isinstance(names[j], str) and names[j] else layer
-                reasons[i] = (
-                    f"within {dist:g} m of {layer[:-1] if layer.endswith('s') else layer}: {label}"
-                )
+                reasons[i] = f"within {dist:g} m of {layer.removesuffix('s')}: {label}"
     if existing is not None and len(existing) and rules.min_spacing_m > 0:
         require_metric(existing, "existing")
         tree = shapely.STRtree(existing.geometry.to_numpy())
@@ -205,7 +204,7 @@ def _points_along(
 
 
 def _thin(pts: gpd.GeoDataFrame, spacing: float) -> np.ndarray:
-    """Positions of a subset of `pts` whose members are pairwise at least `spacing` apart (greedy)."""
+    """Positions of a greedy subset of `pts` whose members are pairwise at least `spacing` apart."""
     if spacing <= 0 or len(pts) == 0:
         return np.arange(len(pts))
     xy = np.column_stack([pts.geometry.x, pts.geometry.y])

@@ -57,7 +57,7 @@ def _area_args(p: argparse.ArgumentParser, *, ward_required: bool = False) -> No
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every command."""
+    """Build the argument parser of every command."""
     parser = argparse.ArgumentParser(prog="gomrac", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log lines")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -117,8 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _silence_highs_banner() -> None:
-    """Create one HiGHS instance with stdout closed: HiGHS prints its banner to file descriptor 1
-    the first time a solver is created in a process, which would corrupt ``--json`` output.
+    """Create one HiGHS instance with stdout closed.
+
+    HiGHS prints its banner to file descriptor 1 the first time a solver is created in a process,
+    which would corrupt ``--json`` output.
     """
     import os
 
@@ -168,12 +170,12 @@ def _json_default(value: object) -> object:
 
 
 def read_groups(args: argparse.Namespace) -> Any:
-    """The residential groups of ``--groups FILE`` (validated against the ward), or None."""
+    """Read the residential groups of ``--groups FILE`` (validated against the ward), or None."""
     path = getattr(args, "groups", None)
     if not path:
         return None
-    from geo.layers import read_layer  # noqa: PLC0415
-    from geo.wards import resolve_area  # noqa: PLC0415
+    from geo.layers import read_layer
+    from geo.wards import resolve_area
 
     area = resolve_area(args.ward, boundary=args.boundary)
     groups = read_layer(path, kind="groups", area=area.geometry, area_name=area.name)
@@ -279,6 +281,6 @@ def _plan(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     # run through the importable module, where the command modules register their handlers
-    from api import cli as _cli
+    from api import cli as _cli  # noqa: PLW0406 - the handlers live in api.cli, not __main__
 
     sys.exit(_cli.main())

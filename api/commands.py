@@ -140,7 +140,7 @@ def _report_args(p: argparse.ArgumentParser) -> None:
 
 
 def existing_points(args: argparse.Namespace, data: Any) -> Any:
-    """The existing gathering points of ``--existing``, validated against the ward."""
+    """Read the existing gathering points of ``--existing``, validated against the ward."""
     if not getattr(args, "existing", None):
         return None
     from geo.layers import read_layer

@@ -13,14 +13,17 @@ from geo.models import DUMP_SITE_STATUSES
 def register_summary(
     *, ward_code: str | None, ward_name: str, database_url: str | None = None
 ) -> dict[str, Any]:
-    """Sites per status, the share closed (closed or restored), open volume and the oldest open site."""
+    """Summarise the dump-site register.
+
+    Sites per status, the share closed (closed or restored), open volume and the oldest open site.
+    """
     from geo.db import session_scope
     from geo.store import load_layer
 
     with migrated_engine(database_url) as engine, session_scope(engine) as session:
         sites = load_layer(session, kind="dump_sites", ward_code=ward_code)
     counts = {s: int((sites["status"] == s).sum()) if len(sites) else 0 for s in DUMP_SITE_STATUSES}
-    total = int(len(sites))
+    total = len(sites)
     done = counts.get("closed", 0) + counts.get("restored", 0)
     open_sites = sites[~sites["status"].isin(["closed", "restored"])] if total else sites
     oldest = None

@@ -29,7 +29,10 @@ log = logging.getLogger(__name__)
 
 @contextmanager
 def migrated_engine(database_url: str | None = None) -> Iterator[Engine]:
-    """An engine on the database (migrated to the latest schema), disposed of however the block ends."""
+    """Yield an engine on the database, migrated to the latest schema.
+
+    The engine is disposed of however the block ends.
+    """
     from geo.db import init_db, make_engine
 
     engine = make_engine(database_url)

@@ -41,7 +41,7 @@ OSM_TILES_ATTR = (
 
 
 def base_map(data: WardData, *, title: str | None = None) -> folium.Map:
-    """A map centred on the study area with its boundary, roads and sensitive sites."""
+    """Draw a map centred on the study area with its boundary, roads and sensitive sites."""
     area = data.area
     c = area.geometry.representative_point()
     m = folium.Map(location=[c.y, c.x], zoom_start=15, tiles=None, control_scale=True)
@@ -244,7 +244,8 @@ def add_routes(
                     fill=True,
                     popup=folium.Popup(
                         f"<b>{_esc(s.get('name', ''))}</b><br>Giờ đến (arrival): "
-                        f"{_esc(s.get('arrival', ''))}<br>Tải (load): {_esc(_fmt(s.get('load_kg', '')))} kg",
+                        f"{_esc(s.get('arrival', ''))}<br>"
+                        f"Tải (load): {_esc(_fmt(s.get('load_kg', '')))} kg",
                         max_width=300,
                     ),
                 ).add_to(fg)
@@ -260,14 +261,14 @@ def add_heatmap(m: folium.Map, points: gpd.GeoDataFrame, *, name: str, show: boo
 
 
 def _figure(m: folium.Map) -> folium.Figure:
-    """The HTML page a map is drawn on."""
+    """Return the HTML page a map is drawn on."""
     root = m.get_root()
     assert isinstance(root, folium.Figure)  # a Map's root is always its Figure
     return root
 
 
 def add_legend(m: folium.Map, entries: list[tuple[str, str]]) -> None:
-    """A fixed legend box: (colour, label) pairs."""
+    """Add a fixed legend box: (colour, label) pairs."""
     rows = "".join(
         f'<div><span style="display:inline-block;width:12px;height:12px;'
         f'background:{c};margin-right:6px"></span>{_esc(t)}</div>'

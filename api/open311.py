@@ -214,7 +214,7 @@ class ServiceAttribute:
     values: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The attribute as the spec writes it."""
+        """Return the attribute as the spec writes it."""
         return {
             "variable": True,
             "code": self.code,
@@ -241,7 +241,7 @@ class Service:
     attributes: tuple[ServiceAttribute, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
-        """The service as the spec's service list writes it."""
+        """Return the service as the spec's service list writes it."""
         return {
             "service_code": self.code,
             "service_name": self.name,
@@ -1055,7 +1055,7 @@ def patch_report(request: Request, report_id: int, change: StatusChange) -> dict
 
 @staff_router.get("/{report_id}/history", dependencies=[Depends(require_staff)])
 def report_history(request: Request, report_id: int) -> ReportHistory:
-    """The audit trail of a report."""
+    """Return the audit trail of a report."""
     with session_scope(request.app.state.engine) as session:
         rows = [_history_row(u) for u in store.report_history(session, report_id)]
     return ReportHistory(service_request_id=str(report_id), data=rows, count=len(rows))

@@ -67,13 +67,13 @@ class WardData:
         return GraphArrays.from_graph(routable(self.require_networks().truck), weight="travel_time")
 
     def require_networks(self) -> Networks:
-        """The road networks, or the `DataNotFoundError` that says how to get them."""
+        """Return the road networks, or raise the `DataNotFoundError` that says how to get them."""
         if self.networks is None:
             raise DataNotFoundError(self.roads_missing or "no road network")
         return self.networks
 
     def require_demand(self) -> gpd.GeoDataFrame:
-        """The demand units, or a `DataNotFoundError` when nothing could carry them."""
+        """Return the demand units, or raise a `DataNotFoundError` when nothing could carry them."""
         if self.demand is None:
             raise DataNotFoundError(self.roads_missing or "no demand units for this area")
         return self.demand
@@ -177,7 +177,7 @@ def load_ward_data(
 
 
 def ward_summary(data: WardData) -> dict[str, Any]:
-    """The figures of `gomrac ward summary`, with the sources named.
+    """Collect the figures of `gomrac ward summary`, with the sources named.
 
     Without road data the road figures are None and ``data_sources.roads`` says how to get an
     extract; households and waste then come from the population alone.

@@ -28,9 +28,10 @@ if TYPE_CHECKING:
 
 
 def load_or_sample(args: argparse.Namespace) -> tuple[WardData, bool]:
-    """The ward's data; without road data and with ``--sample-if-missing``, the Hanoi sample's.
+    """Load the ward's data, or the Hanoi sample's as a stand-in.
 
-    Returns the data and whether it is the Hanoi stand-in.
+    The Hanoi sample stands in when the ward has no road data and ``--sample-if-missing`` is
+    given. Returns the data and whether it is the Hanoi stand-in.
     """
     kwargs: dict[str, Any] = {
         "osm_path": args.osm,
@@ -212,7 +213,7 @@ def run_plan(args: argparse.Namespace) -> int:
 
 
 def _headline(result: dict[str, Any]) -> dict[str, Any]:
-    """The figures a ward official reads first."""
+    """Pick the figures a ward official reads first."""
     w, p, r, h, c = (
         result["ward"],
         result["points"],

@@ -389,7 +389,10 @@ def aggregate_by_node(
 def model_costs(
     walk: GraphArrays, agg: gpd.GeoDataFrame, sites: gpd.GeoSeries, *, limit: float
 ) -> np.ndarray:
-    """Walking metres from each merged unit to each site: network path, site leg, longest home leg."""
+    """Compute the walking metres from each merged unit to each site.
+
+    Each cost is made of the network path, the site leg and the longest home leg.
+    """
     cost: np.ndarray = (
         cost_matrix(walk, agg.geometry, sites, limit=limit) + agg["access_m"].to_numpy()[:, None]
     )
@@ -408,11 +411,14 @@ def _reason_counts(result: SitingResult) -> dict[str, int]:
 def _catchments(
     walk: GraphArrays, points: gpd.GeoDataFrame, walk_m: float, kinds: pd.Series
 ) -> gpd.GeoDataFrame:
-    """Walking catchment of each point: hull of the network nodes nearest to it within `walk_m`."""
+    """Outline the walking catchment of each point.
+
+    A catchment is the hull of the network nodes nearest to the point within `walk_m`.
+    """
     if points.empty:
         return gpd.GeoDataFrame({"point": []}, geometry=[], crs=METRIC_CRS)
     nodes = gpd.GeoSeries(gpd.points_from_xy(walk.xy[:, 0], walk.xy[:, 1]), crs=METRIC_CRS)
-    cost, owner = nearest_source_cost(walk, points.geometry, nodes, limit=walk_m)
+    _cost, owner = nearest_source_cost(walk, points.geometry, nodes, limit=walk_m)
     rows = []
     for j in np.unique(owner[owner >= 0]):
         pts = walk.xy[owner == j]

@@ -239,7 +239,7 @@ def plan_routes(
     if len(carts):
         summary.update(
             {
-                "handcart_points": int(len(carts)),
+                "handcart_points": len(carts),
                 "handcart_rounds": int(carts["rounds"].sum()),
                 "handcart_km": round(float(carts["km"].sum()), 2),
                 "alley_households": round(float(carts["households"].sum())),
@@ -336,7 +336,7 @@ def _geometries(
 
 
 def _clock(seconds: float) -> str:
-    s = int(round(seconds)) % 86_400
+    s = round(seconds) % 86_400
     return f"{s // 3600:02d}:{(s % 3600) // 60:02d}"
 
 
@@ -471,7 +471,7 @@ def _hhmm(text: object) -> float:
 
 
 def fleet_from_file(path: str | Path) -> Fleet:
-    """A fleet from CSV or JSON: one vehicle type a row.
+    """Read a fleet from CSV or JSON: one vehicle type a row.
 
     Columns (all but ``count`` optional, defaults of `VehicleType`): ``name, count, capacity_kg,
     capacity_m3, shift_start`` (HH:MM), ``shift_end`` (HH:MM; before the start means the next

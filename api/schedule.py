@@ -58,10 +58,7 @@ def schedule_table(
             if not members.any():
                 continue
             hh = demand["households"].to_numpy()
-            pts, counts = np.unique(
-                walks_to[members],
-                return_counts=True,
-            )
+            pts = np.unique(walks_to[members])
             weights = np.array([hh[members & (walks_to == p)].sum() for p in pts])
             for p, w in sorted(zip(pts, weights, strict=True), key=lambda t: -t[1]):
                 if w < 1 or int(p) not in arrival:
@@ -81,7 +78,9 @@ def schedule_table(
                         "loai_rac": ", ".join(STREAM_VI[s] for s in streams),
                         "ngay_thu_gom": days_vi,
                         "mang_rac_ra_truoc": _clock(t - LEAD_MIN * 60),
-                        "xe_den_khoang": f"{_clock(t - WINDOW_MIN * 60)}–{_clock(t + WINDOW_MIN * 60)}",
+                        "xe_den_khoang": (
+                            f"{_clock(t - WINDOW_MIN * 60)}–{_clock(t + WINDOW_MIN * 60)}"
+                        ),
                         "xe_so": vehicle[int(p)],
                     }
                 )
@@ -119,6 +118,10 @@ def write_schedule(
     )
     head = "".join(f"<th>{html.escape(HEADERS_VI[c])}</th>" for c in table.columns)
     notes_html = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    footer = (
+        f"Lập ngày {date.today():%d/%m/%Y} bằng gomrac. "
+        f"Dữ liệu đường: {html.escape(OSM_ATTRIBUTION)}."
+    )
     page = f"""<!doctype html>
 <html lang="vi"><head><meta charset="utf-8">
 <title>Lịch thu gom rác sinh hoạt – {html.escape(ward)}</title>
@@ -133,7 +136,7 @@ Không vứt, đổ rác ra đường, vỉa hè, kênh mương; không đốt r
 của phường.</p>
 <table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 <h3>Ghi chú</h3><ul>{notes_html}</ul>
-<p style="font-size:11px">Lập ngày {date.today():%d/%m/%Y} bằng gomrac. Dữ liệu đường: {html.escape(OSM_ATTRIBUTION)}.</p>
+<p style="font-size:11px">{footer}</p>
 </body></html>
 """
     html_path = out / "lich_thu_gom.html"

@@ -82,7 +82,7 @@ class ReportSet:
 def load_reports(
     data: WardData, source: str, *, n: int = 600, seed: int = 0, database_url: str | None = None
 ) -> ReportSet:
-    """Reports for a ward from ``synthetic``, ``db`` or a file path."""
+    """Load reports for a ward from ``synthetic``, ``db`` or a file path."""
     area = data.area
     if source == "synthetic":
         warnings.warn(
@@ -253,7 +253,9 @@ def plan_cameras(
         "covered_weight_pct": round(plan.covered_weight_after_pct, 2),
         "baseline_densest_cells_pct": round(baseline.covered_weight_after_pct, 2),
         "hotspots_covered": f"{plan.hotspots_covered}/{plan.hotspots_total}",
-        "gathering_points_covered": f"{plan.gathering_points_covered}/{plan.gathering_points_total}",
+        "gathering_points_covered": (
+            f"{plan.gathering_points_covered}/{plan.gathering_points_total}"
+        ),
         "gap_pct": round(100 * plan.gap, 3) if np.isfinite(plan.gap) else None,
         "status": plan.status,
         "solve_s": round(plan.solve_s, 2),
@@ -265,7 +267,7 @@ def plan_cameras(
 
 
 def chosen_sites(plan: CameraPlan, poles: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The chosen camera sites as points (EPSG:32648) with what each covers."""
+    """Return the chosen camera sites as points (EPSG:32648) with what each covers."""
     sites = plan.sites.copy()
     geom = poles.geometry.iloc[sites["candidate"].to_numpy()].to_numpy()
     cols = [c for c in ("candidate", "n_targets", "new_weight", "covers") if c in sites]
@@ -288,7 +290,7 @@ def write_cameras(
     *,
     attribution: list[str],
 ) -> dict[str, str]:
-    """Write the chosen sites (GeoJSON), the mobile rotation and the coverage per target kind (CSV)."""
+    """Write the chosen sites (GeoJSON), mobile rotation and coverage per target kind (CSV)."""
     out.mkdir(parents=True, exist_ok=True)
     sites = save_layer(
         chosen_sites(plan, poles), out / "cameras_proposed.geojson", attribution=attribution

@@ -164,7 +164,7 @@ def _child(conn: Connection, name: str, path: Path, time_limit_s: float, method:
     os.dup2(devnull, 1)
     try:
         out = SOLVERS[name](path, time_limit_s, method)
-    except Exception as exc:  # report the failure as a row, not a crash
+    except Exception as exc:  # noqa: BLE001 - report the failure as a row, not a crash
         out = {"objective": math.nan, "bound": math.nan, "status": f"error: {exc!r}"}
     out["peak_rss_mib"] = max_rss_mib()
     conn.send(out)

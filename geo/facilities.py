@@ -26,7 +26,7 @@ COLUMNS = ["fid", "name", "name_en", "kind", "location_precision", "source", "ge
 
 
 def load_facilities(path: str | Path | None = None) -> gpd.GeoDataFrame:
-    """The named facilities with a position (EPSG:4326), from the data folder or a user file.
+    """Load the named facilities with a position (EPSG:4326), from the data folder or a user file.
 
     Rows without coordinates (Soi Nhụ) are left out and logged.
     """
@@ -64,7 +64,10 @@ def load_facilities(path: str | Path | None = None) -> gpd.GeoDataFrame:
 
 
 def find_facility(facilities: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
-    """The facility whose id, Vietnamese or English name contains `name` (diacritics ignored)."""
+    """Find the facility whose id, Vietnamese or English name contains `name`.
+
+    Diacritics are ignored.
+    """
     key = normalize_name(name).replace(" ", "")
 
     def hit(row: pd.Series) -> bool:
@@ -89,7 +92,7 @@ def choose_landfill(
     name: str | None = None,
     max_km: float = 40.0,
 ) -> tuple[gpd.GeoDataFrame, str]:
-    """The facility a ward's trucks unload at, and a note saying why it was chosen.
+    """Choose the facility a ward's trucks unload at, with a note saying why it was chosen.
 
     A name given by the user wins. Otherwise Tràng Cát (the landfill of the central wards) when it
     lies within `max_km` of the area, else the nearest facility with a position.

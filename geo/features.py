@@ -84,7 +84,7 @@ class Features:
     sources: tuple[str, ...] = field(default=())
 
     def count(self, layer: str, *, within: BaseGeometry | None = None) -> int:
-        """Number of features in a layer (0 when absent), optionally only those touching `within`."""
+        """Count a layer's features (0 when absent), optionally only those touching `within`."""
         gdf = self.layers.get(layer)
         if gdf is None or gdf.empty:
             return 0

@@ -41,8 +41,10 @@ def write_gpx(
         '<gpx version="1.1" creator="gomrac" xmlns="http://www.topografix.com/GPX/1/1">',
         "  <metadata>",
         f"    <name>{escape(name)}</name>",
-        f"    <copyright author={quoteattr(OSM_ATTRIBUTION)}><license>"
-        "https://opendatacommons.org/licenses/odbl/1-0/</license></copyright>",
+        (
+            f"    <copyright author={quoteattr(OSM_ATTRIBUTION)}><license>"
+            "https://opendatacommons.org/licenses/odbl/1-0/</license></copyright>"
+        ),
         f"    <desc>{escape('Road data ' + OSM_ATTRIBUTION)}</desc>",
         "  </metadata>",
     ]

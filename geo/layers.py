@@ -1,5 +1,7 @@
-"""Import and export of the layers that have no public source: gathering points, dumping
-reports, cameras, facilities, spontaneous dumps and residential groups.
+"""Import and export of the layers that have no public source.
+
+Those layers are gathering points, dumping reports, cameras, facilities, spontaneous dumps and
+residential groups.
 
 Files: GeoJSON, GeoPackage, CSV and Excel (``.xlsx``) with latitude/longitude columns, headers in
 Vietnamese or English ("vĩ độ"/"lat", "kinh độ"/"lon", "tên"/"name", …). A file is validated
@@ -274,7 +276,10 @@ def _check_columns(gdf: gpd.GeoDataFrame, spec: LayerSpec, fname: str) -> None:
     missing = [c for c in spec.required if c not in gdf]
     if missing:
         accepted = "; ".join(f"{c}: {', '.join(HEADERS.get(c, (c,)))}" for c in missing)
-        msg = f"{fname}: missing required column(s) {', '.join(missing)} (accepted headers — {accepted})"
+        msg = (
+            f"{fname}: missing required column(s) {', '.join(missing)} "
+            f"(accepted headers — {accepted})"
+        )
         raise ValidationError(msg)
     for col in spec.required:
         empty = gdf[col].isna() | (gdf[col].astype(str).str.strip() == "")
@@ -292,7 +297,10 @@ def _check_geometries(
             msg = f"{fname}, {labels[i]}: empty or missing geometry"
             raise ValidationError(msg)
         if geom.geom_type not in spec.geom_types:
-            msg = f"{fname}, {labels[i]}: {geom.geom_type} where {' or '.join(spec.geom_types)} is expected"
+            msg = (
+                f"{fname}, {labels[i]}: {geom.geom_type} where "
+                f"{' or '.join(spec.geom_types)} is expected"
+            )
             raise ValidationError(msg)
         if not geom.is_valid:
             msg = f"{fname}, {labels[i]}: invalid geometry ({shapely.is_valid_reason(geom)})"
@@ -381,7 +389,10 @@ def _coerce(gdf: gpd.GeoDataFrame, kind: str, labels: list[str], fname: str) -> 
         times = _parse_local_times(gdf["requested_datetime"])
         if times.isna().any():
             i = int(np.nonzero(times.isna().to_numpy())[0][0])
-            msg = f"{fname}, {labels[i]}: date/time {gdf['requested_datetime'].iloc[i]!r} not understood"
+            msg = (
+                f"{fname}, {labels[i]}: date/time "
+                f"{gdf['requested_datetime'].iloc[i]!r} not understood"
+            )
             raise ValidationError(msg)
         gdf["requested_datetime"] = times
     if "name" not in gdf:
@@ -394,7 +405,10 @@ LOCAL_TZ = "Asia/Ho_Chi_Minh"
 
 
 def _parse_local_times(values: pd.Series) -> pd.Series:
-    """Parse date/times to UTC; a time without a zone is Hai Phong local time. NaT when unreadable."""
+    """Parse date/times to UTC; a time without a zone is Hai Phong local time.
+
+    Unreadable values become NaT.
+    """
     out = []
     for v in values:
         t = pd.to_datetime(v, errors="coerce")

@@ -22,7 +22,7 @@ Every change of a report or a dump site appends a row to ``report_update`` or
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
@@ -100,7 +100,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 def utcnow() -> dt.datetime:
-    """Current time, timezone-aware UTC (microseconds kept)."""
+    """Return the current time, timezone-aware UTC (microseconds kept)."""
     return dt.datetime.now(dt.UTC)
 
 
@@ -116,7 +116,7 @@ class Base(DeclarativeBase):
             "pk": "pk_%(table_name)s",
         }
     )
-    type_annotation_map = {
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
         dt.datetime: UTCDateTime(),
         dict[str, Any]: JSON(),
         list[str]: JSON(),

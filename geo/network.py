@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import time
@@ -222,13 +223,13 @@ class NetworkRules:
         return None
 
     def digest(self) -> str:
-        """A short hash of the rules, part of every cache key."""
+        """Return a short hash of the rules, part of every cache key."""
         raw = json.dumps(asdict(self), sort_keys=True, default=sorted)
         return hashlib.sha1(raw.encode()).hexdigest()[:10]
 
 
 def _values(value: object) -> list[str]:
-    if value is None or (isinstance(value, float) and value != value):  # NaN
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return []
     if isinstance(value, list | tuple | set):
         return [str(v).strip().lower() for v in value]
@@ -265,10 +266,11 @@ def truck_area_for(
     buffer_m: float,
     max_facility_km: float = 40.0,
 ) -> BaseGeometry:
-    """The area a ward's truck network must cover: the ward, its buffer, and the way to its facilities.
+    """Return the area a ward's truck network must cover.
 
-    Facilities within `max_facility_km` of the ward are joined to it by the buffered convex hull,
-    so that the network reaches Tràng Cát from Lê Chân.
+    That is the ward, its buffer, and the way to its facilities: facilities within
+    `max_facility_km` of the ward are joined to it by the buffered convex hull, so that the
+    network reaches Tràng Cát from Lê Chân.
     """
     ward = area.to_gdf().to_crs(METRIC_CRS).geometry.iloc[0]
     parts = [ward.buffer(buffer_m)]
@@ -282,7 +284,7 @@ def truck_area_for(
 
 
 def cart_area_for(area: StudyArea, *, buffer_m: float) -> BaseGeometry:
-    """The area of the handcart/walk network: the ward and a walking buffer."""
+    """Return the area of the handcart/walk network: the ward and a walking buffer."""
     ward = area.to_gdf().to_crs(METRIC_CRS).geometry.iloc[0]
     return gpd.GeoSeries([ward.buffer(buffer_m)], crs=METRIC_CRS).to_crs(WGS84).iloc[0]
 
@@ -385,10 +387,10 @@ def _cache_key(
 def _raw_graph(
     source: OsmSource, area: BaseGeometry, clip_file: Path, *, refresh: bool = False
 ) -> nx.MultiDiGraph:
-    """The unsimplified, directed graph of every highway way in `area` (one-ways respected).
+    """Build the unsimplified, directed graph of every highway way in `area`.
 
-    With `refresh`, osmnx downloads again instead of answering from its HTTP cache, and a
-    local extract is clipped again.
+    One-ways are respected. With `refresh`, osmnx downloads again instead of answering from its
+    HTTP cache, and a local extract is clipped again.
     """
     # keep the tags `NetworkRules` reads on the edges (osmnx keeps only `useful_tags_way`)
     overrides: dict[str, object] = {"useful_tags_way": list(EDGE_TAGS)}
@@ -470,17 +472,17 @@ def largest_scc_share(G: nx.MultiDiGraph) -> float:
 
 
 def routable(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    """The largest strongly connected component: every node reaches every other node."""
+    """Keep the largest strongly connected component: every node reaches every other node."""
     return ox.truncate.largest_component(G, strongly=True)
 
 
 def edges_gdf(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
-    """The edges of a graph as a GeoDataFrame in EPSG:4326 (u, v, key index)."""
+    """Return the edges of a graph as a GeoDataFrame in EPSG:4326 (u, v, key index)."""
     return ox.convert.graph_to_gdfs(G, nodes=False, fill_edge_geometry=True)
 
 
 def road_km_within(G: nx.MultiDiGraph, polygon_wgs84: BaseGeometry) -> float:
-    """Kilometres of street centre-line of `G` inside a polygon, each two-way street counted once."""
+    """Kilometres of street centre-line of `G` in a polygon, each two-way street counted once."""
     U = ox.convert.to_undirected(G)
     edges = ox.convert.graph_to_gdfs(U, nodes=False, fill_edge_geometry=True).to_crs(METRIC_CRS)
     poly = gpd.GeoSeries([polygon_wgs84], crs=WGS84).to_crs(METRIC_CRS).iloc[0]

@@ -1,4 +1,4 @@
-"""Find, clip and read OpenStreetMap data for a study area: local files first, Overpass second.
+r"""Find, clip and read OpenStreetMap data for a study area: local files first, Overpass second.
 
 Sources, in order:
 
@@ -6,7 +6,8 @@ Sources, in order:
 2. a file under ``<data_dir>/osm`` or ``<cache_dir>/osm`` whose extent covers the area (the
    smallest such file wins), e.g. a Geofabrik extract clipped with osmium::
 
-       osmium extract -p haiphong_2025_outline_approx.geojson vietnam-latest.osm.pbf -o haiphong.osm.pbf
+       osmium extract -p haiphong_2025_outline_approx.geojson \
+           vietnam-latest.osm.pbf -o haiphong.osm.pbf
 
 3. osmnx over the Overpass API, when the machine is online and ``GOMRAC_OFFLINE`` is not set
    (``GOMRAC_OVERPASS_URL`` picks the server; osmnx keeps its raw answers under
@@ -77,7 +78,7 @@ class OsmSource:
         return "overpass" if self.path is None else f"file:{self.path.name}"
 
     def cache_key(self) -> str:
-        """A key that changes when the source file changes (name, size, modification time)."""
+        """Return a key that changes with the source file (name, size, modification time)."""
         if self.path is None:
             return "overpass"
         stat = self.path.stat()
@@ -86,7 +87,7 @@ class OsmSource:
 
 
 def kind_of(path: Path) -> SourceKind:
-    """The source kind of a file from its name; raise `ValidationError` for other files."""
+    """Return the source kind of a file from its name; raise `ValidationError` for other files."""
     name = path.name.lower()
     if name.endswith((".osm.pbf", ".pbf")):
         return "pbf"
@@ -252,7 +253,7 @@ def osmnx_settings(**overrides: object) -> Iterator[None]:
 
 
 def _online(timeout_s: float = 3.0) -> bool:
-    """True when the Overpass API answers (a HEAD-sized status request)."""
+    """Return True when the Overpass API answers (a HEAD-sized status request)."""
     import httpx
     import osmnx as ox
 
@@ -350,10 +351,10 @@ def _bbox_extract(src: OsmSource, bbox: tuple[float, float, float, float], tmp: 
 
 
 def features_xml(src: OsmSource, bbox: tuple[float, float, float, float], out: Path) -> Path | None:
-    """An OSM XML file with all elements in `bbox` for feature queries, or None for Overpass.
+    """Return an OSM XML file with all elements in `bbox` for feature queries, or None.
 
-    An XML source is returned as it is (osmnx reads it directly); a PBF is clipped with
-    osmium-tool and converted to XML.
+    None stands for Overpass. An XML source is returned as it is (osmnx reads it directly); a PBF
+    is clipped with osmium-tool and converted to XML.
     """
     if src.path is None or src.kind == "graphml":
         return None

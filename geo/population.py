@@ -40,7 +40,7 @@ class Population:
 
 
 def population_for(area: StudyArea, *, override: float | None = None) -> Population:
-    """The population of a study area.
+    """Estimate the population of a study area.
 
     Parameters
     ----------

@@ -607,7 +607,7 @@ def load_layer(
 
 
 def count_layer(session: Session, *, kind: LayerKind, ward_code: str | None = None) -> int:
-    """Number of rows of a layer (for one ward when `ward_code` is given)."""
+    """Count the rows of a layer (for one ward when `ward_code` is given)."""
     spec = _spec(kind)
     stmt = select(func.count()).select_from(spec.model)
     if ward_code is not None:
@@ -1296,7 +1296,7 @@ def list_plans(
     kind: str | None = None,
     limit: int = 100,
 ) -> list[Plan]:
-    """Saved plans, newest first, optionally for one ward and one kind."""
+    """List the saved plans, newest first, optionally for one ward and one kind."""
     stmt = select(Plan)
     if ward_code is not None:
         stmt = stmt.where(Plan.ward_code == ward_code)

@@ -111,7 +111,7 @@ class StudyArea:
         return self.unit_type != "xã"
 
     def to_gdf(self) -> gpd.GeoDataFrame:
-        """The boundary as a one-row GeoDataFrame in EPSG:4326."""
+        """Return the boundary as a one-row GeoDataFrame in EPSG:4326."""
         return gpd.GeoDataFrame(
             {"name": [self.name], "code": [self.code], "boundary_source": [self.boundary_source]},
             geometry=[self.geometry],
@@ -119,7 +119,7 @@ class StudyArea:
         )
 
     def metric_geometry(self) -> BaseGeometry:
-        """The boundary in EPSG:32648 (metres)."""
+        """Return the boundary in EPSG:32648 (metres)."""
         return self.to_gdf().to_crs(METRIC_CRS).geometry.iloc[0]
 
     @property
@@ -188,7 +188,7 @@ def _data_path(relative: str) -> Path:
 
 @cache
 def _ward_layer() -> tuple[gpd.GeoDataFrame, str]:
-    """The ward polygons (EPSG:4326) from the best source present, and that source's key."""
+    """Read the ward polygons (EPSG:4326) from the best source present, and that source's key."""
     for relative, key in ((OSM_WARDS, "osm"), (OFFICIAL_WARDS, "official_map_2025")):
         path = _data_path(relative)
         if path.exists():
@@ -313,7 +313,10 @@ def _match_new(layer: gpd.GeoDataFrame, name: str) -> pd.Series | None:
             row = by_prefix.iloc[0]
             return row
         options = ", ".join(hits["full_name"])
-        msg = f"{name!r} matches several units: {options}; write the name with its diacritics or prefix"
+        msg = (
+            f"{name!r} matches several units: {options}; "
+            "write the name with its diacritics or prefix"
+        )
         raise UnknownWardError(msg)
     return hits.iloc[0] if len(hits) == 1 else None
 
@@ -402,7 +405,7 @@ def _unknown_message(layer: gpd.GeoDataFrame, name: str) -> str:
 
 
 def area_from_file(path: str | Path, *, name: str | None = None) -> StudyArea:
-    """A study area from any polygon file (GeoJSON, GeoPackage, Shapefile, …).
+    """Read a study area from any polygon file (GeoJSON, GeoPackage, Shapefile, …).
 
     All polygons in the file are merged. A file without a CRS is read as EPSG:4326 (GeoJSON's
     default). The area counts as part of Hai Phong when its centroid lies in the city outline.
@@ -480,7 +483,10 @@ def _in_haiphong(geom: BaseGeometry) -> bool:
 
 
 def resolve_area(ward: str | None = None, *, boundary: str | Path | None = None) -> StudyArea:
-    """The study area of a command: a ward name, or a boundary file (which wins when both given)."""
+    """Resolve the study area of a command from a ward name or a boundary file.
+
+    The boundary file wins when both are given.
+    """
     if boundary is not None:
         return area_from_file(boundary)
     if ward is None:

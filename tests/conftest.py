@@ -42,7 +42,7 @@ def hanoi_streets_file(data_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def hanoi_area(hanoi_sample_file: Path):  # noqa: ANN201
+def hanoi_area(hanoi_sample_file: Path):
     """The Hanoi sample area as a StudyArea."""
     from geo.wards import area_from_file
 
@@ -50,7 +50,7 @@ def hanoi_area(hanoi_sample_file: Path):  # noqa: ANN201
 
 
 @pytest.fixture(scope="session")
-def hanoi_networks(hanoi_area):  # noqa: ANN001, ANN201
+def hanoi_networks(hanoi_area):
     """Truck and handcart networks of the Hanoi sample, built from the real extract."""
     from geo.network import networks_for
 
@@ -58,7 +58,7 @@ def hanoi_networks(hanoi_area):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture(scope="session")
-def hanoi_data(hanoi_sample_file: Path):  # noqa: ANN201
+def hanoi_data(hanoi_sample_file: Path):
     """Everything the analyses need about the Hanoi sample area."""
     from api.pipeline import load_ward_data
 
@@ -81,7 +81,7 @@ def vanmieu_boundary(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def vanmieu_data(vanmieu_boundary: Path):  # noqa: ANN201
+def vanmieu_data(vanmieu_boundary: Path):
     """Networks, features, population and demand of the Văn Miếu area."""
     from api.pipeline import load_ward_data
 
@@ -89,7 +89,7 @@ def vanmieu_data(vanmieu_boundary: Path):  # noqa: ANN201
 
 
 @pytest.fixture(scope="session")
-def vanmieu_points(vanmieu_data):  # noqa: ANN001, ANN201
+def vanmieu_points(vanmieu_data):
     """A --cover-all gathering-point plan of the Văn Miếu area."""
     from api.points import PointsParams, plan_points
 
@@ -97,7 +97,7 @@ def vanmieu_points(vanmieu_data):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture(scope="session")
-def vanmieu_routes(vanmieu_data, vanmieu_points):  # noqa: ANN001, ANN201
+def vanmieu_routes(vanmieu_data, vanmieu_points):
     """A daily collection plan for the Văn Miếu points (stand-in landfill, labelled)."""
     from api.routes import RoutesParams, plan_routes
 
@@ -128,7 +128,7 @@ def postgis_schema_url(base_url: str, schema: str) -> str:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database per test (not yet migrated): a SpatiaLite file, or a fresh PostGIS schema."""
+    """An empty, unmigrated database per test: a SpatiaLite file, or a fresh PostGIS schema."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'gomrac.sqlite'}"
         return
@@ -152,7 +152,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def engine(db_url: str):  # noqa: ANN201
+def engine(db_url: str):
     """A migrated engine on `db_url`."""
     from geo.db import init_db, make_engine
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import geopandas as gpd
 import networkx as nx
 import numpy as np
@@ -68,7 +70,7 @@ def test_cost_matrix__travel_time_units() -> None:
 
 
 def test_nearest_source_cost__equals_matrix_min() -> None:
-    """One multi-source search gives each target the minimum over the full matrix, and its source."""
+    """One multi-source search gives each target the full matrix's minimum, and its source."""
     rng = np.random.default_rng(1)
     G = _grid(8, 50.0)
     A = GraphArrays.from_graph(G)
@@ -102,10 +104,10 @@ def test_path_nodes_and_line__follow_edges() -> None:
     A = GraphArrays.from_graph(G)
     nodes = path_nodes(A, [0, 15, 0])
     assert nodes[0] == 0 and nodes[-1] == 0 and 15 in nodes
-    for u, v in zip(nodes[:-1], nodes[1:], strict=True):
+    for u, v in pairwise(nodes):
         assert G.has_edge(u, v)
     line = path_line(G, nodes)
-    expected = sum(G[u][v][0]["length"] for u, v in zip(nodes[:-1], nodes[1:], strict=True))
+    expected = sum(G[u][v][0]["length"] for u, v in pairwise(nodes))
     assert line.length == pytest.approx(expected)
 
 
@@ -194,7 +196,7 @@ def test_cost_matrix__length_on_real_network_agrees_with_networkx(hanoi_networks
             path = paths[int(b)]
             expected = sum(
                 min(G[u][v].values(), key=lambda d: (d["travel_time"], d["length"]))["length"]
-                for u, v in zip(path[:-1], path[1:], strict=True)
+                for u, v in pairwise(path)
             )
             assert metres[i, j] == pytest.approx(expected, rel=1e-9, abs=1e-6)
             assert metres[i, j] >= shortest[i, j] - 1e-6

@@ -218,7 +218,7 @@ def test_getis_ord__reproducible_and_classes(area) -> None:
 
 
 def test_getis_ord__z_matches_textbook_formula() -> None:
-    """Gi* z-scores on a 5 x 5 grid equal Getis and Ord's formula computed by hand (queen + self)."""
+    """Gi* z-scores on a 5x5 grid equal Getis and Ord's formula computed by hand (queen + self)."""
     area = gpd.GeoDataFrame(geometry=[shapely.box(X0, Y0, X0 + 500, Y0 + 500)], crs=CRS)
     counts = np.zeros((5, 5), dtype=int)
     counts[2, 2], counts[2, 3], counts[0, 0], counts[4, 1] = 6, 3, 1, 2

@@ -367,7 +367,7 @@ def test_p_median__truncated_radius_model_is_widened_to_the_optimum(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Forced truncation at each client's nearest site still ends at the enumerated optimum."""
-    import analysis.location as location
+    from analysis import location
 
     cost, hh, _ = _instance(5, n=40, m=20, side_m=2000)
     p = 3
@@ -393,7 +393,7 @@ def test_capacitated_models__aggregated_linking_keeps_optima(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The large-model formulation (aggregated linking rows, no presolve) finds the same optima."""
-    import analysis.location as location
+    from analysis import location
 
     cost, hh, q = _instance(6, n=9, m=6)
     cap = np.full(6, 50.0)
@@ -428,7 +428,7 @@ def test_p_median__disconnected_network_with_too_few_sites_raises() -> None:
     cost = np.array([[0.0, 10.0, inf], [5.0, 3.0, inf], [inf, inf, 2.0]])
     model = PMedian.from_cost_matrix(cost, [1, 1, 1], p=1)
     for method in ("auto", "mip", "heuristic"):
-        with pytest.raises(InfeasibleError, match="cannot reach|infeasible"):
+        with pytest.raises(InfeasibleError, match=r"cannot reach|infeasible"):
             model.solve(method=method)
 
 

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-
 import geopandas as gpd
 import httpx
 import numpy as np
@@ -49,7 +48,7 @@ def live_server(db_url: str, tmp_path: Path, data_dir: Path) -> Iterator[str]:
     }
     log_path = tmp_path / "uvicorn.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        proc = subprocess.Popen(  # our own interpreter and module
             [
                 sys.executable,
                 "-m",

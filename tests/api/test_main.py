@@ -72,7 +72,7 @@ def test_unexpected_error__500_without_internals(app_client: Any) -> None:
 
 
 def test_not_found__format_depends_on_api(app_client: Any) -> None:
-    """Unknown paths answer 404 as {detail} elsewhere and as an Open311 error list under /open311."""
+    """Unknown paths answer 404: an Open311 error list under /open311, {detail} elsewhere."""
     assert app_client.get("/api/nothing").json() == {"detail": "Not Found"}
     assert app_client.get("/open311/v2/nothing").json() == [
         {"code": 404, "description": "Not Found"}

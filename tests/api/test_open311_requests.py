@@ -100,7 +100,7 @@ def test_requests__status_and_service_code(client: Any, seeded: dict) -> None:
 
 def test_requests__ids_override_other_filters(client: Any, seeded: dict) -> None:
     """service_request_id (comma list) returns those reports whatever the other filters say."""
-    oldest, newest = max(seeded, key=lambda r: NOW - seeded[r][1]), sorted(seeded)[0]
+    oldest, newest = max(seeded, key=lambda r: NOW - seeded[r][1]), min(seeded)
     params = {"service_request_id": f"{oldest},{newest}", "status": "closed"}
     assert set(ids(client.get("/open311/v2/requests.json", params=params))) == {oldest, newest}
 

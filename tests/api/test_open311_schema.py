@@ -97,7 +97,7 @@ def check_datetime(value: str | None) -> None:
     if value is None:
         return
     assert W3C_DATETIME.match(value), value
-    assert dt.datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is not None
+    assert dt.datetime.fromisoformat(value).tzinfo is not None
 
 
 def check_xml_fields(

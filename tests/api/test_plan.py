@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-
 import api.plan
 from api.cli import main
 

@@ -1,4 +1,7 @@
-"""Gathering-point plans on real streets and buildings (Văn Miếu, Hanoi): rules, capacity, coverage."""
+"""Gathering-point plans on real streets and buildings (Văn Miếu, Hanoi).
+
+Rules, capacity, coverage.
+"""
 
 from __future__ import annotations
 
@@ -113,7 +116,7 @@ def test_p_curve__monotone(vanmieu_points) -> None:
 
 
 def test_pmedian__objective_is_weighted_walk(vanmieu_data) -> None:
-    """The p-median objective is the household-weighted walk of its own assignment, every unit served."""
+    """The p-median objective is the household-weighted walk of its assignment; all units served."""
     plan = plan_points(vanmieu_data, params=PointsParams(model="pmedian", p=12, time_limit_s=30))
     res = plan.result
     assert len(res.new_sites) == 12

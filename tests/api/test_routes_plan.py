@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -44,20 +45,17 @@ def test_routes__geometry_follows_network(vanmieu_data, vanmieu_routes) -> None:
     assert len(vanmieu_routes.routes) >= 1
     for row in vanmieu_routes.routes.itertuples():
         nodes = json.loads(row.nodes)
-        for u, v in zip(nodes[:-1], nodes[1:], strict=True):
+        for u, v in pairwise(nodes):
             assert G.has_edge(u, v), (u, v)
         start, end = row.geometry.coords[0], row.geometry.coords[-1]
         assert start == pytest.approx((G.nodes[nodes[0]]["x"], G.nodes[nodes[0]]["y"]))
         assert end == pytest.approx((G.nodes[nodes[-1]]["x"], G.nodes[nodes[-1]]["y"]))
-        length = sum(
-            min(d["length"] for d in G[u][v].values())
-            for u, v in zip(nodes[:-1], nodes[1:], strict=True)
-        )
+        length = sum(min(d["length"] for d in G[u][v].values()) for u, v in pairwise(nodes))
         assert length > 0
 
 
 def test_routes__saving_against_baseline(vanmieu_routes) -> None:
-    """The optimised plan drives no more than the nearest-neighbour baseline, costed the same way."""
+    """The optimised plan drives no more than the nearest-neighbour baseline, costed alike."""
     s = vanmieu_routes.summary
     assert s["total_km"] <= s["baseline_km"] + 1e-6
     # the printed km are rounded to 10 m: the percentage agrees to that precision
@@ -71,7 +69,10 @@ def test_routes__saving_against_baseline(vanmieu_routes) -> None:
 def test_routes__outputs_gpx_and_schedule(
     vanmieu_data, vanmieu_points, vanmieu_routes, tmp_path
 ) -> None:
-    """GPX files parse with one track point per line vertex; the schedule lists every group in Vietnamese."""
+    """GPX files parse with one track point per line vertex.
+
+    The schedule lists every group in Vietnamese.
+    """
     files = write_outputs(vanmieu_routes, tmp_path, attribution=vanmieu_data.attribution())
     gpx = [v for k, v in files.items() if k.startswith("gpx_")]
     assert gpx
@@ -146,7 +147,7 @@ def test_fleet_from_file__bad_values(tmp_path) -> None:
     """A count in words or a time without minutes names the vehicle type and the value."""
     path = tmp_path / "fleet.csv"
     path.write_text("count,capacity_kg\ntwo,5000\n", encoding="utf-8")
-    with pytest.raises(ValidationError, match="vehicle type 1: .*'two'"):
+    with pytest.raises(ValidationError, match=r"vehicle type 1: .*'two'"):
         fleet_from_file(path)
     path.write_text("count,shift_start\n2,6h\n", encoding="utf-8")
     with pytest.raises(ValidationError, match="time '6h' is not HH:MM"):

@@ -36,7 +36,7 @@ def test_cameras__beat_densest_cells(vanmieu_data) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntheticDataWarning)
         h = analyse_hotspots(vanmieu_data, load_reports(vanmieu_data, "synthetic", seed=1))
-    plan, baseline, rotation, poles, s = plan_cameras(vanmieu_data, h, budget=6, time_limit_s=20)
+    _plan, _baseline, rotation, poles, s = plan_cameras(vanmieu_data, h, budget=6, time_limit_s=20)
     assert s["chosen"] == 6 and s["candidates"] == len(poles) > 50
     assert s["covered_weight_pct"] >= s["baseline_densest_cells_pct"]
     assert s["status"] == "optimal" and s["gap_pct"] == 0

@@ -208,7 +208,7 @@ with engine.connect() as conn:
     print(len(gpd.read_file("{tmp_path / "out.gpkg"}")))
 """
     repo = Path(__file__).resolve().parents[2]
-    done = subprocess.run(  # noqa: S603 - our own interpreter
+    done = subprocess.run(  # our own interpreter
         [sys.executable, "-X", "faulthandler", "-c", script],
         cwd=repo,
         capture_output=True,

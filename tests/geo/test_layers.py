@@ -129,7 +129,7 @@ def test_read_layer__invalid_polygon(tmp_path, le_chan) -> None:
         ),
         encoding="utf-8",
     )
-    with pytest.raises(ValidationError, match="feature 1: invalid geometry .*Self-intersection"):
+    with pytest.raises(ValidationError, match=r"feature 1: invalid geometry .*Self-intersection"):
         read_layer(path, kind="groups", area=le_chan.geometry)
 
 

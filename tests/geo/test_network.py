@@ -152,7 +152,7 @@ def test_cart_network__longer_than_truck(hanoi_networks) -> None:
 
 
 def test_networks_for__cache(hanoi_area, tmp_path, monkeypatch) -> None:
-    """A second load reads the cache under data/osm and gives the same graphs, numbers as numbers."""
+    """A second load reads the cache in data/osm and gives the same graphs, numbers as numbers."""
     monkeypatch.setenv("GOMRAC_CACHE_DIR", str(tmp_path))
     get_settings.cache_clear()
     try:

@@ -207,7 +207,7 @@ def test_replace_layer__crs_checked(session: Session, crs: str | None, exc: type
     """A layer without CRS, or in metres, is refused before anything is written."""
     gdf = points_gdf(2)
     gdf = gdf.set_crs(None, allow_override=True) if crs is None else gdf.to_crs(crs)
-    with pytest.raises(exc, match="EPSG:4326|to_wgs84"):
+    with pytest.raises(exc, match=r"EPSG:4326|to_wgs84"):
         store.replace_layer(session, kind="gathering_points", ward_code="x", gdf=gdf, source=None)
     assert count(session, "gathering_points") == 0
 
@@ -215,7 +215,7 @@ def test_replace_layer__crs_checked(session: Session, crs: str | None, exc: type
 def test_replace_layer__unknown_column(session: Session) -> None:
     """A column the model does not have is named in the error."""
     gdf = points_gdf(1, colour=["red"])
-    with pytest.raises(ValidationError, match="unknown column.*colour"):
+    with pytest.raises(ValidationError, match=r"unknown column.*colour"):
         store.replace_layer(session, kind="gathering_points", ward_code="x", gdf=gdf, source=None)
 
 

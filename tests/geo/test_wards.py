@@ -75,7 +75,7 @@ def test_find_ward__unknown_lists_closest() -> None:
 
 def test_find_ward__ambiguous_without_diacritics() -> None:
     """'cam giang' folds to two communes; the error names both, diacritics pick one."""
-    with pytest.raises(UnknownWardError, match="Cẩm Giang.*Cẩm Giàng|Cẩm Giàng.*Cẩm Giang"):
+    with pytest.raises(UnknownWardError, match=r"Cẩm Giang.*Cẩm Giàng|Cẩm Giàng.*Cẩm Giang"):
         find_ward("cam giang")
     assert find_ward("Cẩm Giàng").name == "Xã Cẩm Giàng"
 
