@@ -463,6 +463,7 @@ class _Mip:
         seed: int,
         start: FloatArray | None = None,
         relax: bool = False,
+        presolve: bool | None = None,
     ) -> _MipOutcome:
         """Pass the model to HiGHS, optionally with a full start vector, and run it.
 
@@ -470,6 +471,12 @@ class _Mip:
 
         Large single-sourcing models (``large=True``) are solved without HiGHS presolve: its
         reductions do not shrink them, and its setup can overrun the time limit by minutes.
+        `presolve` forces it on or off.
+
+        The answer is checked: HiGHS 1.16 with presolve and a start vector can report a
+        solution whose cost is not the objective it reports (and a bound above the optimum).
+        Such a run is repeated without presolve; if that disagrees too, the solution is kept
+        at its true cost with no bound.
         """
         inf = highspy.kHighsInf
         cost = np.concatenate(self._cost) if self._cost else np.zeros(0)
@@ -502,7 +509,8 @@ class _Mip:
         h.setOptionValue("random_seed", int(seed))
         if threads is not None:
             h.setOptionValue("threads", int(threads))
-        if self.large:
+        presolve_on = not self.large if presolve is None else presolve
+        if not presolve_on:
             h.setOptionValue("presolve", "off")
         status = h.passModel(
             self.ncol,
@@ -549,6 +557,29 @@ class _Mip:
         obj = float(info.objective_function_value)
         bound = float(info.mip_dual_bound) if is_mip else obj
         x = np.array(h.getSolution().col_value, dtype=np.float64) if has_x else None
+        true_obj = float(cost @ x) + float(offset) if x is not None else obj
+        if x is not None and abs(true_obj - obj) > 1e-6 * max(1.0, abs(obj)):
+            log.warning(
+                "HiGHS reported objective %g for a solution of cost %g (presolve %s)",
+                obj,
+                true_obj,
+                "on" if presolve_on else "off",
+            )
+            left = float(time_limit_s) - run_s
+            if presolve_on and left > 0.05:
+                return self.solve(
+                    maximize=maximize,
+                    offset=offset,
+                    time_limit_s=left,
+                    mip_rel_gap=mip_rel_gap,
+                    threads=threads,
+                    seed=seed,
+                    start=start,
+                    relax=relax,
+                    presolve=False,
+                )
+            no_bound = math.inf if maximize else -math.inf
+            return _MipOutcome("time_limit", x, true_obj, no_bound, run_s)
         mst = highspy.HighsModelStatus
         if ms == mst.kOptimal:
             return _MipOutcome("optimal", x, obj, bound, run_s)

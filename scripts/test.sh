@@ -7,6 +7,7 @@ bash scripts/setup.sh
 export GOMRAC_TEST_POSTGIS_URL="$(bash scripts/postgis.sh start)"
 trap 'bash scripts/postgis.sh stop >/dev/null 2>&1 || true' EXIT
 export GOMRAC_OFFLINE=1
-python3 -m ruff check . && python3 -m ruff format --check . >/dev/null  # lint and layout
+python3 -m ruff check .  # lint
+python3 -m ruff format --check .  # layout
 python3 -m mypy  # the packages' types (pyproject's [tool.mypy]: strict flags)
 python3 -m pytest -n 2 --dist loadfile -q -p no:cacheprovider --require-all-dialects "$@"
