@@ -332,21 +332,18 @@ def _bbox_extract(src: OsmSource, bbox: tuple[float, float, float, float], tmp: 
     if exe is None:
         log.info("osmium-tool not installed: reading the whole %s with pyosmium", src.path.name)
         return src.path
-    out = tmp / "clip.osm.pbf"
+    return _osmium_extract(exe, src.path, bbox, tmp / "clip.osm.pbf")
+
+
+def _osmium_extract(
+    exe: str, source: Path, bbox: tuple[float, float, float, float], out: Path
+) -> Path:
+    """Clip an OSM file to a bounding box with osmium-tool, keeping ways whole."""
     west, south, east, north = bbox
-    cmd = [
-        exe,
-        "extract",
-        "-b",
-        f"{west},{south},{east},{north}",
-        "--strategy",
-        "complete_ways",
-        "--overwrite",
-        "-o",
-        str(out),
-        str(src.path),
-    ]
-    subprocess.run(cmd, check=True, capture_output=True)
+    cmd = [exe, "extract", "-b", f"{west},{south},{east},{north}", "--strategy", "complete_ways"]
+    subprocess.run(
+        [*cmd, "--overwrite", "-o", str(out), str(source)], check=True, capture_output=True
+    )
     return out
 
 
@@ -366,20 +363,7 @@ def features_xml(src: OsmSource, bbox: tuple[float, float, float, float], out: P
         return None
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
-        west, south, east, north = bbox
-        cmd = [
-            exe,
-            "extract",
-            "-b",
-            f"{west},{south},{east},{north}",
-            "--strategy",
-            "complete_ways",
-            "--overwrite",
-            "-o",
-            str(out),
-            str(src.path),
-        ]
-        subprocess.run(cmd, check=True, capture_output=True)
+        _osmium_extract(exe, src.path, bbox, out)
     return out
 
 
