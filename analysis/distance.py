@@ -140,7 +140,9 @@ class GraphArrays:
         row_of = np.repeat(np.arange(n), np.diff(self.matrix.indptr))
         keys = row_of * n + self.matrix.indices
         total = np.zeros((k, n))
-        total[has] = self.lengths[np.searchsorted(keys, predecessors[has] * n + col[has])]
+        # int64: scipy's int32 predecessors times n overflow beyond 46,340 nodes
+        key = predecessors[has].astype(np.int64) * n + col[has]
+        total[has] = self.lengths[np.searchsorted(keys, key)]
         # pointer jumping: after round r, `up` is the 2^r-th ancestor and `total` the metres to
         # it; roots (and unreachable nodes) point at themselves with 0 m, so all ends at a root
         up = np.where(has, predecessors, col)
