@@ -1135,6 +1135,16 @@ def solve(
         # so through `solver_feasible`, so the warning becomes a log line rather than escaping.
         warnings.simplefilter("always", PenaltyBoundWarning)
         result = pyvrp.solve(data, stop=stop, seed=seed, collect_stats=False, display=False)
+        left = time_limit_s - (time.perf_counter() - t0)
+        if no_improvement is not None and not result.is_feasible() and left > 0.01:
+            # "no improvement" also ends a search that has not found a feasible plan yet (its
+            # best cost stays the penalised one): such a search goes on to the time limit
+            rest: list[StoppingCriterion] = [MaxRuntime(left)]
+            if max_iterations is not None:
+                rest.append(MaxIterations(max_iterations))
+            result = pyvrp.solve(
+                data, stop=MultipleCriteria(rest), seed=seed, collect_stats=False, display=False
+            )
     for w in caught:
         if issubclass(w.category, PenaltyBoundWarning):
             log.warning("solve: PyVRP penalty bound reached (hard or infeasible instance)")

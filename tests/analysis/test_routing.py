@@ -540,3 +540,25 @@ def test_solve__cvrplib_near_best_known() -> None:
     nn = nearest_neighbour_plan(problem)
     assert check_plan(problem, nn) == []
     assert nn.total_km >= plan.total_km
+
+
+def test_solve__no_improvement_does_not_stop_before_a_feasible_plan() -> None:
+    """A 'no improvement' stop counts only once a feasible plan is in hand: on 40 points with a
+    tight shift (where one iteration ends on an infeasible plan) the search goes on to a plan
+    that passes the independent check."""
+    rng = np.random.default_rng(0)
+    points = [(0, 0), (14, 2)] + [tuple(rng.integers(1, 12, size=2)) for _ in range(40)]
+    dur, dist = manhattan_matrices(points, block_m=250, speed_m_s=5, one_way_m=50)
+    problem = CollectionProblem.from_matrices(
+        dur,
+        dist,
+        garage=0,
+        landfills=[1],
+        clients=list(range(2, 42)),
+        demand_kg=rng.integers(15, 31, size=40) * 100.0,
+        service_s=240,
+        fleet=Fleet((truck(count=3, shift_start_s=0, shift_end_s=16_000),)),
+    )
+    plan = solve(problem, time_limit_s=3.0, no_improvement=1)
+    assert plan.solver_feasible
+    assert check_plan(problem, plan) == []
