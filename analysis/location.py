@@ -565,21 +565,30 @@ class _Mip:
                 true_obj,
                 "on" if presolve_on else "off",
             )
-            left = float(time_limit_s) - run_s
-            if presolve_on and left > 0.05:
-                return self.solve(
-                    maximize=maximize,
-                    offset=offset,
-                    time_limit_s=left,
-                    mip_rel_gap=mip_rel_gap,
-                    threads=threads,
-                    seed=seed,
-                    start=start,
-                    relax=relax,
-                    presolve=False,
-                )
             no_bound = math.inf if maximize else -math.inf
-            return _MipOutcome("time_limit", x, true_obj, no_bound, run_s)
+            first = _MipOutcome("time_limit", x, true_obj, no_bound, run_s)
+            left = float(time_limit_s) - run_s
+            if not presolve_on or left <= 0.05:
+                return first
+            again = self.solve(
+                maximize=maximize,
+                offset=offset,
+                time_limit_s=left,
+                mip_rel_gap=mip_rel_gap,
+                threads=threads,
+                seed=seed,
+                start=start,
+                relax=relax,
+                presolve=False,
+            )
+            again.run_s += run_s
+            better = again.x is not None and (
+                again.objective >= true_obj if maximize else again.objective <= true_obj
+            )
+            if better:
+                return again
+            first.run_s = again.run_s
+            return first
         mst = highspy.HighsModelStatus
         if ms == mst.kOptimal:
             return _MipOutcome("optimal", x, obj, bound, run_s)
@@ -1759,7 +1768,8 @@ class MaximalCoverage:
             return self._finish_heur(open_sites, assign, bound, t0, infeasible)
         open_sites, assign = self._decode(out.x, y_cols, x_info)
         obj = float(d.households[assign >= 0].sum())
-        bound = max(float(out.bound), obj)
+        # no more than every coverable household (HiGHS may give no bound at all)
+        bound = max(min(float(out.bound), float(d.households[ok].sum())), obj)
         status: Status = "optimal" if out.status == "optimal" else "time_limit"
         if _rel_gap(obj, bound) == 0.0:
             status = "optimal"
