@@ -30,6 +30,7 @@ import logging
 import math
 import os
 import re
+import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -393,10 +394,10 @@ def _raw_graph(
     HTTP cache, and a local extract is clipped again.
     """
     # keep the tags `NetworkRules` reads on the edges (osmnx keeps only `useful_tags_way`)
-    overrides: dict[str, object] = {"useful_tags_way": list(EDGE_TAGS)}
-    if refresh:
-        overrides["use_cache"] = False
-    with osmnx_settings(**overrides):
+    if refresh and source.kind == "overpass":
+        # osmnx would answer from its HTTP cache: drop the kept answers so they are fetched anew
+        shutil.rmtree(get_settings().osm_cache_dir / "_overpass", ignore_errors=True)
+    with osmnx_settings(useful_tags_way=list(EDGE_TAGS)):
         if source.kind == "graphml":
             assert source.path is not None
             G = ox.load_graphml(source.path)

@@ -28,6 +28,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -228,6 +229,9 @@ def _cover_share(src: OsmSource, area: BaseGeometry) -> float:
     return float(area.intersection(box(*src.bounds)).area / area.area)
 
 
+_OSMNX_SETTINGS_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def osmnx_settings(**overrides: object) -> Iterator[None]:
     """Run osmnx against gomrac's Overpass server and cache folder, restoring its settings after.
@@ -242,14 +246,15 @@ def osmnx_settings(**overrides: object) -> Iterator[None]:
     if get_settings().overpass_url:
         wanted["overpass_url"] = get_settings().overpass_url
     wanted.update(overrides)
-    old = {name: getattr(ox.settings, name) for name in wanted}
-    try:
-        for name, value in wanted.items():
-            setattr(ox.settings, name, value)
-        yield
-    finally:
-        for name, value in old.items():
-            setattr(ox.settings, name, value)
+    with _OSMNX_SETTINGS_LOCK:  # osmnx's settings are global: one user at a time
+        old = {name: getattr(ox.settings, name) for name in wanted}
+        try:
+            for name, value in wanted.items():
+                setattr(ox.settings, name, value)
+            yield
+        finally:
+            for name, value in old.items():
+                setattr(ox.settings, name, value)
 
 
 def _online(timeout_s: float = 3.0) -> bool:
