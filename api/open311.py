@@ -805,8 +805,13 @@ async def post_request(request: Request, fmt: str) -> Response:
         raise _bad(msg)
     try:
         boundaries = await run_in_threadpool(load_boundaries, settings.DATA_DIR)
-    except DataNotFoundError as exc:  # a server set-up problem, not the client's
-        raise HTTPException(status_code=503, detail=f"reports cannot be placed: {exc}") from None
+    except DataNotFoundError as exc:  # a server set-up problem: the path goes to the log only
+        log.error("Open311: %s", exc)
+        msg = (
+            "reports cannot be placed now: the server's ward boundaries are missing "
+            "(GOMRAC_DATA_DIR); try again later"
+        )
+        raise HTTPException(status_code=503, detail=msg) from None
     async with request.form(max_files=1, max_fields=100) as form:
         new = _parse_post(form, settings, boundaries)
         photo = await _read_photo(form, settings)

@@ -356,4 +356,5 @@ def test_post__without_boundary_data_is_503(settings: Any, tmp_path: Path) -> No
         )
         assert response.status_code == 503
         assert "GOMRAC_DATA_DIR" in response.json()[0]["description"]
+        assert str(empty) not in response.json()[0]["description"]  # no server path leaks
         assert client.get("/open311/v2/services.json").status_code == 200
