@@ -8,6 +8,7 @@ from analysis.errors import CRSError
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    from shapely.geometry.base import BaseGeometry
 
 WGS84: Final = "EPSG:4326"
 METRIC_CRS: Final = "EPSG:32648"  # WGS 84 / UTM zone 48N covers all of Hai Phong (and Hanoi)
@@ -29,3 +30,25 @@ def to_wgs84(gdf: _F) -> _F:
         msg = "GeoDataFrame has no CRS; cannot convert it to WGS 84."
         raise CRSError(msg)
     return gdf.to_crs(WGS84)
+
+
+def wgs84_geometry_problem(
+    geom: BaseGeometry | None, geom_types: tuple[str, ...] | None = None
+) -> str | None:
+    """Say what keeps a geometry from being stored as longitude/latitude, or None if nothing.
+
+    Checked in order: missing or empty, a type outside `geom_types` (None: any), invalid
+    (with shapely's reason), coordinates outside the longitude/latitude ranges.
+    """
+    import shapely
+
+    if geom is None or geom.is_empty:
+        return "missing or empty geometry"
+    if geom_types is not None and geom.geom_type not in geom_types:
+        return f"geometry is a {geom.geom_type} where {' or '.join(geom_types)} is expected"
+    if not geom.is_valid:
+        return f"invalid geometry ({shapely.is_valid_reason(geom)})"
+    x0, y0, x1, y1 = geom.bounds
+    if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+        return f"coordinates {geom.bounds} are not longitude/latitude (EPSG:4326)"
+    return None

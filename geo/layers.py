@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 
 from analysis.errors import CRSError, DataNotFoundError, ValidationError
-from geo.crs import METRIC_CRS, WGS84
+from geo.crs import METRIC_CRS, WGS84, wgs84_geometry_problem
 from geo.osm import OSM_ATTRIBUTION
 from geo.wards import _fold
 
@@ -293,21 +293,9 @@ def _check_geometries(
     gdf: gpd.GeoDataFrame, spec: LayerSpec, labels: list[str], fname: str
 ) -> None:
     for i, geom in enumerate(gdf.geometry):
-        if geom is None or geom.is_empty:
-            msg = f"{fname}, {labels[i]}: empty or missing geometry"
-            raise ValidationError(msg)
-        if geom.geom_type not in spec.geom_types:
-            msg = (
-                f"{fname}, {labels[i]}: {geom.geom_type} where "
-                f"{' or '.join(spec.geom_types)} is expected"
-            )
-            raise ValidationError(msg)
-        if not geom.is_valid:
-            msg = f"{fname}, {labels[i]}: invalid geometry ({shapely.is_valid_reason(geom)})"
-            raise ValidationError(msg)
-        x0, y0, x1, y1 = geom.bounds
-        if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
-            msg = f"{fname}, {labels[i]}: coordinates out of range for WGS 84"
+        problem = wgs84_geometry_problem(geom, spec.geom_types)
+        if problem is not None:
+            msg = f"{fname}, {labels[i]}: {problem}"
             raise ValidationError(msg)
 
 

@@ -31,12 +31,12 @@ from geoalchemy2.shape import from_shape, to_shape
 from pyproj import Geod
 from shapely.geometry import MultiPolygon, Point
 from shapely.geometry.base import BaseGeometry
-from shapely.validation import explain_validity
 from sqlalchemy import Boolean, Date, Float, Integer, String, Table, delete, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.types import JSON
 
 from analysis.errors import CRSError, DataNotFoundError, ValidationError
+from geo.crs import wgs84_geometry_problem
 from geo.models import (
     CAMERA_KINDS,
     CAMERA_STATUSES,
@@ -363,19 +363,11 @@ def _row_values(
             msg = f"{label}: duplicate_of is set but workflow_status is {workflow!r}"
             raise ValidationError(msg)
 
-    if geom is None or geom.is_empty:
-        msg = f"{label}: missing or empty geometry"
+    problem = wgs84_geometry_problem(geom, spec.geom_types)
+    if problem is not None:
+        msg = f"{label}: {problem} ({kind})"
         raise ValidationError(msg)
-    if spec.geom_types is not None and geom.geom_type not in spec.geom_types:
-        msg = f"{label}: geometry is a {geom.geom_type}; {kind} take {'/'.join(spec.geom_types)}"
-        raise ValidationError(msg)
-    if not geom.is_valid:
-        msg = f"{label}: invalid geometry ({explain_validity(geom)})"
-        raise ValidationError(msg)
-    minx, miny, maxx, maxy = geom.bounds
-    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        msg = f"{label}: coordinates {geom.bounds} are not longitude/latitude (EPSG:4326)"
-        raise ValidationError(msg)
+    assert geom is not None  # checked above
     if spec.model is Ward and geom.geom_type == "Polygon":
         geom = MultiPolygon([geom])
     values["geom"] = _geom_sql(geom)
