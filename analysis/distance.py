@@ -203,38 +203,34 @@ def cost_matrix(
     numpy.ndarray
         ``(len(origins), len(targets))`` costs in metres or seconds; ``inf`` = unreachable.
     """
+    if measure not in ("weight", "length"):
+        msg = f"measure must be 'weight' or 'length', not {measure!r}"
+        raise ValidationError(msg)
     t0 = time.perf_counter()
     o_idx, o_snap = arrays.snap(origins)
     t_idx, t_snap = arrays.snap(targets)
     in_metres = measure == "length" and arrays.weight != "length"
-    if measure not in ("weight", "length"):
-        msg = f"measure must be 'weight' or 'length', not {measure!r}"
-        raise ValidationError(msg)
-    o_cost, t_cost = (
-        (o_snap, t_snap) if in_metres else (arrays.access_cost(o_snap), arrays.access_cost(t_snap))
-    )
-    o_acc = o_cost if include_access else np.zeros(len(o_idx))
-    t_acc = t_cost if include_access else np.zeros(len(t_idx))
     unique_o, inverse = np.unique(o_idx, return_inverse=True)
-    out = np.empty((len(o_idx), len(t_idx)), float)
-    over = np.zeros((len(o_idx), len(t_idx)), bool)
+    cost = np.empty((len(o_idx), len(t_idx)), float)  # the minimised weight
+    # what is returned: the metres along those paths, or the weight itself
+    out = np.empty_like(cost) if in_metres else cost
     for start in range(0, len(unique_o), BLOCK):
         block = unique_o[start : start + BLOCK]
+        rows = np.nonzero((inverse >= start) & (inverse < start + len(block)))[0]
         if in_metres:
-            cost, pred = dijkstra(
+            dist, pred = dijkstra(
                 arrays.matrix, directed=True, indices=block, limit=limit, return_predecessors=True
             )
-            dist = arrays.tree_lengths(cost, pred)
+            out[rows] = arrays.tree_lengths(dist, pred)[:, t_idx][inverse[rows] - start]
         else:
-            cost = dist = dijkstra(arrays.matrix, directed=True, indices=block, limit=limit)
-        rows = np.nonzero((inverse >= start) & (inverse < start + len(block)))[0]
-        out[rows] = dist[:, t_idx][inverse[rows] - start]
-        if in_metres and np.isfinite(limit):
-            access = arrays.access_cost(o_snap[rows])[:, None] + arrays.access_cost(t_snap)[None, :]
-            over[rows] = cost[:, t_idx][inverse[rows] - start] + access * include_access > limit
-    out += o_acc[:, None] + t_acc[None, :]
+            dist = dijkstra(arrays.matrix, directed=True, indices=block, limit=limit)
+        cost[rows] = dist[:, t_idx][inverse[rows] - start]
+    if include_access:
+        cost += arrays.access_cost(o_snap)[:, None] + arrays.access_cost(t_snap)[None, :]
+        if in_metres:
+            out += o_snap[:, None] + t_snap[None, :]
     if np.isfinite(limit):
-        out[over if in_metres else out > limit] = np.inf
+        out[cost > limit] = np.inf
     log.info(
         "cost_matrix: %d x %d %s%s on %d nodes in %.2f s",
         len(o_idx),
