@@ -25,8 +25,8 @@ import pandas as pd
 import shapely
 from scipy import sparse
 
-from analysis._validate import require_metric
-from analysis.errors import InfeasibleError, ValidationError
+from gomrac.analysis._validate import require_metric
+from gomrac.analysis.errors import InfeasibleError, ValidationError
 
 if TYPE_CHECKING:
     from typing import Self
@@ -1349,7 +1349,7 @@ def rotation_schedule(
         (a GeoDataFrame when the plan's targets have geometries). Empty when nothing is left
         uncovered.
     """
-    from analysis.hotspots import peak_hours
+    from gomrac.analysis.hotspots import peak_hours
 
     if mobile_cameras < 1 or weeks < 1:
         msg = "`mobile_cameras` and `weeks` must be at least 1."

@@ -13,9 +13,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from analysis._validate import require_metric
-from analysis.distance import GraphArrays, nearest_source_cost
-from analysis.errors import ValidationError
+from gomrac.analysis._validate import require_metric
+from gomrac.analysis.distance import GraphArrays, nearest_source_cost
+from gomrac.analysis.errors import ValidationError
 
 log = logging.getLogger(__name__)
 

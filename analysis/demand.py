@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from analysis._validate import require_metric
-from analysis.errors import ValidationError
+from gomrac.analysis._validate import require_metric
+from gomrac.analysis.errors import ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -26,8 +26,8 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 from shapely.geometry import LineString
 
-from analysis._validate import require_metric
-from analysis.errors import ValidationError
+from gomrac.analysis._validate import require_metric
+from gomrac.analysis.errors import ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

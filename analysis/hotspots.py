@@ -29,8 +29,8 @@ import shapely
 from scipy import sparse, stats
 from scipy.spatial import cKDTree
 
-from analysis._validate import require_metric
-from analysis.errors import ValidationError
+from gomrac.analysis._validate import require_metric
+from gomrac.analysis.errors import ValidationError
 
 if TYPE_CHECKING:
     import numpy.typing as npt

@@ -44,7 +44,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from analysis.errors import GomracError, InfeasibleError, ValidationError
+from gomrac.analysis.errors import GomracError, InfeasibleError, ValidationError
 
 __all__ = [
     "CoverageCurveRow",

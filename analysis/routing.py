@@ -100,7 +100,7 @@ import pyvrp
 from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, NoImprovement
 
-from analysis.errors import InfeasibleError, ValidationError
+from gomrac.analysis.errors import InfeasibleError, ValidationError
 
 if TYPE_CHECKING:
     from pyvrp.stop import StoppingCriterion

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from analysis._validate import require_metric
-from analysis.errors import ValidationError
+from gomrac.analysis._validate import require_metric
+from gomrac.analysis.errors import ValidationError
 
 if TYPE_CHECKING:
     import numpy.typing as npt

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.errors import GomracError
+from gomrac.analysis.errors import GomracError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--database-url", help="else GOMRAC_DATABASE_URL or data/gomrac.sqlite")
 
-    from api import commands
+    from gomrac.api import commands
 
     commands.add_parsers(sub)
     return parser
@@ -174,8 +174,8 @@ def read_groups(args: argparse.Namespace) -> Any:
     path = getattr(args, "groups", None)
     if not path:
         return None
-    from geo.layers import read_layer
-    from geo.wards import resolve_area
+    from gomrac.geo.layers import read_layer
+    from gomrac.geo.wards import resolve_area
 
     area = resolve_area(args.ward, boundary=args.boundary)
     groups = read_layer(path, kind="groups", area=area.geometry, area_name=area.name)
@@ -185,7 +185,7 @@ def read_groups(args: argparse.Namespace) -> Any:
 
 def load(args: argparse.Namespace, *, require_roads: bool = True, progress: bool = True) -> Any:
     """Load a ward's data from the common area arguments (see `api.pipeline.load_ward_data`)."""
-    from api.pipeline import load_ward_data
+    from gomrac.api.pipeline import load_ward_data
 
     return load_ward_data(
         args.ward,
@@ -203,7 +203,7 @@ def load(args: argparse.Namespace, *, require_roads: bool = True, progress: bool
 
 @command("wards")
 def _wards(args: argparse.Namespace) -> int:
-    from geo.wards import list_wards
+    from gomrac.geo.wards import list_wards
 
     w = list_wards()
     rows = [
@@ -229,7 +229,7 @@ def _wards(args: argparse.Namespace) -> int:
 
 @command("ward summary")
 def _ward_summary(args: argparse.Namespace) -> int:
-    from api.pipeline import ward_summary
+    from gomrac.api.pipeline import ward_summary
 
     data = load(args, require_roads=False)
     if data.roads_missing:
@@ -240,7 +240,7 @@ def _ward_summary(args: argparse.Namespace) -> int:
 
 @command("ward map")
 def _ward_map(args: argparse.Namespace) -> int:
-    from api import maps
+    from gomrac.api import maps
 
     data = load(args, require_roads=False)
     m = maps.base_map(data)
@@ -268,19 +268,19 @@ def _serve(args: argparse.Namespace) -> int:
         f"gomrac: serving on http://{args.host}:{args.port} "
         f"(Open311: /open311/v2/discovery.json, docs: /docs)\n"
     )
-    uvicorn.run("api.main:create_app", factory=True, host=args.host, port=args.port)
+    uvicorn.run("gomrac.api.main:create_app", factory=True, host=args.host, port=args.port)
     return 0
 
 
 @command("plan")
 def _plan(args: argparse.Namespace) -> int:
-    from api.plan import run_plan
+    from gomrac.api.plan import run_plan
 
     return run_plan(args)
 
 
 if __name__ == "__main__":
     # run through the importable module, where the command modules register their handlers
-    from api import cli as _cli  # noqa: PLW0406 - the handlers live in api.cli, not __main__
+    from gomrac.api import cli as _cli
 
     sys.exit(_cli.main())

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from analysis.errors import ValidationError
-from api.cli import _area_args, command, emit, load
+from gomrac.analysis.errors import ValidationError
+from gomrac.api.cli import _area_args, command, emit, load
 
 COLLECTION_NAMES = ("daily", "recyclable", "all", "food", "residual")
 
@@ -143,7 +143,7 @@ def existing_points(args: argparse.Namespace, data: Any) -> Any:
     """Read the existing gathering points of ``--existing``, validated against the ward."""
     if not getattr(args, "existing", None):
         return None
-    from geo.layers import read_layer
+    from gomrac.geo.layers import read_layer
 
     return read_layer(
         args.existing, kind="gathering_points", area=data.area.geometry, area_name=data.area.name
@@ -152,7 +152,7 @@ def existing_points(args: argparse.Namespace, data: Any) -> Any:
 
 def points_params(args: argparse.Namespace) -> Any:
     """`PointsParams` from the command's options."""
-    from api.points import Model, PointsParams
+    from gomrac.api.points import Model, PointsParams
 
     model: Model = "cover" if args.p is None else args.model
     return PointsParams(
@@ -168,8 +168,8 @@ def points_params(args: argparse.Namespace) -> Any:
 
 @command("points plan")
 def _points_plan(args: argparse.Namespace) -> int:
-    from api import maps
-    from api.points import curve, plan_points, write_outputs
+    from gomrac.api import maps
+    from gomrac.api.points import curve, plan_points, write_outputs
 
     data = load(args)
     existing = existing_points(args, data)
@@ -200,7 +200,7 @@ def _points_plan(args: argparse.Namespace) -> int:
 
 def add_points_layers(m: Any, plan: Any) -> None:
     """Put a points plan's layers on a map: existing, proposed, uncovered, zones, catchments."""
-    from api import maps
+    from gomrac.api import maps
 
     maps.add_polygons(
         m,
@@ -265,7 +265,7 @@ def add_points_layers(m: Any, plan: Any) -> None:
 
 @command("hotspots")
 def _hotspots(args: argparse.Namespace) -> int:
-    from api.surveillance import analyse_hotspots, load_reports, write_hotspots
+    from gomrac.api.surveillance import analyse_hotspots, load_reports, write_hotspots
 
     data = load(args, require_roads=False)
     reports = load_reports(data, args.reports, seed=args.seed, database_url=args.database_url)
@@ -287,14 +287,14 @@ def _hotspots(args: argparse.Namespace) -> int:
 
 @command("cameras plan")
 def _cameras_plan(args: argparse.Namespace) -> int:
-    from api.surveillance import (
+    from gomrac.api.surveillance import (
         analyse_hotspots,
         demo_existing_cameras,
         load_reports,
         plan_cameras,
         write_cameras,
     )
-    from geo.layers import read_layer
+    from gomrac.geo.layers import read_layer
 
     data = load(args)
     reports = load_reports(data, args.reports, seed=args.seed, database_url=args.database_url)
@@ -337,9 +337,9 @@ def _cameras_plan(args: argparse.Namespace) -> int:
 
 @command("routes plan")
 def _routes_plan(args: argparse.Namespace) -> int:
-    from api import maps
-    from api.points import PointsParams, plan_points
-    from api.routes import (
+    from gomrac.api import maps
+    from gomrac.api.points import PointsParams, plan_points
+    from gomrac.api.routes import (
         RoutesParams,
         baseline_from_file,
         fleet_from_file,
@@ -347,7 +347,7 @@ def _routes_plan(args: argparse.Namespace) -> int:
         plan_routes,
         write_outputs,
     )
-    from api.schedule import schedule_table, write_schedule
+    from gomrac.api.schedule import schedule_table, write_schedule
 
     data = load(args)
     if args.points:
@@ -406,8 +406,8 @@ def _routes_plan(args: argparse.Namespace) -> int:
 
 @command("layers import")
 def _layers_import(args: argparse.Namespace) -> int:
-    from api.layers import import_layer
-    from geo.wards import find_ward
+    from gomrac.api.layers import import_layer
+    from gomrac.geo.wards import find_ward
 
     result = import_layer(
         args.file,
@@ -423,9 +423,9 @@ def _layers_import(args: argparse.Namespace) -> int:
 
 @command("layers export")
 def _layers_export(args: argparse.Namespace) -> int:
-    from api.layers import export_layer
-    from geo.osm import OSM_ATTRIBUTION
-    from geo.wards import BOUNDARY_ATTRIBUTION, find_ward
+    from gomrac.api.layers import export_layer
+    from gomrac.geo.osm import OSM_ATTRIBUTION
+    from gomrac.geo.wards import BOUNDARY_ATTRIBUTION, find_ward
 
     area = find_ward(args.ward)
     result = export_layer(
@@ -441,8 +441,8 @@ def _layers_export(args: argparse.Namespace) -> int:
 
 @command("dumps status")
 def _dumps_status(args: argparse.Namespace) -> int:
-    from api.dumps import register_summary
-    from geo.wards import find_ward
+    from gomrac.api.dumps import register_summary
+    from gomrac.geo.wards import find_ward
 
     area = find_ward(args.ward)
     emit(
@@ -454,7 +454,7 @@ def _dumps_status(args: argparse.Namespace) -> int:
 
 @command("dumps set")
 def _dumps_set(args: argparse.Namespace) -> int:
-    from api.dumps import set_status
+    from gomrac.api.dumps import set_status
 
     emit(
         set_status(

@@ -36,8 +36,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from geo.db import database_url
-from geo.settings import get_settings
+from gomrac.geo.db import database_url
+from gomrac.geo.settings import get_settings
 
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 _MIB = 1024 * 1024

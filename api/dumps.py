@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from analysis.errors import ValidationError
-from api.layers import migrated_engine
-from geo.models import DUMP_SITE_STATUSES
+from gomrac.analysis.errors import ValidationError
+from gomrac.api.layers import migrated_engine
+from gomrac.geo.models import DUMP_SITE_STATUSES
 
 
 def register_summary(
@@ -17,8 +17,8 @@ def register_summary(
 
     Sites per status, the share closed (closed or restored), open volume and the oldest open site.
     """
-    from geo.db import session_scope
-    from geo.store import load_layer
+    from gomrac.geo.db import session_scope
+    from gomrac.geo.store import load_layer
 
     with migrated_engine(database_url) as engine, session_scope(engine) as session:
         sites = load_layer(session, kind="dump_sites", ward_code=ward_code)
@@ -60,8 +60,8 @@ def set_status(
     database_url: str | None = None,
 ) -> dict[str, Any]:
     """Change one site's status (audited) and return it."""
-    from geo.db import session_scope
-    from geo.store import dump_site_history, set_dump_site_status
+    from gomrac.geo.db import session_scope
+    from gomrac.geo.store import dump_site_history, set_dump_site_status
 
     try:
         day = dt.date.fromisoformat(on) if on else None

@@ -27,7 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from analysis.errors import (
+from gomrac.analysis.errors import (
     CRSError,
     DataNotFoundError,
     GomracError,
@@ -35,7 +35,7 @@ from analysis.errors import (
     UnknownWardError,
     ValidationError,
 )
-from api.open311 import XML_MEDIA_TYPE, to_xml
+from gomrac.api.open311 import XML_MEDIA_TYPE, to_xml
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 
-from analysis.errors import ValidationError
-from geo import models
-from geo.layers import read_layer, save_layer
+from gomrac.analysis.errors import ValidationError
+from gomrac.geo import models
+from gomrac.geo.layers import read_layer, save_layer
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from geo.store import LayerKind
-    from geo.wards import StudyArea
+    from gomrac.geo.store import LayerKind
+    from gomrac.geo.wards import StudyArea
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def migrated_engine(database_url: str | None = None) -> Iterator[Engine]:
 
     The engine is disposed of however the block ends.
     """
-    from geo.db import init_db, make_engine
+    from gomrac.geo.db import init_db, make_engine
 
     engine = make_engine(database_url)
     try:
@@ -75,8 +75,8 @@ def import_layer(
 
     Returns the counts before and after and the columns the database does not keep.
     """
-    from geo.db import session_scope
-    from geo.store import append_layer, count_layer, replace_layer
+    from gomrac.geo.db import session_scope
+    from gomrac.geo.store import append_layer, count_layer, replace_layer
 
     if kind not in DB_KINDS:
         msg = f"unknown layer kind {kind!r}; expected one of {', '.join(DB_KINDS)}"
@@ -123,8 +123,8 @@ def export_layer(
     attribution: list[str] | None = None,
 ) -> dict[str, Any]:
     """Write a stored layer of the ward to a file (GeoJSON, GeoPackage, CSV or Excel)."""
-    from geo.db import session_scope
-    from geo.store import load_layer
+    from gomrac.geo.db import session_scope
+    from gomrac.geo.store import load_layer
 
     if kind not in DB_KINDS:
         msg = f"unknown layer kind {kind!r}; expected one of {', '.join(DB_KINDS)}"

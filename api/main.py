@@ -23,11 +23,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from analysis.errors import DataNotFoundError
-from api import open311
-from api.config import Settings
-from api.errors import error_response_for, install_exception_handlers
-from geo.db import init_db, make_engine
+from gomrac.analysis.errors import DataNotFoundError
+from gomrac.api import open311
+from gomrac.api.config import Settings
+from gomrac.api.errors import error_response_for, install_exception_handlers
+from gomrac.geo.db import init_db, make_engine
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send

@@ -14,14 +14,14 @@ import geopandas as gpd
 import numpy as np
 from folium.plugins import HeatMap, MarkerCluster
 
-from geo.crs import WGS84
-from geo.network import edges_gdf
-from geo.osm import OSM_ATTRIBUTION
+from gomrac.geo.crs import WGS84
+from gomrac.geo.network import edges_gdf
+from gomrac.geo.osm import OSM_ATTRIBUTION
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from api.pipeline import WardData
+    from gomrac.api.pipeline import WardData
 
 PALETTE = [
     "#1f77b4",

@@ -91,16 +91,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from analysis.errors import DataNotFoundError, ValidationError
-from geo import store
-from geo.db import session_scope
-from geo.models import OPEN311_STATUSES, Report, ReportUpdate
+from gomrac.analysis.errors import DataNotFoundError, ValidationError
+from gomrac.geo import store
+from gomrac.geo.db import session_scope
+from gomrac.geo.models import OPEN311_STATUSES, Report, ReportUpdate
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
     from starlette.datastructures import FormData
 
-    from api.config import Settings
+    from gomrac.api.config import Settings
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 
-from analysis.demand import DemandParams, estimate_demand, proxy_groups
-from analysis.distance import GraphArrays
-from analysis.errors import DataNotFoundError
-from geo.crs import METRIC_CRS, to_metric
-from geo.facilities import choose_landfill, load_facilities
-from geo.features import Features, features_for
-from geo.network import (
+from gomrac.analysis.demand import DemandParams, estimate_demand, proxy_groups
+from gomrac.analysis.distance import GraphArrays
+from gomrac.analysis.errors import DataNotFoundError
+from gomrac.geo.crs import METRIC_CRS, to_metric
+from gomrac.geo.facilities import choose_landfill, load_facilities
+from gomrac.geo.features import Features, features_for
+from gomrac.geo.network import (
     Networks,
     edges_gdf,
     largest_scc_share,
@@ -29,12 +29,12 @@ from geo.network import (
     road_km_within,
     routable,
 )
-from geo.osm import OSM_ATTRIBUTION
-from geo.population import Population, population_for
-from geo.wards import BOUNDARY_ATTRIBUTION, StudyArea, resolve_area
+from gomrac.geo.osm import OSM_ATTRIBUTION
+from gomrac.geo.population import Population, population_for
+from gomrac.geo.wards import BOUNDARY_ATTRIBUTION, StudyArea, resolve_area
 
 if TYPE_CHECKING:
-    from geo.network import NetworkRules
+    from gomrac.geo.network import NetworkRules
 
 log = logging.getLogger(__name__)
 

@@ -14,17 +14,17 @@ import sys
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from analysis.errors import DataNotFoundError, SyntheticDataWarning
-from api import maps
-from api.cli import emit, read_groups
-from api.pipeline import HANOI_SAMPLE, load_ward_data, ward_summary
-from geo.settings import get_settings
+from gomrac.analysis.errors import DataNotFoundError, SyntheticDataWarning
+from gomrac.api import maps
+from gomrac.api.cli import emit, read_groups
+from gomrac.api.pipeline import HANOI_SAMPLE, load_ward_data, ward_summary
+from gomrac.geo.settings import get_settings
 
 if TYPE_CHECKING:
     import argparse
     from pathlib import Path
 
-    from api.pipeline import WardData
+    from gomrac.api.pipeline import WardData
 
 
 def load_or_sample(args: argparse.Namespace) -> tuple[WardData, bool]:
@@ -63,13 +63,13 @@ def _step(name: str) -> None:
 
 def run_plan(args: argparse.Namespace) -> int:
     """Run every planning step for a ward and write the outputs under ``args.out``."""
-    from api.commands import add_points_layers
-    from api.points import PointsParams, plan_points
-    from api.points import write_outputs as write_points
-    from api.routes import RoutesParams, plan_routes
-    from api.routes import write_outputs as write_routes
-    from api.schedule import schedule_table, write_schedule
-    from api.surveillance import (
+    from gomrac.api.commands import add_points_layers
+    from gomrac.api.points import PointsParams, plan_points
+    from gomrac.api.points import write_outputs as write_points
+    from gomrac.api.routes import RoutesParams, plan_routes
+    from gomrac.api.routes import write_outputs as write_routes
+    from gomrac.api.schedule import schedule_table, write_schedule
+    from gomrac.api.surveillance import (
         analyse_hotspots,
         chosen_sites,
         demo_existing_cameras,
@@ -78,7 +78,7 @@ def run_plan(args: argparse.Namespace) -> int:
         write_cameras,
         write_hotspots,
     )
-    from geo.layers import read_layer
+    from gomrac.geo.layers import read_layer
 
     data, is_sample = load_or_sample(args)
     out: Path = args.out

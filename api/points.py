@@ -18,23 +18,29 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from analysis.coverage import Coverage, walking_coverage
-from analysis.demand import STREAMS, assign_groups, bins_needed
-from analysis.distance import GraphArrays, cost_matrix, nearest_source_cost
-from analysis.errors import ValidationError
-from analysis.location import MaximalCoverage, PMedian, SetCover, SitingResult, coverage_curve
-from analysis.siting import (
+from gomrac.analysis.coverage import Coverage, walking_coverage
+from gomrac.analysis.demand import STREAMS, assign_groups, bins_needed
+from gomrac.analysis.distance import GraphArrays, cost_matrix, nearest_source_cost
+from gomrac.analysis.errors import ValidationError
+from gomrac.analysis.location import (
+    MaximalCoverage,
+    PMedian,
+    SetCover,
+    SitingResult,
+    coverage_curve,
+)
+from gomrac.analysis.siting import (
     SitingRules,
     candidate_sites,
     exclusion_zones,
     point_capacity_kg,
 )
-from geo.crs import METRIC_CRS, to_metric
-from geo.layers import save_layer
-from geo.network import edges_gdf
+from gomrac.geo.crs import METRIC_CRS, to_metric
+from gomrac.geo.layers import save_layer
+from gomrac.geo.network import edges_gdf
 
 if TYPE_CHECKING:
-    from api.pipeline import WardData
+    from gomrac.api.pipeline import WardData
 
 log = logging.getLogger(__name__)
 

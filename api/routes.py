@@ -26,10 +26,16 @@ import pandas as pd
 import shapely
 from shapely.geometry import Point
 
-from analysis.demand import STREAMS, bins_needed
-from analysis.distance import GraphArrays, cost_matrix, nearest_source_cost, path_line, path_nodes
-from analysis.errors import ApproximateDataWarning, InfeasibleError, ValidationError
-from analysis.routing import (
+from gomrac.analysis.demand import STREAMS, bins_needed
+from gomrac.analysis.distance import (
+    GraphArrays,
+    cost_matrix,
+    nearest_source_cost,
+    path_line,
+    path_nodes,
+)
+from gomrac.analysis.errors import ApproximateDataWarning, InfeasibleError, ValidationError
+from gomrac.analysis.routing import (
     CollectionPlan,
     CollectionProblem,
     Fleet,
@@ -40,13 +46,13 @@ from analysis.routing import (
     saving_pct,
     solve,
 )
-from geo.crs import METRIC_CRS, WGS84, to_metric
-from geo.gpx import write_gpx
-from geo.layers import save_layer
-from geo.network import edges_gdf
+from gomrac.geo.crs import METRIC_CRS, WGS84, to_metric
+from gomrac.geo.gpx import write_gpx
+from gomrac.geo.layers import save_layer
+from gomrac.geo.network import edges_gdf
 
 if TYPE_CHECKING:
-    from api.pipeline import WardData
+    from gomrac.api.pipeline import WardData
 
 log = logging.getLogger(__name__)
 
@@ -536,7 +542,7 @@ def baseline_from_file(
 
     ``point`` is a point's name or its 1-based position in the points file.
     """
-    from analysis.routing import plan_from_sequences
+    from gomrac.analysis.routing import plan_from_sequences
 
     try:
         table = pd.read_csv(path)

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from analysis.demand import assign_groups
-from api.routes import COLLECTIONS, STREAM_VI
-from geo.osm import OSM_ATTRIBUTION
+from gomrac.analysis.demand import assign_groups
+from gomrac.api.routes import COLLECTIONS, STREAM_VI
+from gomrac.geo.osm import OSM_ATTRIBUTION
 
 if TYPE_CHECKING:
-    from api.pipeline import WardData
-    from api.routes import RoutesResult
+    from gomrac.api.pipeline import WardData
+    from gomrac.api.routes import RoutesResult
 
 #: Households bring waste out this long before the truck's planned arrival (minutes).
 LEAD_MIN = 30

@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from analysis.cameras import (
+from gomrac.analysis.cameras import (
     CameraPlan,
     CameraSiting,
     camera_targets,
@@ -27,8 +27,8 @@ from analysis.cameras import (
     greedy_densest_cells,
     rotation_schedule,
 )
-from analysis.errors import DataNotFoundError, SyntheticDataWarning, ValidationError
-from analysis.hotspots import (
+from gomrac.analysis.errors import DataNotFoundError, SyntheticDataWarning, ValidationError
+from gomrac.analysis.hotspots import (
     cluster_reports,
     getis_ord_hotspots,
     hotspot_summary,
@@ -36,13 +36,13 @@ from analysis.hotspots import (
     report_density,
     spatial_cv_hit_rate,
 )
-from analysis.scenario import synthetic_existing_cameras, synthetic_reports
-from geo.crs import METRIC_CRS, to_metric
-from geo.layers import read_layer, save_layer
-from geo.network import edges_gdf
+from gomrac.analysis.scenario import synthetic_existing_cameras, synthetic_reports
+from gomrac.geo.crs import METRIC_CRS, to_metric
+from gomrac.geo.layers import read_layer, save_layer
+from gomrac.geo.network import edges_gdf
 
 if TYPE_CHECKING:
-    from api.pipeline import WardData
+    from gomrac.api.pipeline import WardData
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +95,9 @@ def load_reports(
         )
         return ReportSet(out.reports, "synthetic (scenario generator)", out.planted)
     if source == "db":
-        from api.layers import migrated_engine
-        from geo.db import session_scope
-        from geo.store import load_layer
+        from gomrac.api.layers import migrated_engine
+        from gomrac.geo.db import session_scope
+        from gomrac.geo.store import load_layer
 
         with migrated_engine(database_url) as engine, session_scope(engine) as session:
             gdf = load_layer(session, kind="reports", ward_code=area.code)

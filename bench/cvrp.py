@@ -39,9 +39,9 @@ import pyvrp
 import vrplib
 from pyvrp.stop import MaxRuntime
 
-from analysis.routing import CollectionProblem, Fleet, VehicleType, check_plan, solve
 from bench._report import emit
-from geo.settings import REPO_ROOT
+from gomrac.analysis.routing import CollectionProblem, Fleet, VehicleType, check_plan, solve
+from gomrac.geo.settings import REPO_ROOT
 
 DEFAULT_DIR = REPO_ROOT.parent / "shared" / "bench" / "cvrp"
 SOLVERS = ("gomrac", "pyvrp", "ortools")

@@ -18,9 +18,9 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 
-from analysis.distance import GraphArrays, cost_matrix
 from bench._report import emit, measure
-from geo.settings import get_settings
+from gomrac.analysis.distance import GraphArrays, cost_matrix
+from gomrac.geo.settings import get_settings
 
 
 def _random_points(arrays: GraphArrays, n: int, seed: int = 0) -> gpd.GeoSeries:
@@ -43,10 +43,10 @@ def _networkx_matrix(
 
 def main(argv: list[str] | None = None) -> None:
     """Run both measurements and print the table."""
-    from analysis.siting import DEFAULT_EXCLUSION_M, candidate_sites
-    from api.pipeline import load_ward_data
-    from geo.crs import to_metric
-    from geo.network import edges_gdf
+    from gomrac.analysis.siting import DEFAULT_EXCLUSION_M, candidate_sites
+    from gomrac.api.pipeline import load_ward_data
+    from gomrac.geo.crs import to_metric
+    from gomrac.geo.network import edges_gdf
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--points", type=int, default=1000)

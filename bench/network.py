@@ -15,11 +15,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from analysis.errors import DataNotFoundError
 from bench._report import emit, max_rss_mib, measure
-from geo.network import networks_for
-from geo.settings import get_settings
-from geo.wards import resolve_area
+from gomrac.analysis.errors import DataNotFoundError
+from gomrac.geo.network import networks_for
+from gomrac.geo.settings import get_settings
+from gomrac.geo.wards import resolve_area
 
 PLAN_WARDS = ("Lê Chân", "Phù Liễn", "Việt Hòa", "Kẻ Sặt")
 

@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import shortest_path
 
 from bench._report import emit, max_rss_mib
-from geo.settings import REPO_ROOT
+from gomrac.geo.settings import REPO_ROOT
 
 DEFAULT_INSTANCES = REPO_ROOT.parent / "shared" / "bench" / "pmedian"
 
@@ -95,7 +95,7 @@ def _natural_key(name: str) -> tuple[str, int]:
 
 def run_gomrac(path: Path, time_limit_s: float, method: str) -> dict[str, Any]:
     """Solve one instance with `analysis.location.PMedian`."""
-    from analysis.location import PMedian
+    from gomrac.analysis.location import PMedian
 
     cost, p = read_instance(path)
     t0 = time.perf_counter()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final, TypeVar
 
-from analysis.errors import CRSError
+from gomrac.analysis.errors import CRSError
 
 if TYPE_CHECKING:
     import geopandas as gpd

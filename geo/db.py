@@ -40,8 +40,8 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from analysis.errors import DataNotFoundError
-from geo.settings import get_settings
+from gomrac.analysis.errors import DataNotFoundError
+from gomrac.geo.settings import get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

@@ -14,10 +14,10 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from analysis.errors import DataNotFoundError, UnknownWardError, ValidationError
-from geo.crs import WGS84
-from geo.settings import get_settings
-from geo.wards import normalize_name
+from gomrac.analysis.errors import DataNotFoundError, UnknownWardError, ValidationError
+from gomrac.geo.crs import WGS84
+from gomrac.geo.settings import get_settings
+from gomrac.geo.wards import normalize_name
 
 log = logging.getLogger(__name__)
 

@@ -18,15 +18,15 @@ import pandas as pd
 import shapely
 from shapely.geometry import box
 
-from geo.crs import WGS84
-from geo.osm import features_xml, local_extracts, osmnx_settings, padded_bbox
-from geo.settings import get_settings
+from gomrac.geo.crs import WGS84
+from gomrac.geo.osm import features_xml, local_extracts, osmnx_settings, padded_bbox
+from gomrac.geo.settings import get_settings
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
-    from geo.osm import OsmSource
-    from geo.wards import StudyArea
+    from gomrac.geo.osm import OsmSource
+    from gomrac.geo.wards import StudyArea
 
 log = logging.getLogger(__name__)
 

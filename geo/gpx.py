@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
-from geo.osm import OSM_ATTRIBUTION
+from gomrac.geo.osm import OSM_ATTRIBUTION
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence

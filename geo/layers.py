@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from analysis.errors import CRSError, DataNotFoundError, ValidationError
-from geo.crs import METRIC_CRS, WGS84, wgs84_geometry_problem
-from geo.osm import OSM_ATTRIBUTION
-from geo.wards import _fold
+from gomrac.analysis.errors import CRSError, DataNotFoundError, ValidationError
+from gomrac.geo.crs import METRIC_CRS, WGS84, wgs84_geometry_problem
+from gomrac.geo.osm import OSM_ATTRIBUTION
+from gomrac.geo.wards import _fold
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry

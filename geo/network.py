@@ -43,15 +43,15 @@ import osmnx as ox
 import shapely
 from tqdm.auto import tqdm
 
-from analysis.errors import DataNotFoundError
-from geo.crs import METRIC_CRS, WGS84
-from geo.osm import OsmSource, clip_to_highways, find_source, osmnx_settings, padded_bbox
-from geo.settings import get_settings
+from gomrac.analysis.errors import DataNotFoundError
+from gomrac.geo.crs import METRIC_CRS, WGS84
+from gomrac.geo.osm import OsmSource, clip_to_highways, find_source, osmnx_settings, padded_bbox
+from gomrac.geo.settings import get_settings
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
-    from geo.wards import StudyArea
+    from gomrac.geo.wards import StudyArea
 
 log = logging.getLogger(__name__)
 

@@ -37,8 +37,8 @@ import osmium
 import shapely
 from shapely.geometry import box
 
-from analysis.errors import DataNotFoundError, ValidationError
-from geo.settings import get_settings
+from gomrac.analysis.errors import DataNotFoundError, ValidationError
+from gomrac.geo.settings import get_settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 import geopandas as gpd
 
-from geo.crs import METRIC_CRS
-from geo.settings import get_settings
-from geo.wards import COMMUNES_2009
+from gomrac.geo.crs import METRIC_CRS
+from gomrac.geo.settings import get_settings
+from gomrac.geo.wards import COMMUNES_2009
 
 if TYPE_CHECKING:
-    from geo.wards import StudyArea
+    from gomrac.geo.wards import StudyArea
 
 log = logging.getLogger(__name__)
 

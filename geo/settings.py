@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from analysis.errors import DataNotFoundError
+from gomrac.analysis.errors import DataNotFoundError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -35,9 +35,9 @@ from sqlalchemy import Boolean, Date, Float, Integer, String, Table, delete, fun
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.types import JSON
 
-from analysis.errors import CRSError, DataNotFoundError, ValidationError
-from geo.crs import wgs84_geometry_problem
-from geo.models import (
+from gomrac.analysis.errors import CRSError, DataNotFoundError, ValidationError
+from gomrac.geo.crs import wgs84_geometry_problem
+from gomrac.geo.models import (
     CAMERA_KINDS,
     CAMERA_STATUSES,
     DUMP_SITE_STATUSES,

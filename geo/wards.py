@@ -35,14 +35,14 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from analysis.errors import (
+from gomrac.analysis.errors import (
     ApproximateDataWarning,
     DataNotFoundError,
     UnknownWardError,
     ValidationError,
 )
-from geo.crs import METRIC_CRS, WGS84
-from geo.settings import get_settings
+from gomrac.geo.crs import METRIC_CRS, WGS84
+from gomrac.geo.settings import get_settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 WARD="${1:-Lê Chân}"
-OUT="${2:-out/$(python3 -c "import sys; from geo.wards import slugify; print(slugify(sys.argv[1]))" "$WARD")}"
+OUT="${2:-out/$(python3 -c "import sys; from gomrac.geo.wards import slugify; print(slugify(sys.argv[1]))" "$WARD")}"
 gomrac plan "$WARD" --sample-if-missing --out "$OUT"

@@ -19,4 +19,4 @@ fi
 PY="${PYTHON:-python3}"
 "$PY" -m pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 \
   | grep -v "Running pip as the 'root' user" || true
-"$PY" -c "import geo, analysis, api, pyvrp, osmnx, highspy"
+"$PY" -c "import gomrac.geo, gomrac.analysis, gomrac.api, pyvrp, osmnx, highspy"

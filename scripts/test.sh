@@ -9,5 +9,5 @@ trap 'bash scripts/postgis.sh stop >/dev/null 2>&1 || true' EXIT
 export GOMRAC_OFFLINE=1
 python3 -m ruff check .  # lint
 python3 -m ruff format --check .  # layout
-python3 -m mypy  # the packages' types (pyproject's [tool.mypy]: strict flags)
+bash scripts/typecheck.sh  # the package's types (pyproject's [tool.mypy]: strict flags)
 python3 -m pytest -n 2 --dist loadfile -q -p no:cacheprovider --require-all-dialects "$@"

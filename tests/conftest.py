@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from geo.settings import get_settings
+from gomrac.geo.settings import get_settings
 
 # GDAL (pyogrio) must load its own SQLite/PROJ before SpatiaLite loads the system ones into the
 # process, or reading a GeoPackage afterwards crashes: open one GeoPackage first, in every worker.
@@ -44,7 +44,7 @@ def hanoi_streets_file(data_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def hanoi_area(hanoi_sample_file: Path):
     """The Hanoi sample area as a StudyArea."""
-    from geo.wards import area_from_file
+    from gomrac.geo.wards import area_from_file
 
     return area_from_file(hanoi_sample_file)
 
@@ -52,7 +52,7 @@ def hanoi_area(hanoi_sample_file: Path):
 @pytest.fixture(scope="session")
 def hanoi_networks(hanoi_area):
     """Truck and handcart networks of the Hanoi sample, built from the real extract."""
-    from geo.network import networks_for
+    from gomrac.geo.network import networks_for
 
     return networks_for(hanoi_area)
 
@@ -60,7 +60,7 @@ def hanoi_networks(hanoi_area):
 @pytest.fixture(scope="session")
 def hanoi_data(hanoi_sample_file: Path):
     """Everything the analyses need about the Hanoi sample area."""
-    from api.pipeline import load_ward_data
+    from gomrac.api.pipeline import load_ward_data
 
     return load_ward_data(boundary=hanoi_sample_file)
 
@@ -83,7 +83,7 @@ def vanmieu_boundary(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def vanmieu_data(vanmieu_boundary: Path):
     """Networks, features, population and demand of the Văn Miếu area."""
-    from api.pipeline import load_ward_data
+    from gomrac.api.pipeline import load_ward_data
 
     return load_ward_data(boundary=vanmieu_boundary)
 
@@ -91,7 +91,7 @@ def vanmieu_data(vanmieu_boundary: Path):
 @pytest.fixture(scope="session")
 def vanmieu_points(vanmieu_data):
     """A --cover-all gathering-point plan of the Văn Miếu area."""
-    from api.points import PointsParams, plan_points
+    from gomrac.api.points import PointsParams, plan_points
 
     return plan_points(vanmieu_data, params=PointsParams(time_limit_s=30))
 
@@ -99,7 +99,7 @@ def vanmieu_points(vanmieu_data):
 @pytest.fixture(scope="session")
 def vanmieu_routes(vanmieu_data, vanmieu_points):
     """A daily collection plan for the Văn Miếu points (stand-in landfill, labelled)."""
-    from api.routes import RoutesParams, plan_routes
+    from gomrac.api.routes import RoutesParams, plan_routes
 
     return plan_routes(
         vanmieu_data, vanmieu_points.proposed.to_crs(4326), params=RoutesParams(time_limit_s=5)
@@ -154,7 +154,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def engine(db_url: str):
     """A migrated engine on `db_url`."""
-    from geo.db import init_db, make_engine
+    from gomrac.geo.db import init_db, make_engine
 
     eng = make_engine(db_url)
     init_db(eng)

@@ -21,8 +21,8 @@ from geoalchemy2.alembic_helpers import include_object as _include_spatial_objec
 from geoalchemy2.alembic_helpers import render_item, writer
 from sqlalchemy.engine import Connection
 
-from geo.db import database_url, make_engine
-from geo.models import Base
+from gomrac.geo.db import database_url, make_engine
+from gomrac.geo.models import Base
 
 config = context.config
 if config.config_file_name is not None:  # command line only; init_db leaves logging alone

@@ -12,7 +12,7 @@ import pytest
 import shapely
 from scipy import sparse
 
-from analysis.cameras import (
+from gomrac.analysis.cameras import (
     CameraSiting,
     camera_targets,
     candidate_poles,
@@ -20,9 +20,9 @@ from analysis.cameras import (
     rotation_schedule,
     visibility,
 )
-from analysis.errors import CRSError, ValidationError
-from analysis.hotspots import cluster_reports, report_density
-from analysis.scenario import (
+from gomrac.analysis.errors import CRSError, ValidationError
+from gomrac.analysis.hotspots import cluster_reports, report_density
+from gomrac.analysis.scenario import (
     synthetic_existing_cameras,
     synthetic_gathering_points,
     synthetic_reports,

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, Point, box
 
-from analysis.coverage import walking_coverage
-from analysis.distance import GraphArrays
-from analysis.errors import ValidationError
-from analysis.siting import SitingRules, candidate_sites, exclusion_zones, point_capacity_kg
+from gomrac.analysis.coverage import walking_coverage
+from gomrac.analysis.distance import GraphArrays
+from gomrac.analysis.errors import ValidationError
+from gomrac.analysis.siting import SitingRules, candidate_sites, exclusion_zones, point_capacity_kg
 
 X0, Y0 = 600_000.0, 2_300_000.0
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, box
 
-from analysis.demand import (
+from gomrac.analysis.demand import (
     STREAMS,
     DemandParams,
     assign_groups,
@@ -16,7 +16,7 @@ from analysis.demand import (
     proxy_groups,
     street_points,
 )
-from analysis.errors import CRSError, ValidationError
+from gomrac.analysis.errors import CRSError, ValidationError
 
 X0, Y0 = 600_000.0, 2_300_000.0
 AREA = box(X0, Y0, X0 + 400, Y0 + 400)

@@ -10,9 +10,15 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, Point
 
-from analysis.distance import GraphArrays, cost_matrix, nearest_source_cost, path_line, path_nodes
-from analysis.errors import CRSError, ValidationError
-from geo.network import routable
+from gomrac.analysis.distance import (
+    GraphArrays,
+    cost_matrix,
+    nearest_source_cost,
+    path_line,
+    path_nodes,
+)
+from gomrac.analysis.errors import CRSError, ValidationError
+from gomrac.geo.network import routable
 
 X0, Y0 = 600_000.0, 2_300_000.0  # UTM 48N, near Hai Phong
 

@@ -11,8 +11,8 @@ import pytest
 import shapely
 from scipy import stats
 
-from analysis.errors import CRSError, ValidationError
-from analysis.hotspots import (
+from gomrac.analysis.errors import CRSError, ValidationError
+from gomrac.analysis.hotspots import (
     cluster_reports,
     getis_ord_hotspots,
     hotspot_summary,
@@ -22,7 +22,7 @@ from analysis.hotspots import (
     report_density,
     spatial_cv_hit_rate,
 )
-from analysis.scenario import synthetic_reports
+from gomrac.analysis.scenario import synthetic_reports
 
 X0, Y0 = 600_000.0, 2_300_000.0  # near Hai Phong in UTM 48N
 CRS = "EPSG:32648"

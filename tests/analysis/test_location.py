@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.errors import InfeasibleError, ValidationError
-from analysis.location import (
+from gomrac.analysis.errors import InfeasibleError, ValidationError
+from gomrac.analysis.location import (
     MaximalCoverage,
     PMedian,
     SetCover,
     SitingResult,
     coverage_curve,
 )
-from geo.settings import get_settings
+from gomrac.geo.settings import get_settings
 
 # --------------------------------------------------------------------------------------------
 # Tiny random instances and brute force
@@ -367,7 +367,7 @@ def test_p_median__truncated_radius_model_is_widened_to_the_optimum(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Forced truncation at each client's nearest site still ends at the enumerated optimum."""
-    from analysis import location
+    from gomrac.analysis import location
 
     cost, hh, _ = _instance(5, n=40, m=20, side_m=2000)
     p = 3
@@ -393,7 +393,7 @@ def test_capacitated_models__aggregated_linking_keeps_optima(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The large-model formulation (aggregated linking rows, no presolve) finds the same optima."""
-    from analysis import location
+    from gomrac.analysis import location
 
     cost, hh, q = _instance(6, n=9, m=6)
     cap = np.full(6, 50.0)
@@ -576,10 +576,10 @@ def test_set_cover__warm_start_never_claims_a_false_optimum(hanoi_data) -> None:
     """On the real Hanoi walking distances with 40 points already in place, the warm-started
     solve returns the optimum the cold MIP proves. (HiGHS 1.16 with presolve and a start once
     reported 'optimal' at 234 new points with a bound of 220 here; the optimum is 223.)"""
-    from analysis.siting import candidate_sites
-    from api.points import aggregate_by_node, model_costs
-    from geo.crs import to_metric
-    from geo.network import edges_gdf
+    from gomrac.analysis.siting import candidate_sites
+    from gomrac.api.points import aggregate_by_node, model_costs
+    from gomrac.geo.crs import to_metric
+    from gomrac.geo.network import edges_gdf
 
     walk = hanoi_data.walk_arrays
     cands, _ = candidate_sites(

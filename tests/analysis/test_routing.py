@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.errors import InfeasibleError, ValidationError
-from analysis.routing import (
+from gomrac.analysis.errors import InfeasibleError, ValidationError
+from gomrac.analysis.routing import (
     CollectionPlan,
     CollectionProblem,
     Fleet,

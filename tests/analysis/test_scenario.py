@@ -8,8 +8,8 @@ import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
 
-from analysis.errors import CRSError, ValidationError
-from analysis.scenario import (
+from gomrac.analysis.errors import CRSError, ValidationError
+from gomrac.analysis.scenario import (
     NIGHT_HOURS,
     SERVICE_CODES,
     SIZES,

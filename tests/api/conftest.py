@@ -25,10 +25,10 @@ import pytest
 from sqlalchemy import func, select
 from starlette.exceptions import StarletteDeprecationWarning
 
-from api.config import Settings
-from api.main import create_app
-from geo.db import make_sessionmaker
-from geo.models import Report
+from gomrac.api.config import Settings
+from gomrac.api.main import create_app
+from gomrac.geo.db import make_sessionmaker
+from gomrac.geo.models import Report
 
 with warnings.catch_warnings():
     # starlette asks for httpx2 but still works with the httpx this project pins

@@ -35,7 +35,7 @@ SUMMARY_KEYS = {
 def gomrac(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run the installed command line offline."""
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
+        [sys.executable, "-m", "gomrac.api.cli", *args],
         capture_output=True,
         text=True,
         env=ENV,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.errors import DataNotFoundError, ValidationError
-from api.dumps import register_summary, set_status
-from api.layers import import_layer
-from geo.wards import find_ward
+from gomrac.analysis.errors import DataNotFoundError, ValidationError
+from gomrac.api.dumps import register_summary, set_status
+from gomrac.api.layers import import_layer
+from gomrac.geo.wards import find_ward
 
 
 def test_register__closed_share(db_url, tmp_path) -> None:

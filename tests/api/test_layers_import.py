@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from analysis.errors import ValidationError
-from api.layers import export_layer, import_layer
-from geo.layers import read_layer
-from geo.wards import find_ward
+from gomrac.analysis.errors import ValidationError
+from gomrac.api.layers import export_layer, import_layer
+from gomrac.geo.layers import read_layer
+from gomrac.geo.wards import find_ward
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,8 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
-from geo.db import make_engine, make_sessionmaker
-from geo.models import Report, ReportUpdate
+from gomrac.geo.db import make_engine, make_sessionmaker
+from gomrac.geo.models import Report, ReportUpdate
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 N_REPORTS = 1000
@@ -54,7 +54,7 @@ def live_server(db_url: str, tmp_path: Path, data_dir: Path) -> Iterator[str]:
                 "-m",
                 "uvicorn",
                 "--factory",
-                "api.main:create_app",
+                "gomrac.api.main:create_app",
                 "--host",
                 "127.0.0.1",
                 "--port",

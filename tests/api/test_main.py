@@ -7,14 +7,14 @@ from typing import Any
 import pytest
 from fastapi import APIRouter
 
-from analysis.errors import (
+from gomrac.analysis.errors import (
     CRSError,
     DataNotFoundError,
     InfeasibleError,
     UnknownWardError,
     ValidationError,
 )
-from api.main import create_app
+from gomrac.api.main import create_app
 
 ERRORS: dict[str, Exception] = {
     "validation": ValidationError("row 3: status 'x' is not one of ('existing',)"),

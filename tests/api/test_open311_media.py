@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from shapely.geometry import Point
 
-from api.config import Settings
-from api.main import create_app
-from geo import store
-from geo.db import session_scope
-from geo.models import Report
+from gomrac.api.config import Settings
+from gomrac.api.main import create_app
+from gomrac.geo import store
+from gomrac.geo.db import session_scope
+from gomrac.geo.models import Report
 
 LE_CHAN = (20.8378, 106.6854)  # (lat, long), inside Phường Lê Chân
 MEDIA = "http://testserver/open311/v2/media/"

@@ -13,9 +13,9 @@ import pytest
 from pyproj import Geod
 from shapely.geometry import Point
 
-from geo import store
-from geo.db import session_scope
-from geo.models import Report
+from gomrac.geo import store
+from gomrac.geo.db import session_scope
+from gomrac.geo.models import Report
 
 LE_CHAN = (20.8378, 106.6854)  # (lat, long), inside Phường Lê Chân
 HANOI = (21.0285, 105.8542)  # Hoàn Kiếm, Hà Nội: outside Hai Phong
@@ -344,7 +344,7 @@ def test_post__without_boundary_data_is_503(settings: Any, tmp_path: Path) -> No
     """Without the boundary files the server says it cannot place reports (503), not 500."""
     from fastapi.testclient import TestClient  # imported quietly by conftest
 
-    from api.main import create_app
+    from gomrac.api.main import create_app
 
     empty = tmp_path / "no-data"
     empty.mkdir()

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from shapely.geometry import Point
 
-from geo import store
-from geo.db import session_scope
+from gomrac.geo import store
+from gomrac.geo.db import session_scope
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 # (service_code, days ago, longitude offset in 1e-3 degrees: ~100 m apart, never duplicates)

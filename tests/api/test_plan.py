@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-import api.plan
-from api.cli import main
+import gomrac.api.plan
+from gomrac.api.cli import main
 
 
 def test_plan__le_chan_falls_back_to_labelled_sample(
@@ -13,10 +13,10 @@ def test_plan__le_chan_falls_back_to_labelled_sample(
 ) -> None:
     """No Lê Chân roads offline: the plan says so, runs on the sample and labels every output."""
     monkeypatch.setenv("GOMRAC_OFFLINE", "1")
-    from geo.settings import get_settings
+    from gomrac.geo.settings import get_settings
 
     get_settings.cache_clear()
-    monkeypatch.setattr(api.plan, "HANOI_SAMPLE", str(vanmieu_boundary))  # a 1 km² stand-in
+    monkeypatch.setattr(gomrac.api.plan, "HANOI_SAMPLE", str(vanmieu_boundary))  # a 1 km² stand-in
     try:
         status = main(
             [
@@ -57,7 +57,7 @@ def test_plan__le_chan_falls_back_to_labelled_sample(
 def test_plan__without_fallback_explains(tmp_path, monkeypatch, capsys) -> None:
     """Without --sample-if-missing the command stops with the way to get an extract."""
     monkeypatch.setenv("GOMRAC_OFFLINE", "1")
-    from geo.settings import get_settings
+    from gomrac.geo.settings import get_settings
 
     get_settings.cache_clear()
     try:

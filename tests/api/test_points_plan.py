@@ -10,10 +10,10 @@ import numpy as np
 import osmnx as ox
 import pytest
 
-from analysis.siting import DEFAULT_EXCLUSION_M, point_capacity_kg
-from api.points import PointsParams, curve, plan_points
-from geo.crs import to_metric
-from geo.network import routable
+from gomrac.analysis.siting import DEFAULT_EXCLUSION_M, point_capacity_kg
+from gomrac.api.points import PointsParams, curve, plan_points
+from gomrac.geo.crs import to_metric
+from gomrac.geo.network import routable
 
 
 def _independent_walks(data, points) -> np.ndarray:
@@ -60,7 +60,7 @@ def test_cover_all__every_uncovered_household_has_a_reason(vanmieu_data, vanmieu
     assert plan.summary["status"] == "optimal"
     assert len(plan.uncovered) == int((~plan.after.covered).sum())
     assert plan.uncovered["reason"].str.len().gt(0).all()
-    from analysis.distance import cost_matrix
+    from gomrac.analysis.distance import cost_matrix
 
     reach = cost_matrix(vanmieu_data.walk_arrays, plan.uncovered.geometry, plan.candidates.geometry)
     assert (reach.min(axis=1) > 300).all()  # truly out of reach of every permitted site
@@ -129,7 +129,7 @@ def test_pmedian__objective_is_weighted_walk(vanmieu_data) -> None:
 
 def test_pmedian__too_few_points_for_the_waste(vanmieu_data) -> None:
     """Six points of 2.7 t cannot take ~30 t a day: a clear infeasibility, not a wrong plan."""
-    from analysis.errors import InfeasibleError
+    from gomrac.analysis.errors import InfeasibleError
 
     with pytest.raises(InfeasibleError, match="cannot hold the waste"):
         plan_points(vanmieu_data, params=PointsParams(model="pmedian", p=6, time_limit_s=10))
@@ -140,8 +140,8 @@ def test_groups_file__used_for_coverage(vanmieu_boundary, tmp_path) -> None:
     import geopandas as gpd
     from shapely.geometry import box
 
-    from api.pipeline import load_ward_data
-    from geo.layers import read_layer
+    from gomrac.api.pipeline import load_ward_data
+    from gomrac.geo.layers import read_layer
 
     path = tmp_path / "to_dan_pho.geojson"
     gpd.GeoDataFrame(

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.errors import InfeasibleError, ValidationError
-from analysis.routing import Fleet, VehicleType
-from api.routes import RoutesParams, fleet_from_file, plan_routes, write_outputs
-from api.schedule import schedule_table, write_schedule
+from gomrac.analysis.errors import InfeasibleError, ValidationError
+from gomrac.analysis.routing import Fleet, VehicleType
+from gomrac.api.routes import RoutesParams, fleet_from_file, plan_routes, write_outputs
+from gomrac.api.schedule import schedule_table, write_schedule
 
 
 def test_routes__feasible_by_independent_check(vanmieu_routes) -> None:
@@ -82,7 +82,7 @@ def test_routes__outputs_gpx_and_schedule(
     lines = vanmieu_routes.routes[vanmieu_routes.routes["vehicle"] == "1"]
     assert len(trkpts) == sum(len(g.coords) for g in lines.geometry)
     assert "OpenStreetMap" in root.find(".//g:copyright", ns).get("author")
-    from api.routes import point_demand
+    from gomrac.api.routes import point_demand
 
     pts = vanmieu_points.proposed.to_crs(4326)
     _, walks_to = point_demand(vanmieu_data, pts)
@@ -156,8 +156,8 @@ def test_fleet_from_file__bad_values(tmp_path) -> None:
 
 def test_choose_landfill__file_without_trang_cat(tmp_path, data_dir) -> None:
     """A facilities file without Tràng Cát gives its nearest facility, with a note."""
-    from geo.facilities import choose_landfill, load_facilities
-    from geo.wards import find_ward
+    from gomrac.geo.facilities import choose_landfill, load_facilities
+    from gomrac.geo.wards import find_ward
 
     path = tmp_path / "fac.csv"
     path.write_text(

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from api.config import Settings
-from api.main import create_app
+from gomrac.api.config import Settings
+from gomrac.api.main import create_app
 
 LE_CHAN = (20.8378, 106.6854)
 

@@ -6,9 +6,9 @@ import warnings
 
 import pytest
 
-from analysis.errors import SyntheticDataWarning
-from api.pipeline import load_ward_data
-from api.surveillance import analyse_hotspots, load_reports, plan_cameras
+from gomrac.analysis.errors import SyntheticDataWarning
+from gomrac.api.pipeline import load_ward_data
+from gomrac.api.surveillance import analyse_hotspots, load_reports, plan_cameras
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_cameras__beat_densest_cells(vanmieu_data) -> None:
 
 def test_hotspots__too_few_reports(le_chan, tmp_path) -> None:
     """Three reports are too few for hotspots: a clear message."""
-    from analysis.errors import ValidationError
+    from gomrac.analysis.errors import ValidationError
 
     c = le_chan.area.geometry.representative_point()
     path = tmp_path / "r.csv"
@@ -61,8 +61,8 @@ def test_hotspots__too_few_reports(le_chan, tmp_path) -> None:
 
 def test_hotspots__reports_from_the_database(db_url, le_chan, tmp_path) -> None:
     """Reports stored in the database (imported here) feed the hotspot analysis unchanged."""
-    from api.layers import import_layer
-    from geo.layers import save_layer
+    from gomrac.api.layers import import_layer
+    from gomrac.geo.layers import save_layer
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntheticDataWarning)

@@ -18,9 +18,9 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from analysis.errors import DataNotFoundError
-from geo.db import alembic_config, database_url, init_db, make_engine, session_scope
-from geo.models import Base, Camera, Plan, Report
+from gomrac.analysis.errors import DataNotFoundError
+from gomrac.geo.db import alembic_config, database_url, init_db, make_engine, session_scope
+from gomrac.geo.models import Base, Camera, Plan, Report
 
 SPATIAL = {
     "ward": "MULTIPOLYGON",
@@ -196,7 +196,7 @@ def test_spatialite__geopackage_readable_afterwards(tmp_path: Path, data_dir: Pa
 import sys
 import geopandas as gpd
 from sqlalchemy import text
-from geo.db import init_db, make_engine
+from gomrac.geo.db import init_db, make_engine
 assert "pyogrio" not in sys.modules  # GDAL not loaded yet: the order that used to crash
 engine = make_engine("sqlite:///{tmp_path / "x.sqlite"}")
 init_db(engine)

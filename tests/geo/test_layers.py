@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, Polygon
 
-from analysis.errors import ValidationError
-from geo.layers import read_layer, save_layer
-from geo.wards import find_ward
+from gomrac.analysis.errors import ValidationError
+from gomrac.geo.layers import read_layer, save_layer
+from gomrac.geo.wards import find_ward
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ import osmnx as ox
 import pytest
 from shapely.geometry import Point
 
-from analysis.errors import DataNotFoundError
-from geo import osm as geo_osm
-from geo.network import NetworkRules, largest_scc_share, networks_for
-from geo.settings import get_settings
+from gomrac.analysis.errors import DataNotFoundError
+from gomrac.geo import osm as geo_osm
+from gomrac.geo.network import NetworkRules, largest_scc_share, networks_for
+from gomrac.geo.settings import get_settings
 
 # Independent reading of the truck rules (NetworkRules' documented defaults), on raw OSM tags.
 NOT_FOR_TRUCKS = {
@@ -182,7 +182,7 @@ def test_networks_for__rules_change_cache_key(hanoi_area) -> None:
 
 def test_find_source__no_data_explains(monkeypatch) -> None:
     """Without an extract and offline, the error says how to get one (Geofabrik + osmium)."""
-    from geo.wards import find_ward
+    from gomrac.geo.wards import find_ward
 
     monkeypatch.setenv("GOMRAC_OFFLINE", "1")
     get_settings.cache_clear()

@@ -23,10 +23,10 @@ import pytest
 from fake_overpass import FakeOverpass
 from shapely.geometry import box
 
-from geo.features import _read_osm_features, features_for
-from geo.network import Networks, largest_scc_share, networks_for, routable
-from geo.osm import file_bounds, find_source, padded_bbox
-from geo.settings import get_settings
+from gomrac.geo.features import _read_osm_features, features_for
+from gomrac.geo.network import Networks, largest_scc_share, networks_for, routable
+from gomrac.geo.osm import file_bounds, find_source, padded_bbox
+from gomrac.geo.settings import get_settings
 
 OSMIUM = shutil.which("osmium")
 
@@ -49,7 +49,7 @@ def _environment(mp: pytest.MonkeyPatch, **env: str | None) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def vanmieu_area(vanmieu_boundary: Path):
     """The 1 km² Văn Miếu box as a StudyArea (small, so that each build takes a few seconds)."""
-    from geo.wards import area_from_file
+    from gomrac.geo.wards import area_from_file
 
     return area_from_file(vanmieu_boundary)
 

@@ -18,10 +18,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from analysis.errors import CRSError, DataNotFoundError, ValidationError
-from geo import store
-from geo.db import make_sessionmaker, session_scope
-from geo.models import Report, ReportUpdate
+from gomrac.analysis.errors import CRSError, DataNotFoundError, ValidationError
+from gomrac.geo import store
+from gomrac.geo.db import make_sessionmaker, session_scope
+from gomrac.geo.models import Report, ReportUpdate
 
 T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
 LE_CHAN = Point(106.6854, 20.8378)  # lon, lat inside Phường Lê Chân (11383)

@@ -7,8 +7,8 @@ import json
 import geopandas as gpd
 import pytest
 
-from analysis.errors import DataNotFoundError, UnknownWardError, ValidationError
-from geo.wards import area_from_file, find_ward, list_wards, normalize_name
+from gomrac.analysis.errors import DataNotFoundError, UnknownWardError, ValidationError
+from gomrac.geo.wards import area_from_file, find_ward, list_wards, normalize_name
 
 raises_unknown = pytest.raises(UnknownWardError)
 
