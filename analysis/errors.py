@@ -27,6 +27,10 @@ class ValidationError(GomracError, ValueError):
     """An import file or request is malformed; the message names the row and the reason."""
 
 
+class ConfigError(GomracError, ValueError):
+    """A setting (a ``GOMRAC_*`` variable or a value passed to `Settings`) is invalid."""
+
+
 class InfeasibleError(GomracError, RuntimeError):
     """An optimisation model has no feasible solution; the message says why."""
 

@@ -11,25 +11,28 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gomrac.analysis.errors import GomracError
+from gomrac.geo.settings import Settings, settings_from_env
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
 log = logging.getLogger("gomrac")
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+COMMANDS: dict[str, _Command] = {}
 
 
-def command(
-    name: str,
-) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
+_Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def command(name: str) -> Callable[[_Command], _Command]:
     """Register a command function under a space-separated name ("ward summary")."""
 
-    def deco(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def deco(fn: _Command) -> _Command:
         COMMANDS[name] = fn
         return fn
 
@@ -110,7 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     key = " ".join(x for x in (args.cmd, getattr(args, "sub", None)) if x)
     _silence_highs_banner()
     try:
-        return COMMANDS[key](args)
+        settings = settings_from_env()  # the one place the command line reads the environment
+        return COMMANDS[key](args, settings)
     except GomracError as exc:
         sys.stderr.write(f"gomrac: error: {exc}\n")
         return 2
@@ -169,7 +173,7 @@ def _json_default(value: object) -> object:
     return str(value)
 
 
-def read_groups(args: argparse.Namespace) -> Any:
+def read_groups(args: argparse.Namespace, settings: Settings) -> Any:
     """Read the residential groups of ``--groups FILE`` (validated against the ward), or None."""
     path = getattr(args, "groups", None)
     if not path:
@@ -177,18 +181,25 @@ def read_groups(args: argparse.Namespace) -> Any:
     from gomrac.geo.layers import read_layer
     from gomrac.geo.wards import resolve_area
 
-    area = resolve_area(args.ward, boundary=args.boundary)
+    area = resolve_area(args.ward, boundary=args.boundary, settings=settings)
     groups = read_layer(path, kind="groups", area=area.geometry, area_name=area.name)
     groups["group_id"] = range(len(groups))
     return groups
 
 
-def load(args: argparse.Namespace, *, require_roads: bool = True, progress: bool = True) -> Any:
+def load(
+    args: argparse.Namespace,
+    settings: Settings,
+    *,
+    require_roads: bool = True,
+    progress: bool = True,
+) -> Any:
     """Load a ward's data from the common area arguments (see `api.pipeline.load_ward_data`)."""
     from gomrac.api.pipeline import load_ward_data
 
     return load_ward_data(
         args.ward,
+        settings=settings,
         boundary=args.boundary,
         osm_path=args.osm,
         facilities_path=args.facilities,
@@ -196,16 +207,16 @@ def load(args: argparse.Namespace, *, require_roads: bool = True, progress: bool
         require_roads=require_roads,
         refresh_roads=args.refresh_roads,
         landfill=getattr(args, "landfill", None),
-        groups=read_groups(args),
+        groups=read_groups(args, settings),
         progress=progress and sys.stderr.isatty(),
     )
 
 
 @command("wards")
-def _wards(args: argparse.Namespace) -> int:
+def _wards(args: argparse.Namespace, settings: Settings) -> int:
     from gomrac.geo.wards import list_wards
 
-    w = list_wards()
+    w = list_wards(settings=settings)
     rows = [
         {
             "code": r.code,
@@ -228,10 +239,10 @@ def _wards(args: argparse.Namespace) -> int:
 
 
 @command("ward summary")
-def _ward_summary(args: argparse.Namespace) -> int:
+def _ward_summary(args: argparse.Namespace, settings: Settings) -> int:
     from gomrac.api.pipeline import ward_summary
 
-    data = load(args, require_roads=False)
+    data = load(args, settings, require_roads=False)
     if data.roads_missing:
         sys.stderr.write(f"gomrac: no road network for {data.area.name}: {data.roads_missing}\n")
     emit(ward_summary(data), as_json=args.json)
@@ -239,10 +250,10 @@ def _ward_summary(args: argparse.Namespace) -> int:
 
 
 @command("ward map")
-def _ward_map(args: argparse.Namespace) -> int:
+def _ward_map(args: argparse.Namespace, settings: Settings) -> int:
     from gomrac.api import maps
 
-    data = load(args, require_roads=False)
+    data = load(args, settings, require_roads=False)
     m = maps.base_map(data)
     if data.demand is not None:
         maps.add_heatmap(
@@ -257,26 +268,26 @@ def _ward_map(args: argparse.Namespace) -> int:
 
 
 @command("serve")
-def _serve(args: argparse.Namespace) -> int:
-    import os
-
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from gomrac.api.main import create_app
+
     if args.database_url:
-        os.environ["GOMRAC_DATABASE_URL"] = args.database_url
+        settings = settings.model_copy(update={"database_url": args.database_url})
     sys.stderr.write(
         f"gomrac: serving on http://{args.host}:{args.port} "
         f"(Open311: /open311/v2/discovery.json, docs: /docs)\n"
     )
-    uvicorn.run("gomrac.api.main:create_app", factory=True, host=args.host, port=args.port)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port)
     return 0
 
 
 @command("plan")
-def _plan(args: argparse.Namespace) -> int:
+def _plan(args: argparse.Namespace, settings: Settings) -> int:
     from gomrac.api.plan import run_plan
 
-    return run_plan(args)
+    return run_plan(args, settings)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from typing import Any
 
 from gomrac.analysis.errors import ValidationError
 from gomrac.api.cli import _area_args, command, emit, load
+from gomrac.geo.settings import Settings
 
 COLLECTION_NAMES = ("daily", "recyclable", "all", "food", "residual")
 
@@ -167,11 +168,11 @@ def points_params(args: argparse.Namespace) -> Any:
 
 
 @command("points plan")
-def _points_plan(args: argparse.Namespace) -> int:
+def _points_plan(args: argparse.Namespace, settings: Settings) -> int:
     from gomrac.api import maps
     from gomrac.api.points import curve, plan_points, write_outputs
 
-    data = load(args)
+    data = load(args, settings)
     existing = existing_points(args, data)
     params = points_params(args)
     plan = plan_points(data, existing=existing, params=params)
@@ -264,11 +265,13 @@ def add_points_layers(m: Any, plan: Any) -> None:
 
 
 @command("hotspots")
-def _hotspots(args: argparse.Namespace) -> int:
+def _hotspots(args: argparse.Namespace, settings: Settings) -> int:
     from gomrac.api.surveillance import analyse_hotspots, load_reports, write_hotspots
 
-    data = load(args, require_roads=False)
-    reports = load_reports(data, args.reports, seed=args.seed, database_url=args.database_url)
+    data = load(args, settings, require_roads=False)
+    reports = load_reports(
+        data, args.reports, seed=args.seed, database_url=args.database_url or settings.database_url
+    )
     h = analyse_hotspots(
         data,
         reports,
@@ -286,7 +289,7 @@ def _hotspots(args: argparse.Namespace) -> int:
 
 
 @command("cameras plan")
-def _cameras_plan(args: argparse.Namespace) -> int:
+def _cameras_plan(args: argparse.Namespace, settings: Settings) -> int:
     from gomrac.api.surveillance import (
         analyse_hotspots,
         demo_existing_cameras,
@@ -296,8 +299,10 @@ def _cameras_plan(args: argparse.Namespace) -> int:
     )
     from gomrac.geo.layers import read_layer
 
-    data = load(args)
-    reports = load_reports(data, args.reports, seed=args.seed, database_url=args.database_url)
+    data = load(args, settings)
+    reports = load_reports(
+        data, args.reports, seed=args.seed, database_url=args.database_url or settings.database_url
+    )
     h = analyse_hotspots(data, reports)
     cameras = None
     if args.cameras == "synthetic":
@@ -336,7 +341,7 @@ def _cameras_plan(args: argparse.Namespace) -> int:
 
 
 @command("routes plan")
-def _routes_plan(args: argparse.Namespace) -> int:
+def _routes_plan(args: argparse.Namespace, settings: Settings) -> int:
     from gomrac.api import maps
     from gomrac.api.points import PointsParams, plan_points
     from gomrac.api.routes import (
@@ -349,7 +354,7 @@ def _routes_plan(args: argparse.Namespace) -> int:
     )
     from gomrac.api.schedule import schedule_table, write_schedule
 
-    data = load(args)
+    data = load(args, settings)
     if args.points:
         points = existing_points(argparse.Namespace(existing=args.points), data)
         source = f"file:{args.points.name}"
@@ -405,15 +410,15 @@ def _routes_plan(args: argparse.Namespace) -> int:
 
 
 @command("layers import")
-def _layers_import(args: argparse.Namespace) -> int:
+def _layers_import(args: argparse.Namespace, settings: Settings) -> int:
     from gomrac.api.layers import import_layer
     from gomrac.geo.wards import find_ward
 
     result = import_layer(
         args.file,
         kind=args.kind,
-        area=find_ward(args.ward),
-        database_url=args.database_url,
+        area=find_ward(args.ward, settings=settings),
+        database_url=args.database_url or settings.database_url,
         mode="append" if args.append else "replace",
         tolerance_m=args.tolerance_m,
     )
@@ -422,17 +427,17 @@ def _layers_import(args: argparse.Namespace) -> int:
 
 
 @command("layers export")
-def _layers_export(args: argparse.Namespace) -> int:
+def _layers_export(args: argparse.Namespace, settings: Settings) -> int:
     from gomrac.api.layers import export_layer
     from gomrac.geo.osm import OSM_ATTRIBUTION
     from gomrac.geo.wards import BOUNDARY_ATTRIBUTION, find_ward
 
-    area = find_ward(args.ward)
+    area = find_ward(args.ward, settings=settings)
     result = export_layer(
         args.file,
         kind=args.kind,
         area=area,
-        database_url=args.database_url,
+        database_url=args.database_url or settings.database_url,
         attribution=[OSM_ATTRIBUTION, BOUNDARY_ATTRIBUTION[area.boundary_source]],
     )
     emit(result, as_json=args.json)
@@ -440,20 +445,24 @@ def _layers_export(args: argparse.Namespace) -> int:
 
 
 @command("dumps status")
-def _dumps_status(args: argparse.Namespace) -> int:
+def _dumps_status(args: argparse.Namespace, settings: Settings) -> int:
     from gomrac.api.dumps import register_summary
     from gomrac.geo.wards import find_ward
 
-    area = find_ward(args.ward)
+    area = find_ward(args.ward, settings=settings)
     emit(
-        register_summary(ward_code=area.code, ward_name=area.name, database_url=args.database_url),
+        register_summary(
+            ward_code=area.code,
+            ward_name=area.name,
+            database_url=args.database_url or settings.database_url,
+        ),
         as_json=args.json,
     )
     return 0
 
 
 @command("dumps set")
-def _dumps_set(args: argparse.Namespace) -> int:
+def _dumps_set(args: argparse.Namespace, settings: Settings) -> int:
     from gomrac.api.dumps import set_status
 
     emit(
@@ -463,7 +472,7 @@ def _dumps_set(args: argparse.Namespace) -> int:
             actor=args.actor,
             note=args.note,
             on=args.on,
-            database_url=args.database_url,
+            database_url=args.database_url or settings.database_url,
         ),
         as_json=args.json,
     )

@@ -10,9 +10,7 @@ from gomrac.api.layers import migrated_engine
 from gomrac.geo.models import DUMP_SITE_STATUSES
 
 
-def register_summary(
-    *, ward_code: str | None, ward_name: str, database_url: str | None = None
-) -> dict[str, Any]:
+def register_summary(*, ward_code: str | None, ward_name: str, database_url: str) -> dict[str, Any]:
     """Summarise the dump-site register.
 
     Sites per status, the share closed (closed or restored), open volume and the oldest open site.
@@ -57,7 +55,7 @@ def set_status(
     actor: str,
     note: str | None,
     on: str | None,
-    database_url: str | None = None,
+    database_url: str,
 ) -> dict[str, Any]:
     """Change one site's status (audited) and return it."""
     from gomrac.geo.db import session_scope

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 @contextmanager
-def migrated_engine(database_url: str | None = None) -> Iterator[Engine]:
+def migrated_engine(database_url: str) -> Iterator[Engine]:
     """Yield an engine on the database, migrated to the latest schema.
 
     The engine is disposed of however the block ends.
@@ -67,7 +67,7 @@ def import_layer(
     *,
     kind: str,
     area: StudyArea,
-    database_url: str | None = None,
+    database_url: str,
     mode: str = "replace",
     tolerance_m: float = 200.0,
 ) -> dict[str, Any]:
@@ -119,7 +119,7 @@ def export_layer(
     *,
     kind: str,
     area: StudyArea,
-    database_url: str | None = None,
+    database_url: str,
     attribution: list[str] | None = None,
 ) -> dict[str, Any]:
     """Write a stored layer of the ward to a file (GeoJSON, GeoPackage, CSV or Excel)."""

@@ -4,7 +4,7 @@ Run it with uvicorn's factory mode::
 
     GOMRAC_DATABASE_URL=sqlite:///data/gomrac.sqlite uvicorn --factory api.main:create_app
 
-Each app owns its engine (from `Settings.DATABASE_URL`) and migrates the schema to the latest
+Each app owns its engine (from `Settings.database_url`) and migrates the schema to the latest
 Alembic revision at startup. Routers of other resources are added with ``app.include_router``
 on the app this returns (or in `create_app` next to the Open311 ones); their endpoints reach
 the engine and settings through ``request.app.state.engine`` / ``request.app.state.settings``.
@@ -25,9 +25,9 @@ from starlette.concurrency import run_in_threadpool
 
 from gomrac.analysis.errors import DataNotFoundError
 from gomrac.api import open311
-from gomrac.api.config import Settings
 from gomrac.api.errors import error_response_for, install_exception_handlers
 from gomrac.geo.db import init_db, make_engine
+from gomrac.geo.settings import Settings
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -125,13 +125,13 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
         app starts (uvicorn, or ``with TestClient(app)``).
     """
     settings = settings if settings is not None else Settings()
-    engine = make_engine(settings.DATABASE_URL)
+    engine = make_engine(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(init_db, engine)
         try:
-            await run_in_threadpool(open311.load_boundaries, settings.DATA_DIR)
+            await run_in_threadpool(open311.load_boundaries, settings.data_dir)
         except DataNotFoundError as exc:  # the API still serves reads; POST will say why
             log.warning("Open311 intake cannot check locations: %s", exc)
         yield
@@ -146,7 +146,7 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     app.state.settings = settings
     app.state.engine = engine
     install_exception_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(open311.router)
     app.include_router(open311.staff_router)
     for router in routers:

@@ -100,7 +100,7 @@ if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
     from starlette.datastructures import FormData
 
-    from gomrac.api.config import Settings
+    from gomrac.geo.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -409,7 +409,7 @@ def _check_format(fmt: str) -> None:
 
 
 def _check_jurisdiction(request: Request, jurisdiction_id: str | None) -> None:
-    expected = _settings(request).JURISDICTION_ID
+    expected = _settings(request).jurisdiction_id
     if jurisdiction_id and jurisdiction_id != expected:
         msg = f"jurisdiction_id {jurisdiction_id!r} not found; this server serves {expected!r}"
         raise HTTPException(status_code=404, detail=msg)
@@ -545,7 +545,7 @@ async def _read_photo(form: FormData, settings: Settings) -> _Photo | None:
     if not isinstance(upload, UploadFile):
         msg = "media must be an uploaded file (multipart/form-data); use media_url for a link"
         raise _bad(msg)
-    limit = settings.MAX_PHOTO_BYTES
+    limit = settings.max_photo_bytes
     data = await upload.read(limit + 1)
     if not data and not upload.filename:
         return None  # an empty file input
@@ -556,7 +556,7 @@ async def _read_photo(form: FormData, settings: Settings) -> _Photo | None:
         msg = "the photo is empty"
         raise _bad(msg)
     mime = sniff_image_type(data[:16])
-    allowed = settings.ALLOWED_PHOTO_TYPES
+    allowed = settings.allowed_photo_types
     if mime is None or mime not in allowed:
         names = ", ".join(_PHOTO_NAMES[t] for t in allowed)
         declared = upload.content_type or "no type"
@@ -598,10 +598,10 @@ class _NewReport:
 
 def _parse_post(form: FormData, settings: Settings, boundaries: Boundaries) -> _NewReport:
     jurisdiction = _field(form, "jurisdiction_id")
-    if jurisdiction and jurisdiction != settings.JURISDICTION_ID:
+    if jurisdiction and jurisdiction != settings.jurisdiction_id:
         msg = (
             f"jurisdiction_id {jurisdiction!r} not found; "
-            f"this server serves {settings.JURISDICTION_ID!r}"
+            f"this server serves {settings.jurisdiction_id!r}"
         )
         raise HTTPException(status_code=404, detail=msg)
     code = _field(form, "service_code")
@@ -657,7 +657,7 @@ def _parse_post(form: FormData, settings: Settings, boundaries: Boundaries) -> _
 
 def _store_report(request: Request, new: _NewReport, photo: _Photo | None) -> Report:
     settings = _settings(request)
-    photo_path = _save_photo(photo, settings.MEDIA_DIR) if photo is not None else None
+    photo_path = _save_photo(photo, settings.media_path) if photo is not None else None
     now = dt.datetime.now(dt.UTC)
     ward_code, ward_name = new.ward if new.ward is not None else (None, None)
     service = new.service
@@ -675,13 +675,13 @@ def _store_report(request: Request, new: _NewReport, photo: _Photo | None) -> Re
                 expected_datetime=(
                     now + dt.timedelta(hours=service.expected_h) if service.expected_h else None
                 ),
-                duplicate_distance_m=settings.DUPLICATE_DISTANCE_M,
-                duplicate_window_h=settings.DUPLICATE_WINDOW_H,
+                duplicate_distance_m=settings.duplicate_distance_m,
+                duplicate_window_h=settings.duplicate_window_h,
                 **new.values,
             )
     except BaseException:
         if photo_path is not None:
-            (settings.MEDIA_DIR / photo_path).unlink(missing_ok=True)
+            (settings.media_path / photo_path).unlink(missing_ok=True)
         raise
     return report
 
@@ -695,7 +695,7 @@ def media_url(report: Report, request: Request) -> str | None:
     """
     if report.media_url is not None:
         return report.media_url
-    if report.photo_path is None or not _settings(request).PUBLISH_PHOTOS:
+    if report.photo_path is None or not _settings(request).publish_photos:
         return None
     return str(request.url_for("open311_media", photo_path=report.photo_path))
 
@@ -804,7 +804,7 @@ async def post_request(request: Request, fmt: str) -> Response:
         )
         raise _bad(msg)
     try:
-        boundaries = await run_in_threadpool(load_boundaries, settings.DATA_DIR)
+        boundaries = await run_in_threadpool(load_boundaries, settings.data_dir)
     except DataNotFoundError as exc:  # a server set-up problem: the path goes to the log only
         log.error("Open311: %s", exc)
         msg = (
@@ -843,7 +843,7 @@ def get_requests(
     _check_format(fmt)
     _check_jurisdiction(request, jurisdiction_id)
     settings = _settings(request)
-    cap = settings.OPEN311_MAX_PAGE_SIZE
+    cap = settings.open311_max_page_size
     size = cap if page_size is None else page_size
     if page < 1:
         raise _bad("page must be 1 or more")
@@ -938,14 +938,14 @@ def media(request: Request, photo_path: str) -> FileResponse:
     served; anything else is 404.
     """
     settings = _settings(request)
-    if not settings.PUBLISH_PHOTOS:
+    if not settings.publish_photos:
         msg = "photos are not published on this server (GOMRAC_PUBLISH_PHOTOS is off)"
         raise HTTPException(status_code=404, detail=msg)
     not_found = HTTPException(status_code=404, detail=f"photo {photo_path!r} not found")
     match = _PUBLISHED_PHOTO.fullmatch(photo_path)
     if match is None:
         raise not_found
-    root = settings.MEDIA_DIR.resolve()
+    root = settings.media_path.resolve()
     target = (root / photo_path).resolve()
     if not target.is_relative_to(root) or not target.is_file():
         raise not_found
@@ -974,7 +974,7 @@ def require_staff(
     x_gomrac_token: str | None = Header(default=None),
 ) -> None:
     """Check the shared staff token (``Authorization: Bearer`` or ``X-Gomrac-Token``)."""
-    secret = _settings(request).STAFF_TOKEN
+    secret = _settings(request).staff_token
     if secret is None:
         msg = "staff endpoints are disabled: the server has no GOMRAC_STAFF_TOKEN"
         raise HTTPException(status_code=403, detail=msg)

@@ -35,6 +35,7 @@ from gomrac.geo.wards import BOUNDARY_ATTRIBUTION, StudyArea, resolve_area
 
 if TYPE_CHECKING:
     from gomrac.geo.network import NetworkRules
+    from gomrac.geo.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ class WardData:
 def load_ward_data(
     ward: str | None = None,
     *,
+    settings: Settings,
     boundary: str | Path | None = None,
     osm_path: str | Path | None = None,
     facilities_path: str | Path | None = None,
@@ -109,12 +111,12 @@ def load_ward_data(
     rebuilds the networks rather than reading them from the cache (an Overpass download is
     cached once and otherwise kept).
     """
-    area = resolve_area(ward, boundary=boundary)
+    area = resolve_area(ward, boundary=boundary, settings=settings)
     facilities = None
     notes = list(area.notes)
     if area.in_haiphong or facilities_path:
         facilities, note = choose_landfill(
-            load_facilities(facilities_path), area.geometry, name=landfill
+            load_facilities(facilities_path, settings=settings), area.geometry, name=landfill
         )
         notes.append(note)
     networks: Networks | None = None
@@ -122,6 +124,7 @@ def load_ward_data(
     try:
         networks = networks_for(
             area,
+            settings=settings,
             facilities=facilities,
             osm_path=osm_path,
             rules=rules,
@@ -132,8 +135,10 @@ def load_ward_data(
         if require_roads:
             raise
         missing = str(exc)
-    features = features_for(area, network_source=networks.source if networks else None)
-    pop = population_for(area, override=population)
+    features = features_for(
+        area, settings=settings, network_source=networks.source if networks else None
+    )
+    pop = population_for(area, settings=settings, override=population)
     params = params or (DemandParams() if area.is_urban else DemandParams.rural())
     buildings = features.layers["buildings"]
     demand = None

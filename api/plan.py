@@ -18,16 +18,16 @@ from gomrac.analysis.errors import DataNotFoundError, SyntheticDataWarning
 from gomrac.api import maps
 from gomrac.api.cli import emit, read_groups
 from gomrac.api.pipeline import HANOI_SAMPLE, load_ward_data, ward_summary
-from gomrac.geo.settings import get_settings
 
 if TYPE_CHECKING:
     import argparse
     from pathlib import Path
 
     from gomrac.api.pipeline import WardData
+    from gomrac.geo.settings import Settings
 
 
-def load_or_sample(args: argparse.Namespace) -> tuple[WardData, bool]:
+def load_or_sample(args: argparse.Namespace, settings: Settings) -> tuple[WardData, bool]:
     """Load the ward's data, or the Hanoi sample's as a stand-in.
 
     The Hanoi sample stands in when the ward has no road data and ``--sample-if-missing`` is
@@ -39,21 +39,26 @@ def load_or_sample(args: argparse.Namespace) -> tuple[WardData, bool]:
         "refresh_roads": args.refresh_roads,
         "population": args.population,
         "progress": sys.stderr.isatty(),
-        "groups": read_groups(args),
+        "groups": read_groups(args, settings),
     }
-    data = load_ward_data(args.ward, boundary=args.boundary, require_roads=False, **kwargs)
+    data = load_ward_data(
+        args.ward, settings=settings, boundary=args.boundary, require_roads=False, **kwargs
+    )
     if data.networks is not None:
         return data, False
     if not args.sample_if_missing:
         raise DataNotFoundError(data.roads_missing or "no road data")
-    sample = get_settings().data_dir / HANOI_SAMPLE
+    sample = settings.data_dir / HANOI_SAMPLE
     sys.stderr.write(
         f"gomrac: no road data for {args.ward or args.boundary}: {data.roads_missing}\n"
         f"gomrac: running the same plan on the HANOI SAMPLE AREA ({sample.name}, real OSM "
         "streets of central Hanoi) instead; every output is labelled as such.\n"
     )
     return load_ward_data(
-        boundary=sample, population=args.population, progress=sys.stderr.isatty()
+        boundary=sample,
+        settings=settings,
+        population=args.population,
+        progress=sys.stderr.isatty(),
     ), True
 
 
@@ -61,7 +66,7 @@ def _step(name: str) -> None:
     sys.stderr.write(f"gomrac plan: {name}…\n")
 
 
-def run_plan(args: argparse.Namespace) -> int:
+def run_plan(args: argparse.Namespace, settings: Settings) -> int:
     """Run every planning step for a ward and write the outputs under ``args.out``."""
     from gomrac.api.commands import add_points_layers
     from gomrac.api.points import PointsParams, plan_points
@@ -80,7 +85,7 @@ def run_plan(args: argparse.Namespace) -> int:
     )
     from gomrac.geo.layers import read_layer
 
-    data, is_sample = load_or_sample(args)
+    data, is_sample = load_or_sample(args, settings)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     label = data.area.name + (" — MẪU HÀ NỘI / Hanoi sample, not Hai Phong" if is_sample else "")
@@ -141,7 +146,12 @@ def run_plan(args: argparse.Namespace) -> int:
     _step("dumping hotspots (synthetic reports unless --reports is given)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntheticDataWarning)
-        reports = load_reports(data, getattr(args, "reports", None) or "synthetic", seed=0)
+        reports = load_reports(
+            data,
+            getattr(args, "reports", None) or "synthetic",
+            seed=0,
+            database_url=settings.database_url,
+        )
         if reports.synthetic:
             synthetic.append("dumping reports")
         hot = analyse_hotspots(data, reports)

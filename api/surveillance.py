@@ -80,7 +80,7 @@ class ReportSet:
 
 
 def load_reports(
-    data: WardData, source: str, *, n: int = 600, seed: int = 0, database_url: str | None = None
+    data: WardData, source: str, *, database_url: str, n: int = 600, seed: int = 0
 ) -> ReportSet:
     """Load reports for a ward from ``synthetic``, ``db`` or a file path."""
     area = data.area

@@ -10,7 +10,6 @@ area's demand units and its candidate gathering points on the handcart network.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import numpy as np
 
 from bench._report import emit, measure
 from gomrac.analysis.distance import GraphArrays, cost_matrix
-from gomrac.geo.settings import get_settings
+from gomrac.geo.settings import settings_from_env
 
 
 def _random_points(arrays: GraphArrays, n: int, seed: int = 0) -> gpd.GeoSeries:
@@ -54,12 +53,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--nx-sources", type=int, default=50, help="sources timed for networkx")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    os.environ.setdefault("GOMRAC_OFFLINE", "1")
+    settings = settings_from_env(offline=True)
     boundary = (
-        args.boundary
-        or get_settings().data_dir / "boundaries" / "hanoi_central_sample_area.geojson"
+        args.boundary or settings.data_dir / "boundaries" / "hanoi_central_sample_area.geojson"
     )
-    data = load_ward_data(boundary=boundary)
+    data = load_ward_data(boundary=boundary, settings=settings)
     nets = data.require_networks()
     rows = []
     truck = GraphArrays.from_graph(nets.truck, weight="travel_time")

@@ -9,7 +9,6 @@ no road data is listed with the reason instead of figures.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -18,29 +17,26 @@ from typing import Any
 from bench._report import emit, max_rss_mib, measure
 from gomrac.analysis.errors import DataNotFoundError
 from gomrac.geo.network import networks_for
-from gomrac.geo.settings import get_settings
+from gomrac.geo.settings import Settings, settings_from_env
 from gomrac.geo.wards import resolve_area
 
 PLAN_WARDS = ("Lê Chân", "Phù Liễn", "Việt Hòa", "Kẻ Sặt")
 
 
-def run(ward: str | None, boundary: Path | None) -> dict[str, object]:
+def run(ward: str | None, boundary: Path | None, settings: Settings) -> dict[str, object]:
     """Build one area's networks cold (empty cache) then cached; return the figures."""
-    area = resolve_area(ward, boundary=boundary)
+    area = resolve_area(ward, boundary=boundary, settings=settings)
     row: dict[str, object] = {"area": area.name}
 
     def build_twice(*, trace_memory: bool) -> tuple[Any, Any, Any]:
         with tempfile.TemporaryDirectory() as tmp:
-            os.environ["GOMRAC_CACHE_DIR"] = tmp
-            get_settings.cache_clear()
+            cold_cache = settings.model_copy(update={"cache_dir": Path(tmp)})
             try:
                 with measure(trace_memory=trace_memory) as cold:
-                    nets = networks_for(area)
+                    nets = networks_for(area, settings=cold_cache)
                 with measure(trace_memory=trace_memory) as warm:
-                    cached = networks_for(area)
+                    cached = networks_for(area, settings=cold_cache)
             finally:
-                os.environ.pop("GOMRAC_CACHE_DIR", None)
-                get_settings.cache_clear()
                 shutil.rmtree(tmp, ignore_errors=True)
         assert cached.from_cache
         return nets, cold, warm
@@ -78,15 +74,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--boundary", action="append", type=Path, default=[])
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    os.environ.setdefault("GOMRAC_OFFLINE", "1")
-    get_settings.cache_clear()
+    settings = settings_from_env(offline=True)
     boundaries = args.boundary or (
         []
         if args.ward
-        else [get_settings().data_dir / "boundaries" / "hanoi_central_sample_area.geojson"]
+        else [settings.data_dir / "boundaries" / "hanoi_central_sample_area.geojson"]
     )
     wards = args.ward or ([] if args.boundary else list(PLAN_WARDS))
-    rows = [run(None, b) for b in boundaries] + [run(w, None) for w in wards]
+    rows = [run(None, b, settings) for b in boundaries] + [run(w, None, settings) for w in wards]
     emit(rows, as_json=args.json, title="Road networks: build time cold / cached, peak memory")
 
 

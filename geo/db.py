@@ -28,7 +28,6 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
@@ -41,7 +40,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from gomrac.analysis.errors import DataNotFoundError
-from gomrac.geo.settings import get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -51,14 +49,6 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S: Final = 60.0
 _MIGRATION_LOCK_KEY: Final = 7_311_2025  # pg_advisory_lock key serialising concurrent upgrades
-
-
-def database_url() -> str:
-    """Return ``GOMRAC_DATABASE_URL`` or the default SpatiaLite file in the cache folder."""
-    url = os.environ.get("GOMRAC_DATABASE_URL")
-    if url:
-        return url
-    return f"sqlite:///{get_settings().cache_dir / 'gomrac.sqlite'}"
 
 
 def sqlite_module() -> ModuleType:
@@ -125,14 +115,14 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+def make_engine(url: str, **kwargs: Any) -> Engine:
     """
     Create an engine for SpatiaLite or PostGIS.
 
     Parameters
     ----------
     url
-        SQLAlchemy URL; `database_url()` when omitted. ``sqlite:///path`` (SpatiaLite) or
+        SQLAlchemy URL (`Settings.database_url`): ``sqlite:///path`` (SpatiaLite) or
         ``postgresql+psycopg://...`` (PostGIS). The folder of a SQLite file is created.
     **kwargs
         Passed to `sqlalchemy.create_engine` (e.g. ``pool_size``).
@@ -148,7 +138,6 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         If the URL is a SQLite in-memory database (each pooled connection would see its own
         empty database) or names an unsupported backend.
     """
-    url = url or database_url()
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
@@ -220,30 +209,22 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-@cache
-def default_engine() -> Engine:
-    """Engine for `database_url()`, created and migrated once per process."""
-    engine = make_engine(database_url())
-    init_db(engine)
-    return engine
-
-
 @contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+def session_scope(engine: Engine) -> Iterator[Session]:
     """
     Open a session, commit when the block ends, roll back and re-raise on error.
 
     Parameters
     ----------
     engine
-        Engine to use; `default_engine()` (migrated on first use) when omitted.
+        Engine to use (`make_engine`, migrated by `init_db`).
 
     Examples
     --------
     >>> with session_scope(engine) as session:  # doctest: +SKIP
     ...     session.add(report)
     """
-    session = make_sessionmaker(engine if engine is not None else default_engine())()
+    session = make_sessionmaker(engine)()
     try:
         yield session
         session.commit()

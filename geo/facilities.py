@@ -16,7 +16,7 @@ import pandas as pd
 
 from gomrac.analysis.errors import DataNotFoundError, UnknownWardError, ValidationError
 from gomrac.geo.crs import WGS84
-from gomrac.geo.settings import get_settings
+from gomrac.geo.settings import Settings
 from gomrac.geo.wards import normalize_name
 
 log = logging.getLogger(__name__)
@@ -25,12 +25,12 @@ FACILITIES_FILE = "facilities/haiphong_waste_sites_approx.geojson"
 COLUMNS = ["fid", "name", "name_en", "kind", "location_precision", "source", "geometry"]
 
 
-def load_facilities(path: str | Path | None = None) -> gpd.GeoDataFrame:
+def load_facilities(path: str | Path | None = None, *, settings: Settings) -> gpd.GeoDataFrame:
     """Load the named facilities with a position (EPSG:4326), from the data folder or a user file.
 
     Rows without coordinates (Soi Nhụ) are left out and logged.
     """
-    src = Path(path) if path is not None else get_settings().data_dir / FACILITIES_FILE
+    src = Path(path) if path is not None else settings.data_dir / FACILITIES_FILE
     if not src.exists():
         msg = f"facilities file {src} not found"
         raise DataNotFoundError(msg)

@@ -20,7 +20,7 @@ from shapely.geometry import box
 
 from gomrac.geo.crs import WGS84
 from gomrac.geo.osm import features_xml, local_extracts, osmnx_settings, padded_bbox
-from gomrac.geo.settings import get_settings
+from gomrac.geo.settings import Settings
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
@@ -98,6 +98,7 @@ def _empty() -> gpd.GeoDataFrame:
 def features_for(
     area: StudyArea,
     *,
+    settings: Settings,
     network_source: OsmSource | None = None,
     buffer_deg: float = 0.005,
 ) -> Features:
@@ -118,11 +119,11 @@ def features_for(
     frames: dict[str, list[gpd.GeoDataFrame]] = {k: [] for k in LAYER_TAGS}
     sources: list[str] = []
     extents: list[BaseGeometry] = []
-    for src in _overlapping_extracts(region):
+    for src in _overlapping_extracts(region, settings):
         xml = features_xml(
             src,
             padded_bbox(region),
-            get_settings().osm_cache_dir / area.slug / f"_features-{src.cache_key()}.osm",
+            settings.osm_cache_dir / area.slug / f"_features-{src.cache_key()}.osm",
         )
         if xml is None:
             continue
@@ -135,13 +136,13 @@ def features_for(
         if len(got["buildings"]) and src.bounds is not None:
             extents.append(box(*src.bounds))
     if network_source is not None and network_source.kind == "overpass":
-        got = _overpass_features(region)
+        got = _overpass_features(region, settings)
         for layer, gdf in got.items():
             frames[layer].append(gdf)
         sources.append("overpass")
         if len(got["buildings"]):
             extents.append(region)
-    poi = _poi_layers(region) if area.in_haiphong else {}
+    poi = _poi_layers(region, settings) if area.in_haiphong else {}
     if poi:
         sources.append(f"file:{POI_FILE.split('/')[-1]}")
         for layer, gdf in poi.items():
@@ -154,10 +155,10 @@ def features_for(
     return Features(layers=layers, building_extent=extent, sources=tuple(sources))
 
 
-def _overlapping_extracts(region: BaseGeometry) -> list[OsmSource]:
+def _overlapping_extracts(region: BaseGeometry, settings: Settings) -> list[OsmSource]:
     return [
         s
-        for s in local_extracts()
+        for s in local_extracts(settings=settings)
         if s.kind in {"osm_xml", "pbf"}
         and s.bounds is not None
         and box(*s.bounds).intersects(region)
@@ -187,9 +188,9 @@ def _read_osm_features(
     return _split_layers(raw.reset_index(), label)
 
 
-def _overpass_features(region: BaseGeometry) -> dict[str, gpd.GeoDataFrame]:
+def _overpass_features(region: BaseGeometry, settings: Settings) -> dict[str, gpd.GeoDataFrame]:
     try:
-        with osmnx_settings():
+        with osmnx_settings(settings):
             raw = ox.features_from_polygon(region, tags=_all_tags())
     except ox._errors.InsufficientResponseError:
         return {k: _empty() for k in LAYER_TAGS}
@@ -231,8 +232,8 @@ def _split_layers(raw: gpd.GeoDataFrame, label: str) -> dict[str, gpd.GeoDataFra
     return out
 
 
-def _poi_layers(region: BaseGeometry) -> dict[str, gpd.GeoDataFrame]:
-    path = get_settings().data_dir / POI_FILE
+def _poi_layers(region: BaseGeometry, settings: Settings) -> dict[str, gpd.GeoDataFrame]:
+    path = settings.data_dir / POI_FILE
     if not path.exists():
         return {}
     poi = gpd.read_file(path, bbox=tuple(region.bounds)).to_crs(WGS84)

@@ -46,7 +46,7 @@ from tqdm.auto import tqdm
 from gomrac.analysis.errors import DataNotFoundError
 from gomrac.geo.crs import METRIC_CRS, WGS84
 from gomrac.geo.osm import OsmSource, clip_to_highways, find_source, osmnx_settings, padded_bbox
-from gomrac.geo.settings import get_settings
+from gomrac.geo.settings import Settings
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
@@ -293,6 +293,7 @@ def cart_area_for(area: StudyArea, *, buffer_m: float) -> BaseGeometry:
 def networks_for(
     area: StudyArea,
     *,
+    settings: Settings,
     facilities: gpd.GeoDataFrame | None = None,
     osm_path: str | Path | None = None,
     rules: NetworkRules | None = None,
@@ -336,9 +337,9 @@ def networks_for(
     cart_area = cart_area_for(area, buffer_m=buffer_m)
     # An extract that covers the ward but not the road to the facilities still serves the
     # walking analyses; routing then says which facility is off the network.
-    source = find_source(area.geometry, wanted_wgs84=truck_area, path=osm_path)
+    source = find_source(area.geometry, settings=settings, wanted_wgs84=truck_area, path=osm_path)
     key = _cache_key(area, source, rules, truck_area)
-    folder = get_settings().osm_cache_dir / area.slug
+    folder = settings.osm_cache_dir / area.slug
     truck_file, cart_file = folder / f"truck-{key}.graphml", folder / f"cart-{key}.graphml"
     if truck_file.exists() and cart_file.exists() and not refresh:
         truck = ox.load_graphml(truck_file, graph_dtypes=_GRAPH_DTYPES)
@@ -346,7 +347,9 @@ def networks_for(
         log.info("networks_for %s: read from cache %s", area.name, key)
         return Networks(truck, cart, source, True, time.perf_counter() - t0, truck_area, cart_area)
     steps = tqdm(total=4, desc=f"road networks {area.slug}", disable=not progress, unit="step")
-    raw = _raw_graph(source, truck_area, folder / f"_clip-{key}.osm", refresh=refresh)
+    raw = _raw_graph(
+        source, truck_area, folder / f"_clip-{key}.osm", settings=settings, refresh=refresh
+    )
     steps.update()
     truck = _subnetwork(raw, truck_area, rules, "truck")
     steps.update()
@@ -386,7 +389,12 @@ def _cache_key(
 
 
 def _raw_graph(
-    source: OsmSource, area: BaseGeometry, clip_file: Path, *, refresh: bool = False
+    source: OsmSource,
+    area: BaseGeometry,
+    clip_file: Path,
+    *,
+    settings: Settings,
+    refresh: bool = False,
 ) -> nx.MultiDiGraph:
     """Build the unsimplified, directed graph of every highway way in `area`.
 
@@ -396,8 +404,8 @@ def _raw_graph(
     # keep the tags `NetworkRules` reads on the edges (osmnx keeps only `useful_tags_way`)
     if refresh and source.kind == "overpass":
         # osmnx would answer from its HTTP cache: drop the kept answers so they are fetched anew
-        shutil.rmtree(get_settings().osm_cache_dir / "_overpass", ignore_errors=True)
-    with osmnx_settings(useful_tags_way=list(EDGE_TAGS)):
+        shutil.rmtree(settings.osm_cache_dir / "_overpass", ignore_errors=True)
+    with osmnx_settings(settings, useful_tags_way=list(EDGE_TAGS)):
         if source.kind == "graphml":
             assert source.path is not None
             G = ox.load_graphml(source.path)

@@ -38,7 +38,7 @@ import shapely
 from shapely.geometry import box
 
 from gomrac.analysis.errors import DataNotFoundError, ValidationError
-from gomrac.geo.settings import get_settings
+from gomrac.geo.settings import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -146,15 +146,14 @@ def _graphml_bounds(path: Path) -> tuple[float, float, float, float] | None:
     return (min(xs), min(ys), max(xs), max(ys)) if xs and ys else None
 
 
-def _search_dirs() -> list[Path]:
-    s = get_settings()
+def _search_dirs(s: Settings) -> list[Path]:
     return [s.data_dir / "osm", s.osm_cache_dir]
 
 
-def local_extracts() -> list[OsmSource]:
+def local_extracts(*, settings: Settings) -> list[OsmSource]:
     """Every OSM file under the data and cache folders (not derived clips), with its extent."""
     found: list[OsmSource] = []
-    for folder in _search_dirs():
+    for folder in _search_dirs(settings):
         if not folder.is_dir():
             continue
         for path in sorted(folder.iterdir()):
@@ -172,6 +171,7 @@ def local_extracts() -> list[OsmSource]:
 def find_source(
     area_wgs84: BaseGeometry,
     *,
+    settings: Settings,
     wanted_wgs84: BaseGeometry | None = None,
     path: str | Path | None = None,
 ) -> OsmSource:
@@ -204,16 +204,20 @@ def find_source(
         if share < MIN_COVER_SHARE:
             log.warning("%s covers only %.0f%% of the area", p.name, 100 * share)
         return src
-    covering = [s for s in local_extracts() if _cover_share(s, area_wgs84) >= MIN_COVER_SHARE]
+    covering = [
+        s
+        for s in local_extracts(settings=settings)
+        if _cover_share(s, area_wgs84) >= MIN_COVER_SHARE
+    ]
     if covering:
         wanted = wanted_wgs84 if wanted_wgs84 is not None else area_wgs84
         return min(
             covering, key=lambda s: (-round(_cover_share(s, wanted), 2), _bbox_area(s.bounds))
         )
-    if not get_settings().offline and _online():
+    if not settings.offline and _online(settings):
         return OsmSource("overpass", None, None)
     raise DataNotFoundError(
-        _no_data_message(wanted_wgs84 if wanted_wgs84 is not None else area_wgs84)
+        _no_data_message(wanted_wgs84 if wanted_wgs84 is not None else area_wgs84, settings)
     )
 
 
@@ -233,7 +237,7 @@ _OSMNX_SETTINGS_LOCK = threading.RLock()
 
 
 @contextlib.contextmanager
-def osmnx_settings(**overrides: object) -> Iterator[None]:
+def osmnx_settings(settings: Settings, **overrides: object) -> Iterator[None]:
     """Run osmnx against gomrac's Overpass server and cache folder, restoring its settings after.
 
     ``GOMRAC_OVERPASS_URL`` (when set) becomes osmnx's ``overpass_url``, so the server checked
@@ -242,9 +246,9 @@ def osmnx_settings(**overrides: object) -> Iterator[None]:
     """
     import osmnx as ox
 
-    wanted: dict[str, object] = {"cache_folder": str(get_settings().osm_cache_dir / "_overpass")}
-    if get_settings().overpass_url:
-        wanted["overpass_url"] = get_settings().overpass_url
+    wanted: dict[str, object] = {"cache_folder": str(settings.osm_cache_dir / "_overpass")}
+    if settings.overpass_url:
+        wanted["overpass_url"] = settings.overpass_url
     wanted.update(overrides)
     with _OSMNX_SETTINGS_LOCK:  # osmnx's settings are global: one user at a time
         old = {name: getattr(ox.settings, name) for name in wanted}
@@ -257,21 +261,21 @@ def osmnx_settings(**overrides: object) -> Iterator[None]:
                 setattr(ox.settings, name, value)
 
 
-def _online(timeout_s: float = 3.0) -> bool:
+def _online(settings: Settings, timeout_s: float = 3.0) -> bool:
     """Return True when the Overpass API answers (a HEAD-sized status request)."""
     import httpx
     import osmnx as ox
 
-    url = (get_settings().overpass_url or ox.settings.overpass_url).rstrip("/") + "/status"
+    url = (settings.overpass_url or ox.settings.overpass_url).rstrip("/") + "/status"
     try:
         return httpx.get(url, timeout=timeout_s).status_code < 500
     except httpx.HTTPError:
         return False
 
 
-def _no_data_message(area: BaseGeometry) -> str:
+def _no_data_message(area: BaseGeometry, settings: Settings) -> str:
     w, s, e, n = (round(v, 3) for v in area.bounds)
-    data_osm = get_settings().osm_cache_dir
+    data_osm = settings.osm_cache_dir
     return (
         f"no OSM road data covers this area (lon {w}–{e}, lat {s}–{n}) and the Overpass API cannot "
         "be reached. Get an extract and put it in "

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 
 from gomrac.geo.crs import METRIC_CRS
-from gomrac.geo.settings import get_settings
 from gomrac.geo.wards import COMMUNES_2009
 
 if TYPE_CHECKING:
+    from gomrac.geo.settings import Settings
     from gomrac.geo.wards import StudyArea
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,9 @@ class Population:
     year: int | None
 
 
-def population_for(area: StudyArea, *, override: float | None = None) -> Population:
+def population_for(
+    area: StudyArea, *, settings: Settings, override: float | None = None
+) -> Population:
     """Estimate the population of a study area.
 
     Parameters
@@ -57,7 +59,7 @@ def population_for(area: StudyArea, *, override: float | None = None) -> Populat
     """
     if override is not None:
         return Population(float(override), "user value", None)
-    path = get_settings().data_dir / COMMUNES_2009
+    path = settings.data_dir / COMMUNES_2009
     if area.in_haiphong and path.exists():
         communes = gpd.read_file(path, layer="communes_2009", bbox=tuple(area.geometry.bounds))
         if len(communes):

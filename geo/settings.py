@@ -1,43 +1,135 @@
-"""Library settings: where the shared data lives, where derived data is cached, online access.
+"""gomrac's one settings object: data and cache folders, online access, database, planning and web.
 
-Values come from environment variables once, when first asked for, and are validated; code
-that needs one calls `get_settings()`. Analysis functions never read settings: callers pass values.
+`Settings` is read from ``GOMRAC_*`` environment variables (or a ``.env`` file) when it is
+constructed, and validated; it is constructed once, at an edge (the command line, the web app, a
+notebook), and passed in to every function that needs a value from it. No other module reads the
+environment. Analysis functions never see settings: the planning layer passes them values.
 
-=====================  ==============================================  ==========================
-variable               meaning                                         default
-=====================  ==============================================  ==========================
-GOMRAC_DATA_DIR        the read-only real data (boundaries, OSM, ...)  ``<repo>/../shared/data``
-GOMRAC_CACHE_DIR       derived data: graphs, matrices, the database    ``<repo>/data``
-GOMRAC_OFFLINE         ``1`` forbids Overpass downloads                ``0``
-GOMRAC_OVERPASS_URL    Overpass endpoint for osmnx                     osmnx's default
-=====================  ==============================================  ==========================
+=============================  ==============================================  =====================
+variable                       meaning                                         default
+=============================  ==============================================  =====================
+GOMRAC_DATA_DIR                the read-only real data (boundaries, OSM, ...)  ``../shared/data``
+GOMRAC_CACHE_DIR               derived data: graphs, matrices, the database    ``<repo>/data``
+GOMRAC_OFFLINE                 ``1`` forbids Overpass downloads                ``0``
+GOMRAC_OVERPASS_URL            Overpass endpoint for osmnx                     osmnx's default
+GOMRAC_DATABASE_URL            SQLAlchemy URL (SpatiaLite file or PostGIS)     ``<cache>/...sqlite``
+GOMRAC_TIME_LIMIT_S            seconds per optimisation (points, routes, ...)  30
+GOMRAC_SEED                    random seed of the searches                     0
+GOMRAC_MEDIA_DIR               where uploaded photos are stored                ``<cache>/media``
+GOMRAC_PUBLISH_PHOTOS          serve uploaded photos at ``/open311/v2/media``  true
+GOMRAC_MAX_PHOTO_BYTES         largest accepted photo                          5 MiB
+GOMRAC_ALLOWED_PHOTO_TYPES     JSON list of accepted photo types               jpeg, png, webp
+GOMRAC_MAX_BODY_BYTES          largest request body (413 above)                8 MiB
+GOMRAC_DUPLICATE_DISTANCE_M    radius for duplicate reports, metres            50
+GOMRAC_DUPLICATE_WINDOW_H      time window for duplicate reports, hours        72
+GOMRAC_JURISDICTION_ID         Open311 jurisdiction                            ``haiphong.gov.vn``
+GOMRAC_STAFF_TOKEN             shared secret for the staff endpoints           unset (refused)
+GOMRAC_OPEN311_MAX_PAGE_SIZE   cap on ``page_size`` of GET requests            1000
+=============================  ==============================================  =====================
+
+``GOMRAC_PUBLISH_PHOTOS`` exists because residents' photos may show people's faces, house
+numbers or number plates: personal data of people who did not choose to be in a public report.
+Set to false, uploaded photos are still stored for the ward office but not published.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
+from typing import Final
 
-from gomrac.analysis.errors import DataNotFoundError
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from gomrac.analysis.errors import ConfigError, DataNotFoundError
+
+REPO_ROOT: Final = Path(__file__).resolve().parent.parent
+PHOTO_TYPES: Final = ("image/jpeg", "image/png", "image/webp")
+_MIB: Final = 1024 * 1024
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Validated library settings."""
+class Settings(BaseSettings):
+    """Validated settings; every field can be set as ``GOMRAC_<NAME>`` (see the module's table).
 
-    data_dir: Path
-    cache_dir: Path
-    offline: bool
-    overpass_url: str | None
+    Examples
+    --------
+    >>> s = Settings(data_dir="/srv/gomrac/data", cache_dir="/srv/gomrac/cache")
+    >>> s.osm_cache_dir.as_posix(), s.database_url
+    ('/srv/gomrac/cache/osm', 'sqlite:////srv/gomrac/cache/gomrac.sqlite')
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_prefix="GOMRAC_", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = REPO_ROOT.parent / "shared" / "data"
+    cache_dir: Path = REPO_ROOT / "data"
+    offline: bool = False
+    overpass_url: str | None = None
+    database_url: str = ""  # empty: the SpatiaLite file in the cache folder
+
+    time_limit_s: float = Field(default=30.0, gt=0)
+    seed: int = Field(default=0, ge=0)
+
+    media_dir: Path | None = None  # None: ``<cache_dir>/media``
+    publish_photos: bool = True  # photos may show faces: see the module docstring
+    max_photo_bytes: int = Field(default=5 * _MIB, gt=0)
+    allowed_photo_types: tuple[str, ...] = PHOTO_TYPES
+    max_body_bytes: int = Field(default=8 * _MIB, gt=0)
+    duplicate_distance_m: float = Field(default=50.0, ge=0)
+    duplicate_window_h: float = Field(default=72.0, ge=0)
+    jurisdiction_id: str = "haiphong.gov.vn"
+    staff_token: SecretStr | None = None
+    open311_max_page_size: int = Field(default=1000, gt=0)
+
+    @field_validator("data_dir", "cache_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("overpass_url")
+    @classmethod
+    def _url_or_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("allowed_photo_types")
+    @classmethod
+    def _known_photo_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = set(value) - set(PHOTO_TYPES)
+        if unknown:
+            msg = f"photo types {sorted(unknown)} cannot be checked; choose from {PHOTO_TYPES}"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("staff_token")
+    @classmethod
+    def _strong_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        secret = value.get_secret_value()
+        if secret.lower() in {"changethis", "changeme", "secret", "token"} or len(secret) < 16:
+            msg = "GOMRAC_STAFF_TOKEN must be a random string of at least 16 characters"
+            raise ValueError(msg)
+        return value
+
+    @model_validator(mode="after")
+    def _derived_paths(self) -> Settings:
+        if not self.database_url:
+            object.__setattr__(
+                self, "database_url", f"sqlite:///{self.cache_dir / 'gomrac.sqlite'}"
+            )
+        if self.media_dir is None:
+            object.__setattr__(self, "media_dir", self.cache_dir / "media")
+        return self
 
     @property
     def osm_cache_dir(self) -> Path:
         """Folder for derived road graphs and features (``<cache>/osm``)."""
         return self.cache_dir / "osm"
+
+    @property
+    def media_path(self) -> Path:
+        """Folder of uploaded photos (``media_dir``, by default ``<cache>/media``)."""
+        return self.media_dir if self.media_dir is not None else self.cache_dir / "media"
 
     def require_data_dir(self) -> Path:
         """Return `data_dir`, raising a clear error when it does not exist."""
@@ -50,25 +142,20 @@ class Settings:
         return self.data_dir
 
 
-def _flag(value: str | None) -> bool:
-    if value is None or value == "":
-        return False
-    if value.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if value.lower() in {"0", "false", "no", "off"}:
-        return False
-    msg = f"GOMRAC_OFFLINE must be 0 or 1, got {value!r}"
-    raise ValueError(msg)
+def settings_from_env(**overrides: object) -> Settings:
+    """Read the settings from the ``GOMRAC_*`` environment, with `overrides` taking precedence.
 
-
-@cache
-def get_settings() -> Settings:
-    """Read and validate the settings from the environment (once per process)."""
-    data_dir = Path(os.environ.get("GOMRAC_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
-    cache_dir = Path(os.environ.get("GOMRAC_CACHE_DIR", REPO_ROOT / "data"))
-    return Settings(
-        data_dir=data_dir.expanduser().resolve(),
-        cache_dir=cache_dir.expanduser().resolve(),
-        offline=_flag(os.environ.get("GOMRAC_OFFLINE")),
-        overpass_url=os.environ.get("GOMRAC_OVERPASS_URL") or None,
-    )
+    Raises
+    ------
+    ConfigError
+        One line per invalid field, naming the variable, never echoing its value (a rejected
+        secret must not reach a log).
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"GOMRAC_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors(include_input=False, include_url=False)
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None

@@ -42,10 +42,11 @@ from gomrac.analysis.errors import (
     ValidationError,
 )
 from gomrac.geo.crs import METRIC_CRS, WGS84
-from gomrac.geo.settings import get_settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    from gomrac.geo.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -182,19 +183,19 @@ def slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", normalize_name(name)).strip("_") or "area"
 
 
-def _data_path(relative: str) -> Path:
-    return get_settings().require_data_dir() / relative
+def _ward_layer(settings: Settings) -> tuple[gpd.GeoDataFrame, str]:
+    """Read the ward polygons (EPSG:4326) from the best source present, and that source's key."""
+    return _ward_layer_in(settings.require_data_dir())
 
 
 @cache
-def _ward_layer() -> tuple[gpd.GeoDataFrame, str]:
-    """Read the ward polygons (EPSG:4326) from the best source present, and that source's key."""
+def _ward_layer_in(data_dir: Path) -> tuple[gpd.GeoDataFrame, str]:
     for relative, key in ((OSM_WARDS, "osm"), (OFFICIAL_WARDS, "official_map_2025")):
-        path = _data_path(relative)
+        path = data_dir / relative
         if path.exists():
             gdf = gpd.read_file(path)
             return _standardise(gdf, key), key
-    path = _data_path(APPROX_WARDS)
+    path = data_dir / APPROX_WARDS
     if path.exists():
         gdf = gpd.read_file(path, layer="wards_2025_approx")
         gdf = gdf.rename(columns={"new_code": "code", "new_name": "full_name"})
@@ -202,7 +203,7 @@ def _ward_layer() -> tuple[gpd.GeoDataFrame, str]:
         gdf["unit_type"] = gdf["full_name"].map(_unit_type_of)
         return _standardise(gdf, "approx_from_2009"), "approx_from_2009"
     msg = (
-        f"no ward boundaries found under {get_settings().data_dir}; expected {OFFICIAL_WARDS} "
+        f"no ward boundaries found under {data_dir}; expected {OFFICIAL_WARDS} "
         "(see SOURCES.md) or set GOMRAC_DATA_DIR"
     )
     raise DataNotFoundError(msg)
@@ -233,7 +234,7 @@ def _standardise(gdf: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
     return gdf[keep].sort_values("code").reset_index(drop=True)
 
 
-def list_wards() -> gpd.GeoDataFrame:
+def list_wards(*, settings: Settings) -> gpd.GeoDataFrame:
     """All post-2025 units of Hai Phong with code, names, type, source and area (EPSG:4326).
 
     Returns
@@ -241,13 +242,13 @@ def list_wards() -> gpd.GeoDataFrame:
     gpd.GeoDataFrame
         Columns ``code, name, full_name, unit_type, boundary_source, area_km2, geometry``.
     """
-    layer, _ = _ward_layer()
+    layer, _ = _ward_layer(settings)
     out = layer.copy()
     out["area_km2"] = out.to_crs(METRIC_CRS).area / 1e6
     return out
 
 
-def find_ward(name: str) -> StudyArea:
+def find_ward(name: str, *, settings: Settings) -> StudyArea:
     """Resolve a ward or commune name (new or pre-2025) to a `StudyArea`.
 
     Parameters
@@ -265,14 +266,14 @@ def find_ward(name: str) -> StudyArea:
     UnknownWardError
         When nothing matches; the message lists the closest names.
     """
-    layer, source = _ward_layer()
+    layer, source = _ward_layer(settings)
     if not name or not name.strip():
         msg = "empty ward name; run `gomrac wards` for the list of Hai Phong's 114 units"
         raise UnknownWardError(msg)
     row = _match_new(layer, name)
     notes: list[str] = []
     if row is None:
-        row, note = _match_old(layer, name)
+        row, note = _match_old(layer, name, settings.require_data_dir())
         if row is None:
             raise UnknownWardError(_unknown_message(layer, name))
         notes.append(note)
@@ -322,8 +323,8 @@ def _match_new(layer: gpd.GeoDataFrame, name: str) -> pd.Series | None:
 
 
 @cache
-def _crosswalk() -> pd.DataFrame:
-    path = _data_path(CROSSWALK)
+def _crosswalk(data_dir: Path) -> pd.DataFrame:
+    path = data_dir / CROSSWALK
     if not path.exists():
         return pd.DataFrame(
             columns=["new_code", "new_name", "old_name", "old_district", "merge_type"]
@@ -334,8 +335,8 @@ def _crosswalk() -> pd.DataFrame:
 
 
 @cache
-def _communes_2009() -> gpd.GeoDataFrame:
-    path = _data_path(COMMUNES_2009)
+def _communes_2009(data_dir: Path) -> gpd.GeoDataFrame:
+    path = data_dir / COMMUNES_2009
     if not path.exists():
         return gpd.GeoDataFrame(columns=["commune_vn", "district_vn", "geometry"], crs=WGS84)
     gdf = gpd.read_file(path, layer="communes_2009")
@@ -343,12 +344,12 @@ def _communes_2009() -> gpd.GeoDataFrame:
     return gdf
 
 
-def _match_old(layer: gpd.GeoDataFrame, name: str) -> tuple[pd.Series | None, str]:
+def _match_old(layer: gpd.GeoDataFrame, name: str, data_dir: Path) -> tuple[pd.Series | None, str]:
     """Resolve a pre-2025 unit name through the crosswalk, then the 2009 polygons."""
     key = normalize_name(name)
-    cw = _crosswalk()
+    cw = _crosswalk(data_dir)
     rows = cw[cw["key"] == key]
-    communes = _communes_2009()
+    communes = _communes_2009(data_dir)
     old_polys = communes[communes["key"] == key]
     if len(rows):
         districts = rows["old_district"].fillna("?").unique()
@@ -404,7 +405,7 @@ def _unknown_message(layer: gpd.GeoDataFrame, name: str) -> str:
     )
 
 
-def area_from_file(path: str | Path, *, name: str | None = None) -> StudyArea:
+def area_from_file(path: str | Path, *, settings: Settings, name: str | None = None) -> StudyArea:
     """Read a study area from any polygon file (GeoJSON, GeoPackage, Shapefile, …).
 
     All polygons in the file are merged. A file without a CRS is read as EPSG:4326 (GeoJSON's
@@ -436,7 +437,7 @@ def area_from_file(path: str | Path, *, name: str | None = None) -> StudyArea:
         raise ValidationError(msg)
     geom = shapely.union_all(polys)
     title = name or _first_text(gdf, ("name", "ten", "tên", "full_name")) or path.stem
-    in_hp = _in_haiphong(geom)
+    in_hp = _in_haiphong(geom, settings)
     return StudyArea(
         name=title,
         slug=slugify(path.stem),
@@ -466,10 +467,14 @@ def _first_text(gdf: gpd.GeoDataFrame, columns: Iterable[str]) -> str | None:
     return None
 
 
-@cache
-def city_outline() -> BaseGeometry | None:
+def city_outline(*, settings: Settings) -> BaseGeometry | None:
     """Hai Phong's 2025 outline (EPSG:4326), or None when the file is absent."""
-    path = get_settings().data_dir / CITY_OUTLINE
+    return _city_outline_in(settings.data_dir)
+
+
+@cache
+def _city_outline_in(data_dir: Path) -> BaseGeometry | None:
+    path = data_dir / CITY_OUTLINE
     if not path.exists():
         return None
     return shapely.union_all(
@@ -477,19 +482,21 @@ def city_outline() -> BaseGeometry | None:
     )
 
 
-def _in_haiphong(geom: BaseGeometry) -> bool:
-    outline = city_outline()
+def _in_haiphong(geom: BaseGeometry, settings: Settings) -> bool:
+    outline = city_outline(settings=settings)
     return bool(outline is not None and outline.contains(geom.representative_point()))
 
 
-def resolve_area(ward: str | None = None, *, boundary: str | Path | None = None) -> StudyArea:
+def resolve_area(
+    ward: str | None = None, *, settings: Settings, boundary: str | Path | None = None
+) -> StudyArea:
     """Resolve the study area of a command from a ward name or a boundary file.
 
     The boundary file wins when both are given.
     """
     if boundary is not None:
-        return area_from_file(boundary)
+        return area_from_file(boundary, settings=settings)
     if ward is None:
         msg = "give a ward name or --boundary FILE"
         raise UnknownWardError(msg)
-    return find_ward(ward)
+    return find_ward(ward, settings=settings)

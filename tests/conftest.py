@@ -9,11 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from gomrac.geo.settings import get_settings
+from gomrac.geo.settings import Settings
+
+# The suite's one reading of the environment (GOMRAC_DATA_DIR, GOMRAC_OFFLINE, ...): every test
+# passes these settings in, or its own copy with `model_copy(update=...)`.
+SETTINGS = Settings()
 
 # GDAL (pyogrio) must load its own SQLite/PROJ before SpatiaLite loads the system ones into the
 # process, or reading a GeoPackage afterwards crashes: open one GeoPackage first, in every worker.
-_gpkg = get_settings().data_dir / "boundaries" / "haiphong_haiduong_admin_2009.gpkg"
+_gpkg = SETTINGS.data_dir / "boundaries" / "haiphong_haiduong_admin_2009.gpkg"
 if _gpkg.exists():
     import pyogrio
 
@@ -21,9 +25,15 @@ if _gpkg.exists():
 
 
 @pytest.fixture(scope="session")
-def data_dir() -> Path:
+def settings() -> Settings:
+    """The settings every test passes in (read from the environment once)."""
+    return SETTINGS
+
+
+@pytest.fixture(scope="session")
+def data_dir(settings: Settings) -> Path:
     """The shared real data; the suite needs it (see SOURCES.md)."""
-    path = get_settings().data_dir
+    path = settings.data_dir
     if not (path / "boundaries").is_dir():
         pytest.fail(f"shared data not found at {path}; set GOMRAC_DATA_DIR")
     return path
@@ -42,27 +52,27 @@ def hanoi_streets_file(data_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def hanoi_area(hanoi_sample_file: Path):
+def hanoi_area(settings, hanoi_sample_file: Path):
     """The Hanoi sample area as a StudyArea."""
     from gomrac.geo.wards import area_from_file
 
-    return area_from_file(hanoi_sample_file)
+    return area_from_file(hanoi_sample_file, settings=settings)
 
 
 @pytest.fixture(scope="session")
-def hanoi_networks(hanoi_area):
+def hanoi_networks(settings, hanoi_area):
     """Truck and handcart networks of the Hanoi sample, built from the real extract."""
     from gomrac.geo.network import networks_for
 
-    return networks_for(hanoi_area)
+    return networks_for(hanoi_area, settings=settings)
 
 
 @pytest.fixture(scope="session")
-def hanoi_data(hanoi_sample_file: Path):
+def hanoi_data(settings, hanoi_sample_file: Path):
     """Everything the analyses need about the Hanoi sample area."""
     from gomrac.api.pipeline import load_ward_data
 
-    return load_ward_data(boundary=hanoi_sample_file)
+    return load_ward_data(boundary=hanoi_sample_file, settings=settings)
 
 
 @pytest.fixture(scope="session")
@@ -81,11 +91,11 @@ def vanmieu_boundary(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def vanmieu_data(vanmieu_boundary: Path):
+def vanmieu_data(settings, vanmieu_boundary: Path):
     """Networks, features, population and demand of the Văn Miếu area."""
     from gomrac.api.pipeline import load_ward_data
 
-    return load_ward_data(boundary=vanmieu_boundary)
+    return load_ward_data(boundary=vanmieu_boundary, settings=settings)
 
 
 @pytest.fixture(scope="session")

@@ -21,8 +21,9 @@ from geoalchemy2.alembic_helpers import include_object as _include_spatial_objec
 from geoalchemy2.alembic_helpers import render_item, writer
 from sqlalchemy.engine import Connection
 
-from gomrac.geo.db import database_url, make_engine
+from gomrac.geo.db import make_engine
 from gomrac.geo.models import Base
+from gomrac.geo.settings import settings_from_env
 
 config = context.config
 if config.config_file_name is not None:  # command line only; init_db leaves logging alone
@@ -70,7 +71,8 @@ def run_migrations_online() -> None:
     if connection is not None:
         _configure_and_run(connection)
         return
-    url = config.get_main_option("sqlalchemy.url") or database_url()
+    # the alembic command line is an edge: the settings are read here, once
+    url = config.get_main_option("sqlalchemy.url") or settings_from_env().database_url
     engine = make_engine(url)
     try:
         with engine.connect() as conn:

@@ -19,7 +19,7 @@ from gomrac.analysis.location import (
     SitingResult,
     coverage_curve,
 )
-from gomrac.geo.settings import get_settings
+from gomrac.geo.settings import Settings
 
 # --------------------------------------------------------------------------------------------
 # Tiny random instances and brute force
@@ -445,7 +445,7 @@ def test_p_median__capacity_too_small_raises() -> None:
 # OR-Library pmed1 and the heuristic path
 # --------------------------------------------------------------------------------------------
 
-PMED_DIR = get_settings().data_dir.parent / "bench" / "pmedian"
+PMED_DIR = Settings().data_dir.parent / "bench" / "pmedian"
 
 
 def _pmed(name: str) -> tuple[np.ndarray, int, float]:

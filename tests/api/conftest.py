@@ -25,10 +25,10 @@ import pytest
 from sqlalchemy import func, select
 from starlette.exceptions import StarletteDeprecationWarning
 
-from gomrac.api.config import Settings
 from gomrac.api.main import create_app
 from gomrac.geo.db import make_sessionmaker
 from gomrac.geo.models import Report
+from gomrac.geo.settings import Settings
 
 with warnings.catch_warnings():
     # starlette asks for httpx2 but still works with the httpx this project pins
@@ -60,10 +60,10 @@ XML_LIST_ITEMS = {
 def settings(db_url: str, tmp_path: Path, data_dir: Path) -> Settings:
     """API settings on the test database, with a staff token and a temporary media folder."""
     return Settings(
-        DATABASE_URL=db_url,
-        DATA_DIR=data_dir,
-        MEDIA_DIR=tmp_path / "media",
-        STAFF_TOKEN=STAFF_TOKEN,
+        database_url=db_url,
+        data_dir=data_dir,
+        media_dir=tmp_path / "media",
+        staff_token=STAFF_TOKEN,
     )
 
 

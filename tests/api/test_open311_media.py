@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from shapely.geometry import Point
 
-from gomrac.api.config import Settings
 from gomrac.api.main import create_app
 from gomrac.geo import store
 from gomrac.geo.db import session_scope
 from gomrac.geo.models import Report
+from gomrac.geo.settings import Settings
 
 LE_CHAN = (20.8378, 106.6854)  # (lat, long), inside Phường Lê Chân
 MEDIA = "http://testserver/open311/v2/media/"
@@ -144,7 +144,7 @@ def test_media__link_out_of_the_folder_is_404(
 ) -> None:
     """A photo name that is a symbolic link to a file outside the media folder is not served."""
     relative = f"2026/02/{uuid.uuid4().hex}.png"
-    link = settings.MEDIA_DIR / relative
+    link = settings.media_path / relative
     link.parent.mkdir(parents=True)
     link.symlink_to(outside)
     _store_report_with_photo(client, relative)
@@ -157,7 +157,7 @@ def test_media__link_out_of_the_folder_is_404(
 def test_media__file_of_no_report_is_404(client: Any, settings: Settings, png_image: bytes) -> None:
     """A file in the media folder that no stored report points to is not served."""
     relative = f"2026/03/{uuid.uuid4().hex}.png"
-    stray = settings.MEDIA_DIR / relative
+    stray = settings.media_path / relative
     stray.parent.mkdir(parents=True)
     stray.write_bytes(png_image)
     assert client.get(f"/open311/v2/media/{relative}").status_code == 404
@@ -170,7 +170,7 @@ def unpublished(settings: Settings) -> Iterator[Any]:
     """A client on an app started with PUBLISH_PHOTOS off (same database and media folder)."""
     from fastapi.testclient import TestClient  # imported quietly by conftest
 
-    app = create_app(settings.model_copy(update={"PUBLISH_PHOTOS": False}))
+    app = create_app(settings.model_copy(update={"publish_photos": False}))
     with TestClient(app) as client:
         yield client
 
@@ -182,7 +182,7 @@ def test_media__publish_switch_off_withholds_photos(
     client = unpublished
     rid = post_photo(client, png_image, "image/png").json()[0]["service_request_id"]
     relative = photo_path(client, rid)
-    assert (settings.MEDIA_DIR / relative).read_bytes() == png_image
+    assert (settings.media_path / relative).read_bytes() == png_image
     single = wire(client, rid)
     assert single["media_url"] is None
     assert single["extended_attributes"]["has_photo"] is True
@@ -202,7 +202,7 @@ def test_media__switch_back_on_publishes_stored_photos(
     """Photos withheld while the switch was off are served once it is on again."""
     from fastapi.testclient import TestClient  # imported quietly by conftest
 
-    with TestClient(create_app(settings.model_copy(update={"PUBLISH_PHOTOS": False}))) as off:
+    with TestClient(create_app(settings.model_copy(update={"publish_photos": False}))) as off:
         rid = post_photo(off, png_image, "image/png").json()[0]["service_request_id"]
         assert wire(off, rid)["media_url"] is None
     with TestClient(create_app(settings)) as on:
@@ -216,6 +216,6 @@ def test_settings__publish_photos_from_environment(
 ) -> None:
     """GOMRAC_PUBLISH_PHOTOS=false turns publication off; it is on by default."""
     monkeypatch.delenv("GOMRAC_PUBLISH_PHOTOS", raising=False)
-    assert Settings(MEDIA_DIR=tmp_path).PUBLISH_PHOTOS is True
+    assert Settings(media_dir=tmp_path).publish_photos is True
     monkeypatch.setenv("GOMRAC_PUBLISH_PHOTOS", "false")
-    assert Settings(MEDIA_DIR=tmp_path).PUBLISH_PHOTOS is False
+    assert Settings(media_dir=tmp_path).publish_photos is False

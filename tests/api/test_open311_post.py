@@ -69,7 +69,7 @@ def test_post__photo_stored_on_disk(client: Any, settings: Any, png_image: bytes
         report = session.get(Report, rid)
         assert report is not None and report.photo_path is not None
         relative = report.photo_path
-        stored = settings.MEDIA_DIR / relative
+        stored = settings.media_path / relative
     assert stored.suffix == ".png"
     assert stored.read_bytes() == image
     single = client.get(f"/open311/v2/requests/{rid}.json").json()[0]
@@ -195,7 +195,7 @@ def test_post__bad_input_refused_and_nothing_stored(
     assert code == 400
     assert message in description
     assert count_reports() == before
-    media = settings.MEDIA_DIR
+    media = settings.media_path
     assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
 
 
@@ -213,7 +213,7 @@ def test_post__unknown_service_code_is_404(
     assert code == 404
     assert description.startswith("service_code 'pothole' not found; valid codes are [")
     assert count_reports() == 0
-    media = settings.MEDIA_DIR
+    media = settings.media_path
     assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
 
 
@@ -348,7 +348,7 @@ def test_post__without_boundary_data_is_503(settings: Any, tmp_path: Path) -> No
 
     empty = tmp_path / "no-data"
     empty.mkdir()
-    app = create_app(settings.model_copy(update={"DATA_DIR": empty}))
+    app = create_app(settings.model_copy(update={"data_dir": empty}))
     with TestClient(app) as client:
         response = client.post(
             "/open311/v2/requests.json",

@@ -13,27 +13,21 @@ def test_plan__le_chan_falls_back_to_labelled_sample(
 ) -> None:
     """No Lê Chân roads offline: the plan says so, runs on the sample and labels every output."""
     monkeypatch.setenv("GOMRAC_OFFLINE", "1")
-    from gomrac.geo.settings import get_settings
-
-    get_settings.cache_clear()
     monkeypatch.setattr(gomrac.api.plan, "HANOI_SAMPLE", str(vanmieu_boundary))  # a 1 km² stand-in
-    try:
-        status = main(
-            [
-                "plan",
-                "Lê Chân",
-                "--sample-if-missing",
-                "--out",
-                str(tmp_path),
-                "--time-limit",
-                "5",
-                "--budget",
-                "4",
-                "--json",
-            ]
-        )
-    finally:
-        get_settings.cache_clear()
+    status = main(
+        [
+            "plan",
+            "Lê Chân",
+            "--sample-if-missing",
+            "--out",
+            str(tmp_path),
+            "--time-limit",
+            "5",
+            "--budget",
+            "4",
+            "--json",
+        ]
+    )
     out, err = capsys.readouterr()
     assert status == 0
     assert "no road data for Lê Chân" in err and "HANOI SAMPLE AREA" in err
@@ -57,12 +51,6 @@ def test_plan__le_chan_falls_back_to_labelled_sample(
 def test_plan__without_fallback_explains(tmp_path, monkeypatch, capsys) -> None:
     """Without --sample-if-missing the command stops with the way to get an extract."""
     monkeypatch.setenv("GOMRAC_OFFLINE", "1")
-    from gomrac.geo.settings import get_settings
-
-    get_settings.cache_clear()
-    try:
-        status = main(["plan", "Lê Chân", "--out", str(tmp_path)])
-    finally:
-        get_settings.cache_clear()
+    status = main(["plan", "Lê Chân", "--out", str(tmp_path)])
     assert status == 2
     assert "osmium extract" in capsys.readouterr().err

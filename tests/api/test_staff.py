@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from gomrac.api.config import Settings
 from gomrac.api.main import create_app
+from gomrac.geo.settings import Settings
 
 LE_CHAN = (20.8378, 106.6854)
 
@@ -98,7 +98,7 @@ def test_staff__disabled_without_configured_token(
     """With no GOMRAC_STAFF_TOKEN set, staff endpoints refuse even a guessed token (403)."""
     from fastapi.testclient import TestClient  # imported quietly by conftest
 
-    settings = Settings(DATABASE_URL=db_url, DATA_DIR=data_dir, MEDIA_DIR=tmp_path / "m")
+    settings = Settings(database_url=db_url, data_dir=data_dir, media_dir=tmp_path / "m")
     with TestClient(create_app(settings)) as client:
         response = client.patch(
             "/api/reports/1",

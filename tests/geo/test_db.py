@@ -19,8 +19,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from gomrac.analysis.errors import DataNotFoundError
-from gomrac.geo.db import alembic_config, database_url, init_db, make_engine, session_scope
+from gomrac.geo.db import alembic_config, init_db, make_engine, session_scope
 from gomrac.geo.models import Base, Camera, Plan, Report
+from gomrac.geo.settings import settings_from_env
 
 SPATIAL = {
     "ward": "MULTIPOLYGON",
@@ -36,9 +37,9 @@ SPATIAL = {
 def test_database_url__env_and_default(monkeypatch: pytest.MonkeyPatch) -> None:
     """GOMRAC_DATABASE_URL wins; otherwise a SpatiaLite file in the cache folder."""
     monkeypatch.setenv("GOMRAC_DATABASE_URL", "postgresql+psycopg://u@h/db")
-    assert database_url() == "postgresql+psycopg://u@h/db"
+    assert settings_from_env().database_url == "postgresql+psycopg://u@h/db"
     monkeypatch.delenv("GOMRAC_DATABASE_URL")
-    url = make_url(database_url())
+    url = make_url(settings_from_env().database_url)
     assert url.get_backend_name() == "sqlite"
     assert Path(url.database or "").name == "gomrac.sqlite"
 

@@ -15,9 +15,9 @@ from gomrac.geo.wards import find_ward
 
 
 @pytest.fixture(scope="module")
-def le_chan():
+def le_chan(settings):
     """Phường Lê Chân from the official map."""
-    return find_ward("Lê Chân")
+    return find_ward("Lê Chân", settings=settings)
 
 
 @pytest.fixture(scope="module")

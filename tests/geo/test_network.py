@@ -14,7 +14,6 @@ from shapely.geometry import Point
 from gomrac.analysis.errors import DataNotFoundError
 from gomrac.geo import osm as geo_osm
 from gomrac.geo.network import NetworkRules, largest_scc_share, networks_for
-from gomrac.geo.settings import get_settings
 
 # Independent reading of the truck rules (NetworkRules' documented defaults), on raw OSM tags.
 NOT_FOR_TRUCKS = {
@@ -151,46 +150,40 @@ def test_cart_network__longer_than_truck(hanoi_networks) -> None:
     assert hanoi_networks.cart.number_of_edges() > 3 * hanoi_networks.truck.number_of_edges()
 
 
-def test_networks_for__cache(hanoi_area, tmp_path, monkeypatch) -> None:
+def test_networks_for__cache(settings, hanoi_area, tmp_path, monkeypatch) -> None:
     """A second load reads the cache in data/osm and gives the same graphs, numbers as numbers."""
-    monkeypatch.setenv("GOMRAC_CACHE_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    try:
-        first = networks_for(hanoi_area)
-        second = networks_for(hanoi_area)
-        assert not first.from_cache and second.from_cache
-        for name in ("gomrac_cart_kph", "gomrac_unreachable_nodes"):
-            graph = "cart" if name == "gomrac_cart_kph" else "truck"
-            cached = getattr(second, graph).graph[name]
-            assert cached == getattr(first, graph).graph[name]
-            assert not isinstance(cached, str)
-        assert (len(second.truck), second.truck.number_of_edges()) == (
-            len(first.truck),
-            first.truck.number_of_edges(),
-        )
-        assert list((tmp_path / "osm" / hanoi_area.slug).glob("truck-*.graphml"))
-    finally:
-        get_settings.cache_clear()
+    settings = settings.model_copy(update={"cache_dir": tmp_path})
+    first = networks_for(hanoi_area, settings=settings)
+    second = networks_for(hanoi_area, settings=settings)
+    assert not first.from_cache and second.from_cache
+    for name in ("gomrac_cart_kph", "gomrac_unreachable_nodes"):
+        graph = "cart" if name == "gomrac_cart_kph" else "truck"
+        cached = getattr(second, graph).graph[name]
+        assert cached == getattr(first, graph).graph[name]
+        assert not isinstance(cached, str)
+    assert (len(second.truck), second.truck.number_of_edges()) == (
+        len(first.truck),
+        first.truck.number_of_edges(),
+    )
+    assert list((tmp_path / "osm" / hanoi_area.slug).glob("truck-*.graphml"))
 
 
-def test_networks_for__rules_change_cache_key(hanoi_area) -> None:
+def test_networks_for__rules_change_cache_key(settings, hanoi_area) -> None:
     """Looser width rules let more roads in and are cached separately."""
-    strict = networks_for(hanoi_area)
-    loose = networks_for(hanoi_area, rules=NetworkRules(truck_excluded_service=frozenset()))
+    strict = networks_for(hanoi_area, settings=settings)
+    loose = networks_for(
+        hanoi_area, rules=NetworkRules(truck_excluded_service=frozenset()), settings=settings
+    )
     assert loose.truck.number_of_edges() > strict.truck.number_of_edges()
 
 
-def test_find_source__no_data_explains(monkeypatch) -> None:
+def test_find_source__no_data_explains(settings, monkeypatch) -> None:
     """Without an extract and offline, the error says how to get one (Geofabrik + osmium)."""
     from gomrac.geo.wards import find_ward
 
-    monkeypatch.setenv("GOMRAC_OFFLINE", "1")
-    get_settings.cache_clear()
-    try:
-        with pytest.raises(DataNotFoundError, match="osmium extract"):
-            geo_osm.find_source(find_ward("Lê Chân").geometry)
-    finally:
-        get_settings.cache_clear()
+    settings = settings.model_copy(update={"offline": True})
+    with pytest.raises(DataNotFoundError, match="osmium extract"):
+        geo_osm.find_source(find_ward("Lê Chân", settings=settings).geometry, settings=settings)
 
 
 @pytest.mark.parametrize(

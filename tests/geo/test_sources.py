@@ -26,45 +26,31 @@ from shapely.geometry import box
 from gomrac.geo.features import _read_osm_features, features_for
 from gomrac.geo.network import Networks, largest_scc_share, networks_for, routable
 from gomrac.geo.osm import file_bounds, find_source, padded_bbox
-from gomrac.geo.settings import get_settings
+from gomrac.geo.settings import Settings
 
 OSMIUM = shutil.which("osmium")
 
 
-@contextlib.contextmanager
-def _environment(mp: pytest.MonkeyPatch, **env: str | None) -> Iterator[None]:
-    """Set (str) or unset (None) GOMRAC_* variables for the block, re-reading the settings."""
-    for name, value in env.items():
-        if value is None:
-            mp.delenv(name, raising=False)
-        else:
-            mp.setenv(name, value)
-    get_settings.cache_clear()
-    try:
-        yield
-    finally:
-        get_settings.cache_clear()
+def _with(settings: Settings, **update: object) -> Settings:
+    """`settings` with some fields changed (folders, online access), as a caller would pass."""
+    return settings.model_copy(update=update)
 
 
 @pytest.fixture(scope="module")
-def vanmieu_area(vanmieu_boundary: Path):
+def vanmieu_area(settings, vanmieu_boundary: Path):
     """The 1 km² Văn Miếu box as a StudyArea (small, so that each build takes a few seconds)."""
     from gomrac.geo.wards import area_from_file
 
-    return area_from_file(vanmieu_boundary)
+    return area_from_file(vanmieu_boundary, settings=settings)
 
 
 @pytest.fixture(scope="module")
 def osm_networks(
-    vanmieu_area, hanoi_streets_file: Path, tmp_path_factory: pytest.TempPathFactory
+    settings, vanmieu_area, hanoi_streets_file: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Networks:
     """The reference: networks built from the OSM XML extract, in a cache of their own."""
-    with (
-        pytest.MonkeyPatch.context() as mp,
-        _environment(mp, GOMRAC_CACHE_DIR=str(tmp_path_factory.mktemp("osm-cache"))),
-    ):
-        nets = networks_for(vanmieu_area, osm_path=hanoi_streets_file)
-    get_settings.cache_clear()
+    settings = _with(settings, cache_dir=tmp_path_factory.mktemp("osm-cache"))
+    nets = networks_for(vanmieu_area, osm_path=hanoi_streets_file, settings=settings)
     assert nets.source.kind == "osm_xml" and nets.source.path == hanoi_streets_file
     assert not nets.from_cache
     return nets
@@ -116,11 +102,11 @@ def _assert_routable(nets: Networks) -> None:
 
 
 def test_networks_for__pbf_path_equals_osm(
-    vanmieu_area, pbf_file, osm_networks, tmp_path, monkeypatch
+    settings, vanmieu_area, pbf_file, osm_networks, tmp_path, monkeypatch
 ) -> None:
     """`osm_path=` a .osm.pbf: the source is the PBF and the networks are those of the XML file."""
-    with _environment(monkeypatch, GOMRAC_CACHE_DIR=str(tmp_path)):
-        nets = networks_for(vanmieu_area, osm_path=pbf_file)
+    settings = _with(settings, cache_dir=tmp_path)
+    nets = networks_for(vanmieu_area, osm_path=pbf_file, settings=settings)
     assert nets.source.kind == "pbf"
     assert nets.source.path == pbf_file
     assert nets.source.label == f"file:{pbf_file.name}"
@@ -132,20 +118,15 @@ def test_networks_for__pbf_path_equals_osm(
 
 
 def test_networks_for__pbf_found_in_data_dir(
-    vanmieu_area, pbf_file, osm_networks, tmp_path, monkeypatch
+    settings, vanmieu_area, pbf_file, osm_networks, tmp_path, monkeypatch
 ) -> None:
     """A .osm.pbf dropped in ``<data dir>/osm`` is found without `osm_path` and used."""
     data_dir, cache_dir = tmp_path / "data", tmp_path / "cache"
     placed = data_dir / "osm" / "hanoi.osm.pbf"
     placed.parent.mkdir(parents=True)
     shutil.copy(pbf_file, placed)
-    with _environment(
-        monkeypatch,
-        GOMRAC_DATA_DIR=str(data_dir),
-        GOMRAC_CACHE_DIR=str(cache_dir),
-        GOMRAC_OFFLINE="1",
-    ):
-        nets = networks_for(vanmieu_area)
+    settings = _with(settings, data_dir=data_dir, cache_dir=cache_dir, offline=True)
+    nets = networks_for(vanmieu_area, settings=settings)
     assert nets.source.kind == "pbf"
     assert nets.source.path == placed
     assert not nets.from_cache
@@ -153,7 +134,7 @@ def test_networks_for__pbf_found_in_data_dir(
 
 
 def test_find_source__pbf_in_cache_dir(
-    vanmieu_area, pbf_file, hanoi_streets_file, tmp_path, monkeypatch
+    settings, vanmieu_area, pbf_file, hanoi_streets_file, tmp_path, monkeypatch
 ) -> None:
     """A .osm.pbf in ``<cache dir>/osm`` (``data/osm/`` of the repository) is found too."""
     data_dir, cache_dir = tmp_path / "data", tmp_path / "cache"
@@ -161,13 +142,8 @@ def test_find_source__pbf_in_cache_dir(
     placed = cache_dir / "osm" / "haiphong.osm.pbf"
     placed.parent.mkdir(parents=True)
     shutil.copy(pbf_file, placed)
-    with _environment(
-        monkeypatch,
-        GOMRAC_DATA_DIR=str(data_dir),
-        GOMRAC_CACHE_DIR=str(cache_dir),
-        GOMRAC_OFFLINE="1",
-    ):
-        src = find_source(vanmieu_area.geometry)
+    settings = _with(settings, data_dir=data_dir, cache_dir=cache_dir, offline=True)
+    src = find_source(vanmieu_area.geometry, settings=settings)
     assert (src.kind, src.path) == ("pbf", placed)
     # the extent is read from the PBF header, where osmium copied the XML file's <bounds>
     assert src.bounds == pytest.approx(file_bounds(hanoi_streets_file))
@@ -177,7 +153,9 @@ def test_find_source__pbf_in_cache_dir(
 
 
 @contextlib.contextmanager
-def _online_with(osm_xml: Path, tmp_path: Path) -> Iterator[FakeOverpass]:
+def _online_with(
+    osm_xml: Path, tmp_path: Path, settings: Settings
+) -> Iterator[tuple[FakeOverpass, Settings]]:
     """Online with the Overpass API at a local server serving `osm_xml`; no local extract.
 
     Every osmnx setting changed here is restored afterwards, and so is ``socket.getaddrinfo``,
@@ -192,25 +170,31 @@ def _online_with(osm_xml: Path, tmp_path: Path) -> Iterator[FakeOverpass]:
         mp.setattr(ox.settings, "cache_folder", str(tmp_path / "osmnx-cache"))
         mp.setattr(ox.settings, "requests_timeout", 30)
         mp.setattr(socket, "getaddrinfo", socket.getaddrinfo)
-        with _environment(
-            mp,
-            GOMRAC_OFFLINE=None,
-            GOMRAC_OVERPASS_URL=None,
-            GOMRAC_DATA_DIR=str(empty_data),
-            GOMRAC_CACHE_DIR=str(tmp_path / "cache"),
-        ):
-            yield server
-    get_settings.cache_clear()
+        yield (
+            server,
+            _with(
+                settings,
+                offline=False,
+                overpass_url=None,
+                data_dir=empty_data,
+                cache_dir=tmp_path / "cache",
+            ),
+        )
 
 
 @pytest.fixture
-def fake_overpass(hanoi_streets_file: Path, tmp_path: Path) -> Iterator[FakeOverpass]:
-    """Overpass serving the central-Hanoi street extract."""
-    with _online_with(hanoi_streets_file, tmp_path) as server:
+def fake_overpass(
+    settings: Settings, hanoi_streets_file: Path, tmp_path: Path
+) -> Iterator[FakeOverpass]:
+    """Overpass serving the central-Hanoi street extract; its settings are `online`."""
+    with _online_with(hanoi_streets_file, tmp_path, settings) as (server, online):
+        server.settings = online  # the settings a user online without an extract has
         yield server
 
 
-def test_networks_for__overpass_equals_osm(vanmieu_area, osm_networks, fake_overpass) -> None:
+def test_networks_for__overpass_equals_osm(
+    settings, vanmieu_area, osm_networks, fake_overpass
+) -> None:
     """Online without an extract, osmnx downloads from Overpass; same networks as the XML file.
 
     The server returns the whole extract for any query; osmnx truncates it to the truck area
@@ -219,8 +203,9 @@ def test_networks_for__overpass_equals_osm(vanmieu_area, osm_networks, fake_over
     neighbour inside, so both orders keep the same nodes and edges: no tolerance is needed
     beyond floating-point summation.
     """
-    assert find_source(vanmieu_area.geometry).kind == "overpass"
-    nets = networks_for(vanmieu_area)
+    settings = fake_overpass.settings
+    assert find_source(vanmieu_area.geometry, settings=online).kind == "overpass"
+    nets = networks_for(vanmieu_area, settings=online)
     assert nets.source.kind == "overpass" and nets.source.path is None
     assert nets.source.label == "overpass"
     assert not nets.from_cache
@@ -234,34 +219,36 @@ def test_networks_for__overpass_equals_osm(vanmieu_area, osm_networks, fake_over
     _assert_same_networks(nets, osm_networks)
     # osmnx kept its raw answers under the cache directory, not in its own folder, and its
     # settings are back as they were
-    cache_dir = get_settings().osm_cache_dir
+    cache_dir = settings.osm_cache_dir
     assert list((cache_dir / "_overpass").glob("*.json"))
     assert not (cache_dir.parents[1] / "osmnx-cache").exists()
     assert ox.settings.cache_folder.endswith("osmnx-cache")
 
 
-def test_networks_for__overpass_url_setting(vanmieu_area, fake_overpass, monkeypatch) -> None:
+def test_networks_for__overpass_url_setting(
+    settings, vanmieu_area, fake_overpass, monkeypatch
+) -> None:
     """GOMRAC_OVERPASS_URL ("Overpass endpoint for osmnx") is where the roads come from."""
+    settings = fake_overpass.settings
     wanted, default = fake_overpass.url("/api"), fake_overpass.url("/osmnx-default/api")
     monkeypatch.setattr(ox.settings, "overpass_url", default)
-    with _environment(monkeypatch, GOMRAC_OVERPASS_URL=wanted):
-        nets = networks_for(vanmieu_area)
+    nets = networks_for(vanmieu_area, settings=_with(settings, overpass_url=wanted))
     assert nets.source.kind == "overpass"
     assert fake_overpass.queries("/api"), "no query reached GOMRAC_OVERPASS_URL"
     assert fake_overpass.queries("/osmnx-default/api") == []
     assert len(nets.truck) > 0
 
 
-def test_features_for__overpass_equals_osm(vanmieu_area, data_dir, tmp_path) -> None:
+def test_features_for__overpass_equals_osm(settings, vanmieu_area, data_dir, tmp_path) -> None:
     """Online, buildings, schools and water come from Overpass: those of the same OSM file."""
     full_export = data_dir / "osm" / "hanoi_vanmieu_full_export_2023-12.osm"
     reference = _read_osm_features(
         full_export, box(*padded_bbox(vanmieu_area.geometry, 0.005)), label="file"
     )
     assert reference is not None and len(reference["buildings"]) > 100
-    with _online_with(full_export, tmp_path) as server:
-        source = find_source(vanmieu_area.geometry)
-        feats = features_for(vanmieu_area, network_source=source)
+    with _online_with(full_export, tmp_path, settings) as (server, online):
+        source = find_source(vanmieu_area.geometry, settings=online)
+        feats = features_for(vanmieu_area, network_source=source, settings=online)
         assert source.kind == "overpass"
         assert server.queries(), "no feature query reached the Overpass server"
     assert "overpass" in feats.sources
@@ -274,14 +261,15 @@ def test_features_for__overpass_equals_osm(vanmieu_area, data_dir, tmp_path) -> 
     assert feats.building_extent.area > 0
 
 
-def test_networks_for__overpass_cached_until_refresh(vanmieu_area, fake_overpass) -> None:
+def test_networks_for__overpass_cached_until_refresh(settings, vanmieu_area, fake_overpass) -> None:
     """A download is cached; the second load asks nothing; ``refresh`` downloads again."""
-    first = networks_for(vanmieu_area)
+    settings = fake_overpass.settings
+    first = networks_for(vanmieu_area, settings=settings)
     asked = len(fake_overpass.queries())
     assert asked > 0 and not first.from_cache
-    again = networks_for(vanmieu_area)
+    again = networks_for(vanmieu_area, settings=settings)
     assert again.from_cache and len(fake_overpass.queries()) == asked
-    fresh = networks_for(vanmieu_area, refresh=True)
+    fresh = networks_for(vanmieu_area, refresh=True, settings=settings)
     assert not fresh.from_cache
     assert len(fake_overpass.queries()) > asked  # not answered from osmnx's HTTP cache
     assert fresh.truck.number_of_edges() == first.truck.number_of_edges()
