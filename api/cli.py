@@ -83,7 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="without road data for the ward, run on the Hanoi sample area instead",
     )
-    p.add_argument("--time-limit", type=float, default=30.0, help="seconds per optimisation")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        help="seconds per optimisation (default: GOMRAC_TIME_LIMIT_S, 30)",
+    )
     p.add_argument("--walk-m", type=float, default=300.0)
     p.add_argument("--budget", type=int, default=10, help="cameras to site")
     p.add_argument("--existing", type=Path, help="existing gathering points file")

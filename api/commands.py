@@ -35,7 +35,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument(
         "--alley-points", action="store_true", help="also site transfer points in alleys"
     )
-    p.add_argument("--time-limit", type=float, default=60.0, help="solver time limit, seconds")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        help="seconds per optimisation (default: GOMRAC_TIME_LIMIT_S, 30)",
+    )
     p.add_argument("--out", type=Path, required=True, help="output folder")
 
     routes = sub.add_parser("routes", help="collection routes").add_subparsers(
@@ -55,7 +59,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     p.add_argument("--baseline", type=Path, help="current routes (CSV: vehicle, point) to compare")
     p.add_argument("--no-carts", action="store_true", help="skip the handcart (alley) tier")
-    p.add_argument("--time-limit", type=float, default=30.0, help="solver time limit, seconds")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        help="seconds per optimisation (default: GOMRAC_TIME_LIMIT_S, 30)",
+    )
     p.add_argument("--out", type=Path, required=True, help="output folder")
 
     layers = sub.add_parser("layers", help="import and export layers").add_subparsers(
@@ -126,7 +134,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--cameras", help="existing cameras file, or 'synthetic' for a demo")
     p.add_argument("--points", type=Path, help="gathering points to watch (file)")
     p.add_argument("--mobile", type=int, default=2, help="mobile cameras to rotate")
-    p.add_argument("--time-limit", type=float, default=60.0)
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        help="seconds per optimisation (default: GOMRAC_TIME_LIMIT_S, 30)",
+    )
     p.add_argument("--out", type=Path, help="output folder")
 
 
@@ -151,7 +163,7 @@ def existing_points(args: argparse.Namespace, data: Any) -> Any:
     )
 
 
-def points_params(args: argparse.Namespace) -> Any:
+def points_params(args: argparse.Namespace, settings: Settings) -> Any:
     """`PointsParams` from the command's options."""
     from gomrac.api.points import Model, PointsParams
 
@@ -162,7 +174,7 @@ def points_params(args: argparse.Namespace) -> Any:
         p=args.p,
         bins_per_point=args.bins_per_point,
         collections_per_day=args.collections_per_day,
-        time_limit_s=args.time_limit,
+        time_limit_s=args.time_limit or settings.time_limit_s,
         alley_points=args.alley_points,
     )
 
@@ -174,7 +186,7 @@ def _points_plan(args: argparse.Namespace, settings: Settings) -> int:
 
     data = load(args, settings)
     existing = existing_points(args, data)
-    params = points_params(args)
+    params = points_params(args, settings)
     plan = plan_points(data, existing=existing, params=params)
     files = write_outputs(plan, args.out, attribution=data.attribution())
     m = maps.base_map(data, title=f"{data.area.name}: điểm tập kết (gathering points)")
@@ -318,24 +330,22 @@ def _cameras_plan(args: argparse.Namespace, settings: Settings) -> int:
         if args.points
         else None
     )
-    plan, _, rotation, poles, summary = plan_cameras(
+    cams = plan_cameras(
         data,
         h,
         budget=args.budget,
         gathering_points=points,
         existing_cameras=cameras,
-        time_limit_s=args.time_limit,
+        time_limit_s=args.time_limit or settings.time_limit_s,
         mobile_cameras=args.mobile,
     )
     result: dict[str, Any] = {
-        **summary,
+        **cams.summary,
         "reports": h.summary["reports"],
         "reports_source": reports.source,
     }
     if args.out:
-        result["files"] = write_cameras(
-            plan, poles, rotation, args.out, attribution=data.attribution()
-        )
+        result["files"] = write_cameras(cams, args.out, attribution=data.attribution())
     emit(result, as_json=args.json)
     return 0
 
@@ -363,12 +373,12 @@ def _routes_plan(args: argparse.Namespace, settings: Settings) -> int:
             "gomrac: no --points given: planning gathering points first (--cover-all)\n"
         )
         points = plan_points(
-            data, params=PointsParams(time_limit_s=args.time_limit)
+            data, params=PointsParams(time_limit_s=args.time_limit or settings.time_limit_s)
         ).proposed.to_crs(4326)
         source = "planned (points plan --cover-all)"
     params = RoutesParams(
         collection=args.collection,
-        time_limit_s=args.time_limit,
+        time_limit_s=args.time_limit or settings.time_limit_s,
         garage_lonlat=parse_lonlat(args.garage) if args.garage else None,
         fleet=fleet_from_file(args.fleet) if args.fleet else None,
         two_tier=not args.no_carts,

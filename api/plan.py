@@ -11,172 +11,104 @@ from __future__ import annotations
 
 import json
 import sys
-import warnings
 from typing import TYPE_CHECKING, Any
 
-from gomrac.analysis.errors import DataNotFoundError, SyntheticDataWarning
 from gomrac.api import maps
 from gomrac.api.cli import emit, read_groups
-from gomrac.api.pipeline import HANOI_SAMPLE, load_ward_data, ward_summary
+from gomrac.api.planning import PlanOptions, load_or_sample, plan_ward, summarise
 
 if TYPE_CHECKING:
     import argparse
     from pathlib import Path
 
-    from gomrac.api.pipeline import WardData
+    from gomrac.api.planning import WardPlan
     from gomrac.geo.settings import Settings
 
 
-def load_or_sample(args: argparse.Namespace, settings: Settings) -> tuple[WardData, bool]:
-    """Load the ward's data, or the Hanoi sample's as a stand-in.
-
-    The Hanoi sample stands in when the ward has no road data and ``--sample-if-missing`` is
-    given. Returns the data and whether it is the Hanoi stand-in.
-    """
-    kwargs: dict[str, Any] = {
-        "osm_path": args.osm,
-        "facilities_path": args.facilities,
-        "refresh_roads": args.refresh_roads,
-        "population": args.population,
-        "progress": sys.stderr.isatty(),
-        "groups": read_groups(args, settings),
-    }
-    data = load_ward_data(
-        args.ward, settings=settings, boundary=args.boundary, require_roads=False, **kwargs
-    )
-    if data.networks is not None:
-        return data, False
-    if not args.sample_if_missing:
-        raise DataNotFoundError(data.roads_missing or "no road data")
-    sample = settings.data_dir / HANOI_SAMPLE
-    sys.stderr.write(
-        f"gomrac: no road data for {args.ward or args.boundary}: {data.roads_missing}\n"
-        f"gomrac: running the same plan on the HANOI SAMPLE AREA ({sample.name}, real OSM "
-        "streets of central Hanoi) instead; every output is labelled as such.\n"
-    )
-    return load_ward_data(
-        boundary=sample,
-        settings=settings,
-        population=args.population,
-        progress=sys.stderr.isatty(),
-    ), True
-
-
-def _step(name: str) -> None:
-    sys.stderr.write(f"gomrac plan: {name}…\n")
-
-
 def run_plan(args: argparse.Namespace, settings: Settings) -> int:
-    """Run every planning step for a ward and write the outputs under ``args.out``."""
-    from gomrac.api.commands import add_points_layers
-    from gomrac.api.points import PointsParams, plan_points
-    from gomrac.api.points import write_outputs as write_points
-    from gomrac.api.routes import RoutesParams, plan_routes
-    from gomrac.api.routes import write_outputs as write_routes
-    from gomrac.api.schedule import schedule_table, write_schedule
-    from gomrac.api.surveillance import (
-        analyse_hotspots,
-        chosen_sites,
-        demo_existing_cameras,
-        load_reports,
-        plan_cameras,
-        write_cameras,
-        write_hotspots,
-    )
+    """Plan a ward end to end (`gomrac.api.planning.plan_ward`) and write it under ``args.out``."""
     from gomrac.geo.layers import read_layer
 
-    data, is_sample = load_or_sample(args, settings)
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    label = data.area.name + (" — MẪU HÀ NỘI / Hanoi sample, not Hai Phong" if is_sample else "")
-    attribution = data.attribution()
-    summary = ward_summary(data)
-    result: dict[str, Any] = {"label": label, "hanoi_sample": is_sample, "ward": summary}
-    synthetic: list[str] = []
-
-    _step("gathering points")
-    existing = None
-    if getattr(args, "existing", None):
-        existing = read_layer(
+    data, why = load_or_sample(
+        args.ward,
+        settings=settings,
+        boundary=args.boundary,
+        sample_if_missing=args.sample_if_missing,
+        osm=args.osm,
+        facilities=args.facilities,
+        refresh_roads=args.refresh_roads,
+        population=args.population,
+        groups=read_groups(args, settings),
+        progress=sys.stderr.isatty(),
+    )
+    if why is not None:
+        sys.stderr.write(
+            f"gomrac: no road data for {args.ward or args.boundary}: {why}\n"
+            "gomrac: running the same plan on the HANOI SAMPLE AREA (real OSM streets of central "
+            "Hanoi) instead; every output is labelled as such.\n"
+        )
+    existing = (
+        read_layer(
             args.existing,
             kind="gathering_points",
             area=data.area.geometry,
             area_name=data.area.name,
         )
-    points_plan = plan_points(
-        data,
-        existing=existing,
-        params=PointsParams(walk_m=args.walk_m, time_limit_s=args.time_limit),
+        if getattr(args, "existing", None)
+        else None
     )
-    result["points"] = points_plan.summary
-    result["points"]["files"] = write_points(points_plan, out / "points", attribution=attribution)
-    points = points_plan.proposed
-    if points_plan.existing is not None and len(points_plan.existing):
-        points = points_plan.existing.assign(status="existing")._append(points, ignore_index=True)
-    points = points.to_crs(4326)
+    options = PlanOptions(
+        walk_m=args.walk_m,
+        camera_budget=args.budget,
+        time_limit_s=args.time_limit,
+        reports=getattr(args, "reports", None) or "synthetic",
+        existing_points=existing,
+    )
+    sys.stderr.write("gomrac plan: points, routes, hotspots and cameras…\n")
+    plan = plan_ward(data, settings=settings, options=options, is_sample=why is not None)
+    result = write_plan(plan, args.out)
+    emit(_headline(result) if not args.json else result, as_json=args.json)
+    return 0
 
-    _step("collection routes")
-    routes = {}
-    for collection in ("daily", "recyclable"):
-        res = plan_routes(
-            data,
-            points,
-            params=RoutesParams(
-                collection=collection, time_limit_s=args.time_limit, two_tier=collection == "daily"
-            ),
-        )
-        routes[collection] = res
-        res.summary["files"] = write_routes(
+
+def write_plan(plan: WardPlan, out: Path) -> dict[str, Any]:
+    """Write every part of a ward plan under `out`, the map last; return ``plan.json``'s content."""
+    from gomrac.api.commands import add_points_layers
+    from gomrac.api.points import write_outputs as write_points
+    from gomrac.api.routes import write_outputs as write_routes
+    from gomrac.api.schedule import schedule_table, write_schedule
+    from gomrac.api.surveillance import write_cameras, write_hotspots
+
+    out.mkdir(parents=True, exist_ok=True)
+    data, label = plan.data, plan.label
+    attribution = data.attribution()
+    result = summarise(plan)
+    result["points"]["files"] = write_points(plan.points, out / "points", attribution=attribution)
+    for collection, res in plan.routes.items():
+        result[f"routes_{collection}"]["files"] = write_routes(
             res, out / "routes" / collection, attribution=attribution
         )
-        result[f"routes_{collection}"] = res.summary
-    walks_to = routes["daily"].walks_to
+    points = plan.served_points()
+    routes = plan.routes
     names = [str(n) for n in points["name"]]
     streets = [
         str(s) if isinstance(s, str) else "" for s in points.get("street", [""] * len(points))
     ]
-    table = schedule_table(data, list(routes.values()), walks_to, names, streets)
+    table = schedule_table(data, list(routes.values()), routes["daily"].walks_to, names, streets)
     notes = list(dict.fromkeys(n for r in routes.values() for n in r.notes))
-    if is_sample:
+    if plan.is_sample:
         notes.insert(
             0, "MẪU: khu vực Hà Nội dùng để chạy thử, không phải Hải Phòng (Hanoi sample)."
         )
     result["schedule"] = write_schedule(table, out / "schedule", ward=label, notes=notes)
-
-    _step("dumping hotspots (synthetic reports unless --reports is given)")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SyntheticDataWarning)
-        reports = load_reports(
-            data,
-            getattr(args, "reports", None) or "synthetic",
-            seed=0,
-            database_url=settings.database_url,
-        )
-        if reports.synthetic:
-            synthetic.append("dumping reports")
-        hot = analyse_hotspots(data, reports)
-        result["hotspots"] = hot.summary
-        result["hotspots"]["files"] = write_hotspots(hot, out / "hotspots", attribution=attribution)
-
-        _step("cameras")
-        cams = demo_existing_cameras(data)
-        synthetic.append("existing cameras")
-        plan, _, rotation, poles, cam_summary = plan_cameras(
-            data,
-            hot,
-            budget=args.budget,
-            gathering_points=points,
-            existing_cameras=cams,
-            time_limit_s=args.time_limit,
-        )
-    sites = chosen_sites(plan, poles)
-    cam_summary["files"] = write_cameras(
-        plan, poles, rotation, out / "cameras", attribution=attribution
+    hot, reports = plan.hotspots, plan.reports
+    result["hotspots"]["files"] = write_hotspots(hot, out / "hotspots", attribution=attribution)
+    result["cameras"]["files"] = write_cameras(
+        plan.cameras, out / "cameras", attribution=attribution
     )
-    result["cameras"] = cam_summary
-    result["synthetic_layers"] = synthetic
+    sites, cams = plan.cameras.sites(), plan.existing_cameras
+    points_plan = plan.points
 
-    _step("map")
     m = maps.base_map(data, title=label)
     add_points_layers(m, points_plan)
     maps.add_routes(m, routes["daily"].routes, routes["daily"].stops)
@@ -218,8 +150,7 @@ def run_plan(args: argparse.Namespace, settings: Settings) -> int:
     (out / "plan.json").write_text(
         json.dumps(result, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
     )
-    emit(_headline(result) if not args.json else result, as_json=args.json)
-    return 0
+    return result
 
 
 def _headline(result: dict[str, Any]) -> dict[str, Any]:

@@ -183,6 +183,21 @@ def analyse_hotspots(
     )
 
 
+@dataclass(frozen=True)
+class CamerasResult:
+    """A camera plan with what it is compared with and how it is run."""
+
+    plan: CameraPlan  # the optimal sites (maximal covering)
+    baseline: CameraPlan  # the densest-cells baseline with the same budget
+    rotation: pd.DataFrame  # the mobile cameras' weekly rotation
+    poles: gpd.GeoDataFrame  # the candidate poles, EPSG:32648
+    summary: dict[str, Any]
+
+    def sites(self) -> gpd.GeoDataFrame:
+        """Return the chosen sites with their targets (EPSG:4326)."""
+        return chosen_sites(self.plan, self.poles)
+
+
 def plan_cameras(
     data: WardData,
     hotspots: Hotspots,
@@ -192,12 +207,8 @@ def plan_cameras(
     existing_cameras: gpd.GeoDataFrame | None = None,
     time_limit_s: float = 60.0,
     mobile_cameras: int = 2,
-) -> tuple[CameraPlan, CameraPlan, pd.DataFrame, gpd.GeoDataFrame, dict[str, Any]]:
-    """Site `budget` cameras over hotspots, gathering points and sensitive sites.
-
-    Returns the optimal plan, the densest-cells baseline, the mobile rotation, the candidate poles
-    and the summary figures.
-    """
+) -> CamerasResult:
+    """Site `budget` cameras over hotspots, gathering points and sensitive sites."""
     nets = data.require_networks()
     streets = to_metric(edges_gdf(nets.cart))
     area = data.area.metric_geometry()
@@ -263,7 +274,7 @@ def plan_cameras(
         if "week" in rotation
         else len(rotation),
     }
-    return plan, baseline, rotation, poles, summary
+    return CamerasResult(plan, baseline, rotation, poles, summary)
 
 
 def chosen_sites(plan: CameraPlan, poles: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -282,23 +293,14 @@ def chosen_sites(plan: CameraPlan, poles: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def write_cameras(
-    plan: CameraPlan,
-    poles: gpd.GeoDataFrame,
-    rotation: pd.DataFrame,
-    out: Path,
-    *,
-    attribution: list[str],
-) -> dict[str, str]:
+def write_cameras(cameras: CamerasResult, out: Path, *, attribution: list[str]) -> dict[str, str]:
     """Write the chosen sites (GeoJSON), mobile rotation and coverage per target kind (CSV)."""
     out.mkdir(parents=True, exist_ok=True)
-    sites = save_layer(
-        chosen_sites(plan, poles), out / "cameras_proposed.geojson", attribution=attribution
-    )
-    rotation.drop(columns="geometry", errors="ignore").to_csv(
+    sites = save_layer(cameras.sites(), out / "cameras_proposed.geojson", attribution=attribution)
+    cameras.rotation.drop(columns="geometry", errors="ignore").to_csv(
         out / "mobile_rotation.csv", index=False, encoding="utf-8-sig"
     )
-    plan.by_kind.to_csv(out / "coverage_by_kind.csv", encoding="utf-8-sig")
+    cameras.plan.by_kind.to_csv(out / "coverage_by_kind.csv", encoding="utf-8-sig")
     return {
         "cameras": str(sites),
         "rotation": str(out / "mobile_rotation.csv"),

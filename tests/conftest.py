@@ -31,9 +31,16 @@ def settings() -> Settings:
 
 
 @pytest.fixture(scope="session")
-def data_dir(settings: Settings) -> Path:
+def env_settings() -> Settings:
+    """The same settings under another name, for tests under tests/api, where `settings` is the
+    web app's own (one per database)."""
+    return SETTINGS
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
     """The shared real data; the suite needs it (see SOURCES.md)."""
-    path = settings.data_dir
+    path = SETTINGS.data_dir
     if not (path / "boundaries").is_dir():
         pytest.fail(f"shared data not found at {path}; set GOMRAC_DATA_DIR")
     return path
@@ -52,27 +59,27 @@ def hanoi_streets_file(data_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def hanoi_area(settings, hanoi_sample_file: Path):
+def hanoi_area(hanoi_sample_file: Path):
     """The Hanoi sample area as a StudyArea."""
     from gomrac.geo.wards import area_from_file
 
-    return area_from_file(hanoi_sample_file, settings=settings)
+    return area_from_file(hanoi_sample_file, settings=SETTINGS)
 
 
 @pytest.fixture(scope="session")
-def hanoi_networks(settings, hanoi_area):
+def hanoi_networks(hanoi_area):
     """Truck and handcart networks of the Hanoi sample, built from the real extract."""
     from gomrac.geo.network import networks_for
 
-    return networks_for(hanoi_area, settings=settings)
+    return networks_for(hanoi_area, settings=SETTINGS)
 
 
 @pytest.fixture(scope="session")
-def hanoi_data(settings, hanoi_sample_file: Path):
+def hanoi_data(hanoi_sample_file: Path):
     """Everything the analyses need about the Hanoi sample area."""
     from gomrac.api.pipeline import load_ward_data
 
-    return load_ward_data(boundary=hanoi_sample_file, settings=settings)
+    return load_ward_data(boundary=hanoi_sample_file, settings=SETTINGS)
 
 
 @pytest.fixture(scope="session")
@@ -91,11 +98,11 @@ def vanmieu_boundary(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def vanmieu_data(settings, vanmieu_boundary: Path):
+def vanmieu_data(vanmieu_boundary: Path):
     """Networks, features, population and demand of the Văn Miếu area."""
     from gomrac.api.pipeline import load_ward_data
 
-    return load_ward_data(boundary=vanmieu_boundary, settings=settings)
+    return load_ward_data(boundary=vanmieu_boundary, settings=SETTINGS)
 
 
 @pytest.fixture(scope="session")

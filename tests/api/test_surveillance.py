@@ -12,9 +12,9 @@ from gomrac.api.surveillance import analyse_hotspots, load_reports, plan_cameras
 
 
 @pytest.fixture(scope="module")
-def le_chan(settings):
+def le_chan(env_settings):
     """Phường Lê Chân: real boundary and POIs, no roads (none are needed for hotspots)."""
-    return load_ward_data("Lê Chân", require_roads=False, settings=settings)
+    return load_ward_data("Lê Chân", require_roads=False, settings=env_settings)
 
 
 def test_hotspots__planted_clusters_found_on_le_chan(le_chan) -> None:
@@ -36,8 +36,10 @@ def test_cameras__beat_densest_cells(vanmieu_data) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntheticDataWarning)
         h = analyse_hotspots(vanmieu_data, load_reports(vanmieu_data, "synthetic", seed=1))
-    _plan, _baseline, rotation, poles, s = plan_cameras(vanmieu_data, h, budget=6, time_limit_s=20)
-    assert s["chosen"] == 6 and s["candidates"] == len(poles) > 50
+    cams = plan_cameras(vanmieu_data, h, budget=6, time_limit_s=20)
+    s, rotation = cams.summary, cams.rotation
+    assert s["chosen"] == 6 and s["candidates"] == len(cams.poles) > 50
+    assert len(cams.sites()) == 6
     assert s["covered_weight_pct"] >= s["baseline_densest_cells_pct"]
     assert s["status"] == "optimal" and s["gap_pct"] == 0
     assert len(rotation) > 0

@@ -203,7 +203,7 @@ def test_networks_for__overpass_equals_osm(
     neighbour inside, so both orders keep the same nodes and edges: no tolerance is needed
     beyond floating-point summation.
     """
-    settings = fake_overpass.settings
+    online = fake_overpass.settings
     assert find_source(vanmieu_area.geometry, settings=online).kind == "overpass"
     nets = networks_for(vanmieu_area, settings=online)
     assert nets.source.kind == "overpass" and nets.source.path is None
@@ -219,7 +219,7 @@ def test_networks_for__overpass_equals_osm(
     _assert_same_networks(nets, osm_networks)
     # osmnx kept its raw answers under the cache directory, not in its own folder, and its
     # settings are back as they were
-    cache_dir = settings.osm_cache_dir
+    cache_dir = online.osm_cache_dir
     assert list((cache_dir / "_overpass").glob("*.json"))
     assert not (cache_dir.parents[1] / "osmnx-cache").exists()
     assert ox.settings.cache_folder.endswith("osmnx-cache")
@@ -229,10 +229,10 @@ def test_networks_for__overpass_url_setting(
     settings, vanmieu_area, fake_overpass, monkeypatch
 ) -> None:
     """GOMRAC_OVERPASS_URL ("Overpass endpoint for osmnx") is where the roads come from."""
-    settings = fake_overpass.settings
+    online = fake_overpass.settings
     wanted, default = fake_overpass.url("/api"), fake_overpass.url("/osmnx-default/api")
     monkeypatch.setattr(ox.settings, "overpass_url", default)
-    nets = networks_for(vanmieu_area, settings=_with(settings, overpass_url=wanted))
+    nets = networks_for(vanmieu_area, settings=_with(online, overpass_url=wanted))
     assert nets.source.kind == "overpass"
     assert fake_overpass.queries("/api"), "no query reached GOMRAC_OVERPASS_URL"
     assert fake_overpass.queries("/osmnx-default/api") == []
@@ -263,13 +263,13 @@ def test_features_for__overpass_equals_osm(settings, vanmieu_area, data_dir, tmp
 
 def test_networks_for__overpass_cached_until_refresh(settings, vanmieu_area, fake_overpass) -> None:
     """A download is cached; the second load asks nothing; ``refresh`` downloads again."""
-    settings = fake_overpass.settings
-    first = networks_for(vanmieu_area, settings=settings)
+    online = fake_overpass.settings
+    first = networks_for(vanmieu_area, settings=online)
     asked = len(fake_overpass.queries())
     assert asked > 0 and not first.from_cache
-    again = networks_for(vanmieu_area, settings=settings)
+    again = networks_for(vanmieu_area, settings=online)
     assert again.from_cache and len(fake_overpass.queries()) == asked
-    fresh = networks_for(vanmieu_area, refresh=True, settings=settings)
+    fresh = networks_for(vanmieu_area, refresh=True, settings=online)
     assert not fresh.from_cache
     assert len(fake_overpass.queries()) > asked  # not answered from osmnx's HTTP cache
     assert fresh.truck.number_of_edges() == first.truck.number_of_edges()

@@ -1,0 +1,275 @@
+"""The planning layer: the one place where a ward's data, the analyses and the settings meet.
+
+Every interface is a thin adapter over these services: the command line parses its flags and
+calls them, the web app's jobs call them, and a notebook calls them through ``import gomrac``.
+Each service is handed the one `Settings` object, takes the ward's data loaded once (layers
+projected to EPSG:32648 once, in `load_area`), and returns a frozen, typed result. Writing files
+and drawing maps are the adapters' business (`gomrac.api.plan` for ``gomrac plan``).
+
+`plan_ward` is the composition the main job runs: gathering points → collection routes → dumping
+hotspots → cameras. Its defaults are declared once, in `PlanOptions`; the single commands use the
+same ones.
+
+Examples
+--------
+>>> import gomrac
+>>> s = gomrac.Settings()
+>>> area = gomrac.sample_area(settings=s)  # doctest: +SKIP
+>>> plan = gomrac.plan_ward(area, settings=s)  # doctest: +SKIP
+>>> plan.points.summary["new_points"], plan.cameras.summary["covered_weight_pct"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from gomrac.analysis.errors import DataNotFoundError, SyntheticDataWarning
+from gomrac.api.pipeline import HANOI_SAMPLE, WardData, load_ward_data, ward_summary
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from gomrac.api.points import PointsPlan
+    from gomrac.api.routes import RoutesResult
+    from gomrac.api.surveillance import CamerasResult, Hotspots, ReportSet
+    from gomrac.geo.settings import Settings
+
+#: The collections planned by `plan_ward`, in order (see `gomrac.api.routes.COLLECTIONS`).
+COLLECTIONS: Final = ("daily", "recyclable")
+#: The label every output of the Hanoi stand-in carries.
+SAMPLE_LABEL: Final = "MẪU HÀ NỘI / Hanoi sample, not Hai Phong"
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """What a ward plan is asked for; the defaults of ``gomrac plan`` and its single commands.
+
+    ``time_limit_s`` and ``seed`` of None take the settings' values (``GOMRAC_TIME_LIMIT_S``,
+    ``GOMRAC_SEED``).
+    """
+
+    walk_m: float = 300.0
+    camera_budget: int = 10
+    mobile_cameras: int = 2
+    time_limit_s: float | None = None
+    seed: int | None = None
+    reports: str = "synthetic"  # a reports file, "db", or "synthetic" (labelled)
+    existing_points: gpd.GeoDataFrame | None = None  # EPSG:4326, validated against the ward
+
+    def time_limit(self, settings: Settings) -> float:
+        """Return the seconds per optimisation: this plan's, else the settings'."""
+        return self.time_limit_s if self.time_limit_s is not None else settings.time_limit_s
+
+    def seed_of(self, settings: Settings) -> int:
+        """Return the searches' random seed: this plan's, else the settings'."""
+        return self.seed if self.seed is not None else settings.seed
+
+
+@dataclass(frozen=True)
+class WardPlan:
+    """Everything `plan_ward` planned for one area, each part a frozen result of its service."""
+
+    data: WardData
+    label: str  # the area's name, with the sample label when it is the Hanoi stand-in
+    is_sample: bool
+    points: PointsPlan
+    routes: dict[str, RoutesResult]  # by collection ("daily", "recyclable")
+    reports: ReportSet
+    hotspots: Hotspots
+    cameras: CamerasResult
+    existing_cameras: gpd.GeoDataFrame  # EPSG:4326
+    synthetic_layers: tuple[str, ...] = field(default=())
+
+    def served_points(self) -> gpd.GeoDataFrame:
+        """Return the points the routes serve: existing ones, then proposed (EPSG:4326)."""
+        return _served_points(self.points)
+
+
+def load_area(
+    ward: str | None = None,
+    *,
+    settings: Settings,
+    boundary: str | Path | None = None,
+    osm: str | Path | None = None,
+    facilities: str | Path | None = None,
+    population: float | None = None,
+    groups: gpd.GeoDataFrame | None = None,
+    landfill: str | None = None,
+    refresh_roads: bool = False,
+    require_roads: bool = True,
+    progress: bool = False,
+) -> WardData:
+    """Load a ward (by name) or any area (by boundary file): networks, features, demand.
+
+    Parameters
+    ----------
+    ward
+        A ward or commune name, with or without diacritics, or a pre-2025 name.
+    settings
+        Where the data and cache live, online access.
+    boundary
+        A polygon file to use instead of a ward.
+    osm
+        A local OSM extract (``.osm``, ``.osm.pbf``, ``.graphml``).
+    facilities
+        A facilities file overriding the shared one.
+    population
+        The area's persons (else the 2009 census by areal interpolation).
+    groups
+        Residential groups (EPSG:4326); else estimated from the demand.
+    landfill
+        The facility the trucks unload at (else Tràng Cát, or the nearest).
+    refresh_roads
+        Rebuild the road networks instead of reading the cache.
+    require_roads
+        Raise `DataNotFoundError` when no road data covers the area (else load without).
+    progress
+        Show progress bars on stderr.
+    """
+    return load_ward_data(
+        ward,
+        settings=settings,
+        boundary=boundary,
+        osm_path=osm,
+        facilities_path=facilities,
+        population=population,
+        groups=groups,
+        landfill=landfill,
+        refresh_roads=refresh_roads,
+        require_roads=require_roads,
+        progress=progress,
+    )
+
+
+def sample_area(*, settings: Settings, population: float | None = None) -> WardData:
+    """Load the central-Hanoi sample area (real OSM streets), the stand-in without roads."""
+    return load_area(
+        boundary=settings.data_dir / HANOI_SAMPLE, settings=settings, population=population
+    )
+
+
+def load_or_sample(
+    ward: str | None,
+    *,
+    settings: Settings,
+    boundary: str | Path | None = None,
+    sample_if_missing: bool = False,
+    **kwargs: Any,
+) -> tuple[WardData, str | None]:
+    """Load an area; without road data, the Hanoi sample instead when `sample_if_missing`.
+
+    Returns the data and, when the sample stands in, why (the missing-roads message).
+
+    Raises
+    ------
+    DataNotFoundError
+        No road data for the area and no fallback asked for (the message says how to get one).
+    """
+    data = load_area(ward, settings=settings, boundary=boundary, require_roads=False, **kwargs)
+    if data.networks is not None:
+        return data, None
+    if not sample_if_missing:
+        raise DataNotFoundError(data.roads_missing or "no road data")
+    why = data.roads_missing or "no road data"
+    return sample_area(settings=settings, population=kwargs.get("population")), why
+
+
+def plan_ward(
+    data: WardData,
+    *,
+    settings: Settings,
+    options: PlanOptions | None = None,
+    is_sample: bool = False,
+) -> WardPlan:
+    """Plan one area end to end: points, routes per collection, hotspots and cameras.
+
+    Reports and existing cameras with no public source come from the scenario generator when
+    none are given, and are named in `WardPlan.synthetic_layers`.
+    """
+    from gomrac.api.points import PointsParams, plan_points
+    from gomrac.api.routes import RoutesParams, plan_routes
+    from gomrac.api.surveillance import (
+        analyse_hotspots,
+        demo_existing_cameras,
+        load_reports,
+        plan_cameras,
+    )
+
+    options = options or PlanOptions()
+    limit, seed = options.time_limit(settings), options.seed_of(settings)
+    label = data.area.name + (f" — {SAMPLE_LABEL}" if is_sample else "")
+    points = plan_points(
+        data,
+        existing=options.existing_points,
+        params=PointsParams(walk_m=options.walk_m, time_limit_s=limit),
+    )
+    served = _served_points(points)
+    routes = {
+        collection: plan_routes(
+            data,
+            served,
+            params=RoutesParams(
+                collection=collection,
+                time_limit_s=limit,
+                two_tier=collection == "daily",
+                seed=seed,
+            ),
+        )
+        for collection in COLLECTIONS
+    }
+    synthetic: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntheticDataWarning)
+        reports = load_reports(data, options.reports, seed=seed, database_url=settings.database_url)
+        if reports.synthetic:
+            synthetic.append("dumping reports")
+        hotspots = analyse_hotspots(data, reports)
+        existing_cameras = demo_existing_cameras(data, seed=seed)
+        synthetic.append("existing cameras")
+        cameras = plan_cameras(
+            data,
+            hotspots,
+            budget=options.camera_budget,
+            gathering_points=served,
+            existing_cameras=existing_cameras,
+            time_limit_s=limit,
+            mobile_cameras=options.mobile_cameras,
+        )
+    return WardPlan(
+        data=data,
+        label=label,
+        is_sample=is_sample,
+        points=points,
+        routes=routes,
+        reports=reports,
+        hotspots=hotspots,
+        cameras=cameras,
+        existing_cameras=existing_cameras,
+        synthetic_layers=tuple(synthetic),
+    )
+
+
+def summarise(plan: WardPlan) -> dict[str, Any]:
+    """Return a ward plan's figures by part (``plan.json`` without the file paths)."""
+    out: dict[str, Any] = {
+        "label": plan.label,
+        "hanoi_sample": plan.is_sample,
+        "ward": ward_summary(plan.data),
+        "points": dict(plan.points.summary),
+    }
+    for collection, res in plan.routes.items():
+        out[f"routes_{collection}"] = dict(res.summary)
+    out["hotspots"] = dict(plan.hotspots.summary)
+    out["cameras"] = dict(plan.cameras.summary)
+    out["synthetic_layers"] = list(plan.synthetic_layers)
+    return out
+
+
+def _served_points(points: PointsPlan) -> gpd.GeoDataFrame:
+    served = points.proposed
+    if points.existing is not None and len(points.existing):
+        served = points.existing.assign(status="existing")._append(served, ignore_index=True)
+    return served.to_crs(4326)
