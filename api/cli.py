@@ -8,55 +8,20 @@ go to stderr. Errors print one clear line and exit with status 2.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gomrac.analysis.errors import GomracError
+from gomrac.api import commands, plan
+from gomrac.api._cli import COMMANDS, area_args, command, emit, load
 from gomrac.geo.settings import Settings, settings_from_env
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
 log = logging.getLogger("gomrac")
-
-COMMANDS: dict[str, _Command] = {}
-
-
-_Command = Callable[[argparse.Namespace, Settings], int]
-
-
-def command(name: str) -> Callable[[_Command], _Command]:
-    """Register a command function under a space-separated name ("ward summary")."""
-
-    def deco(fn: _Command) -> _Command:
-        COMMANDS[name] = fn
-        return fn
-
-    return deco
-
-
-def _area_args(p: argparse.ArgumentParser, *, ward_required: bool = False) -> None:
-    p.add_argument("ward", nargs=None if ward_required else "?", help="ward or commune name")
-    p.add_argument("--boundary", type=Path, help="a polygon file to use instead of a ward")
-    p.add_argument("--osm", type=Path, help="a local OSM extract (.osm, .osm.pbf, .graphml)")
-    p.add_argument(
-        "--refresh-roads",
-        action="store_true",
-        help="rebuild the road networks instead of reading data/osm's cache "
-        "(online: download them again)",
-    )
-    p.add_argument("--population", type=float, help="persons living in the area (else census)")
-    p.add_argument("--facilities", type=Path, help="a facilities file overriding the shared one")
-    p.add_argument(
-        "--groups",
-        type=Path,
-        help="residential groups (tổ dân phố) polygons; else estimated from the demand",
-    )
-    p.add_argument("--json", action="store_true", help="print JSON on stdout")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,13 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     ward = sub.add_parser("ward", help="one ward's data").add_subparsers(dest="sub", required=True)
     p = ward.add_parser("summary", help="boundary, networks, features, households and waste")
-    _area_args(p)
+    area_args(p)
     p = ward.add_parser("map", help="an interactive map of the ward's layers")
-    _area_args(p)
+    area_args(p)
     p.add_argument("--out", type=Path, required=True, help="HTML file to write")
 
     p = sub.add_parser("plan", help="plan a ward end to end and write the interactive map")
-    _area_args(p)
+    area_args(p)
     p.add_argument("--out", type=Path, default=Path("out"), help="output folder")
     p.add_argument(
         "--sample-if-missing",
@@ -99,8 +64,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--database-url", help="else GOMRAC_DATABASE_URL or data/gomrac.sqlite")
-
-    from gomrac.api import commands
 
     commands.add_parsers(sub)
     return parser
@@ -143,77 +106,6 @@ def _silence_highs_banner() -> None:
     finally:
         os.dup2(saved, 1)
         os.close(saved)
-
-
-def emit(result: dict[str, Any] | list[Any], *, as_json: bool) -> None:
-    """Print a result: JSON on stdout, or ``key: value`` lines."""
-    if as_json:
-        sys.stdout.write(
-            json.dumps(result, ensure_ascii=False, indent=2, default=_json_default) + "\n"
-        )
-        return
-    if isinstance(result, list):
-        for row in result:
-            sys.stdout.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
-        return
-    for k, v in result.items():
-        text = (
-            json.dumps(v, ensure_ascii=False, default=_json_default)
-            if isinstance(v, dict | list)
-            else v
-        )
-        sys.stdout.write(f"{k}: {text}\n")
-
-
-def _json_default(value: object) -> object:
-    import numpy as np
-
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
-
-
-def read_groups(args: argparse.Namespace, settings: Settings) -> Any:
-    """Read the residential groups of ``--groups FILE`` (validated against the ward), or None."""
-    path = getattr(args, "groups", None)
-    if not path:
-        return None
-    from gomrac.geo.layers import read_layer
-    from gomrac.geo.wards import resolve_area
-
-    area = resolve_area(args.ward, boundary=args.boundary, settings=settings)
-    groups = read_layer(path, kind="groups", area=area.geometry, area_name=area.name)
-    groups["group_id"] = range(len(groups))
-    return groups
-
-
-def load(
-    args: argparse.Namespace,
-    settings: Settings,
-    *,
-    require_roads: bool = True,
-    progress: bool = True,
-) -> Any:
-    """Load a ward's data from the common area arguments (see `api.pipeline.load_ward_data`)."""
-    from gomrac.api.pipeline import load_ward_data
-
-    return load_ward_data(
-        args.ward,
-        settings=settings,
-        boundary=args.boundary,
-        osm_path=args.osm,
-        facilities_path=args.facilities,
-        population=args.population,
-        require_roads=require_roads,
-        refresh_roads=args.refresh_roads,
-        landfill=getattr(args, "landfill", None),
-        groups=read_groups(args, settings),
-        progress=progress and sys.stderr.isatty(),
-    )
 
 
 @command("wards")
@@ -289,9 +181,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("plan")
 def _plan(args: argparse.Namespace, settings: Settings) -> int:
-    from gomrac.api.plan import run_plan
-
-    return run_plan(args, settings)
+    return plan.run_plan(args, settings)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gomrac.analysis.errors import ValidationError
-from gomrac.api.cli import _area_args, command, emit, load
+from gomrac.api._cli import area_args, command, emit, load
 from gomrac.geo.settings import Settings
 
 COLLECTION_NAMES = ("daily", "recyclable", "all", "food", "residual")
@@ -20,7 +20,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         dest="sub", required=True
     )
     p = points.add_parser("plan", help="walking coverage and optimal new gathering points")
-    _area_args(p)
+    area_args(p)
     p.add_argument(
         "--existing", type=Path, help="existing gathering points (GeoJSON/GPKG/CSV/XLSX)"
     )
@@ -46,7 +46,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         dest="sub", required=True
     )
     p = routes.add_parser("plan", help="optimised collection routes to the landfill")
-    _area_args(p)
+    area_args(p)
     p.add_argument("--points", type=Path, help="gathering points to collect (else planned first)")
     p.add_argument("--landfill", help='facility to unload at (default "Tràng Cát")')
     p.add_argument("--garage", help="garage position LON,LAT (default: at the landfill)")
@@ -115,7 +115,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("hotspots", help="dumping hotspots from reports")
-    _area_args(p)
+    area_args(p)
     _report_args(p)
     p.add_argument("--method", choices=["dbscan", "hdbscan"], default="dbscan")
     p.add_argument("--eps-m", type=float, default=75.0, help="DBSCAN neighbourhood, metres")
@@ -128,7 +128,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p = cams.add_parser(
         "plan", help="site cameras within a budget over hotspots and sensitive sites"
     )
-    _area_args(p)
+    area_args(p)
     _report_args(p)
     p.add_argument("--budget", type=int, required=True, help="new cameras to place")
     p.add_argument("--cameras", help="existing cameras file, or 'synthetic' for a demo")
@@ -182,15 +182,16 @@ def points_params(args: argparse.Namespace, settings: Settings) -> Any:
 @command("points plan")
 def _points_plan(args: argparse.Namespace, settings: Settings) -> int:
     from gomrac.api import maps
-    from gomrac.api.points import curve, plan_points, write_outputs
+    from gomrac.api.outputs import write_points
+    from gomrac.api.points import curve, plan_points
 
     data = load(args, settings)
     existing = existing_points(args, data)
     params = points_params(args, settings)
     plan = plan_points(data, existing=existing, params=params)
-    files = write_outputs(plan, args.out, attribution=data.attribution())
+    files = write_points(plan, args.out, attribution=data.attribution())
     m = maps.base_map(data, title=f"{data.area.name}: điểm tập kết (gathering points)")
-    add_points_layers(m, plan)
+    maps.add_points_layers(m, plan)
     files["map"] = str(maps.finish(m, args.out / "points_map.html"))
     result: dict[str, Any] = dict(plan.summary)
     if args.curve:
@@ -211,74 +212,10 @@ def _points_plan(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def add_points_layers(m: Any, plan: Any) -> None:
-    """Put a points plan's layers on a map: existing, proposed, uncovered, zones, catchments."""
-    from gomrac.api import maps
-
-    maps.add_polygons(
-        m,
-        plan.zones,
-        name="Vùng cấm đặt điểm (exclusion zones)",
-        color="#d62728",
-        tooltip_cols=["rule", "site"],
-        opacity=0.15,
-    )
-    walk_m = plan.summary["walk_m"]
-    maps.add_polygons(
-        m,
-        plan.catchments,
-        name=f"Vùng đi bộ {walk_m:g} m (walking catchments)",
-        color="#2ca02c",
-        opacity=0.08,
-    )
-    maps.add_points(
-        m,
-        plan.existing,
-        name="Điểm tập kết hiện có (existing points)",
-        color="#1f77b4",
-        popup_cols=["name", "bins_660l", "source"],
-        radius=7,
-    )
-    maps.add_points(
-        m,
-        plan.proposed,
-        name="Điểm tập kết đề xuất (proposed points)",
-        color="#2ca02c",
-        popup_cols=[
-            "point_id",
-            "street",
-            "households",
-            "kg_per_day",
-            "bins_660l",
-            "bins_240l",
-            "rules_passed",
-        ],
-        radius=8,
-    )
-    maps.add_points(
-        m,
-        plan.uncovered,
-        name="Hộ chưa được phục vụ (uncovered households)",
-        color="#ff7f0e",
-        popup_cols=["households", "walk_m", "reason"],
-        radius=3,
-        show=False,
-        cluster=True,
-    )
-    maps.add_legend(
-        m,
-        [
-            ("#1f77b4", "Điểm hiện có (existing)"),
-            ("#2ca02c", "Điểm đề xuất (proposed)"),
-            ("#ff7f0e", "Hộ chưa phục vụ (uncovered)"),
-            ("#d62728", "Vùng cấm (excluded)"),
-        ],
-    )
-
-
 @command("hotspots")
 def _hotspots(args: argparse.Namespace, settings: Settings) -> int:
-    from gomrac.api.surveillance import analyse_hotspots, load_reports, write_hotspots
+    from gomrac.api.outputs import write_hotspots
+    from gomrac.api.surveillance import analyse_hotspots, load_reports
 
     data = load(args, settings, require_roads=False)
     reports = load_reports(
@@ -302,12 +239,12 @@ def _hotspots(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("cameras plan")
 def _cameras_plan(args: argparse.Namespace, settings: Settings) -> int:
+    from gomrac.api.outputs import write_cameras
     from gomrac.api.surveillance import (
         analyse_hotspots,
         demo_existing_cameras,
         load_reports,
         plan_cameras,
-        write_cameras,
     )
     from gomrac.geo.layers import read_layer
 
@@ -353,6 +290,7 @@ def _cameras_plan(args: argparse.Namespace, settings: Settings) -> int:
 @command("routes plan")
 def _routes_plan(args: argparse.Namespace, settings: Settings) -> int:
     from gomrac.api import maps
+    from gomrac.api.outputs import write_routes
     from gomrac.api.points import PointsParams, plan_points
     from gomrac.api.routes import (
         RoutesParams,
@@ -360,7 +298,6 @@ def _routes_plan(args: argparse.Namespace, settings: Settings) -> int:
         fleet_from_file,
         parse_lonlat,
         plan_routes,
-        write_outputs,
     )
     from gomrac.api.schedule import schedule_table, write_schedule
 
@@ -394,7 +331,7 @@ def _routes_plan(args: argparse.Namespace, settings: Settings) -> int:
             if base.total_km
             else 0.0
         )
-    files = write_outputs(result, args.out, attribution=data.attribution())
+    files = write_routes(result, args.out, attribution=data.attribution())
     walks_to = result.walks_to
     names = [str(n) for n in points.get("name", [f"Điểm {i + 1}" for i in range(len(points))])]
     streets = (

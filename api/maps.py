@@ -329,3 +329,66 @@ __all__ = [
     "base_map",
     "finish",
 ]
+
+
+def add_points_layers(m: Any, plan: Any) -> None:
+    """Put a points plan's layers on a map: existing, proposed, uncovered, zones, catchments."""
+    add_polygons(
+        m,
+        plan.zones,
+        name="Vùng cấm đặt điểm (exclusion zones)",
+        color="#d62728",
+        tooltip_cols=["rule", "site"],
+        opacity=0.15,
+    )
+    walk_m = plan.summary["walk_m"]
+    add_polygons(
+        m,
+        plan.catchments,
+        name=f"Vùng đi bộ {walk_m:g} m (walking catchments)",
+        color="#2ca02c",
+        opacity=0.08,
+    )
+    add_points(
+        m,
+        plan.existing,
+        name="Điểm tập kết hiện có (existing points)",
+        color="#1f77b4",
+        popup_cols=["name", "bins_660l", "source"],
+        radius=7,
+    )
+    add_points(
+        m,
+        plan.proposed,
+        name="Điểm tập kết đề xuất (proposed points)",
+        color="#2ca02c",
+        popup_cols=[
+            "point_id",
+            "street",
+            "households",
+            "kg_per_day",
+            "bins_660l",
+            "bins_240l",
+            "rules_passed",
+        ],
+        radius=8,
+    )
+    add_points(
+        m,
+        plan.uncovered,
+        name="Hộ chưa được phục vụ (uncovered households)",
+        color="#ff7f0e",
+        popup_cols=["households", "walk_m", "reason"],
+        radius=3,
+        show=False,
+        cluster=True,
+    )
+    add_legend(
+        m,
+        [
+            ("#1f77b4", "Điểm hiện có (existing)"),
+            ("#2ca02c", "Điểm đề xuất (proposed)"),
+            ("#ff7f0e", "Hộ chưa phục vụ (uncovered)"),
+            ("#d62728", "Vùng cấm (excluded)"),
+        ],
+    )

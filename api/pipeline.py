@@ -67,6 +67,28 @@ class WardData:
         """The truck network's largest strongly connected component as arrays (seconds)."""
         return GraphArrays.from_graph(routable(self.require_networks().truck), weight="travel_time")
 
+    @cached_property
+    def truck_edges(self) -> gpd.GeoDataFrame:
+        """The truck network's edges, EPSG:32648 (projected once)."""
+        return to_metric(edges_gdf(self.require_networks().truck))
+
+    @cached_property
+    def cart_edges(self) -> gpd.GeoDataFrame:
+        """The handcart/walk network's edges, EPSG:32648 (projected once)."""
+        return to_metric(edges_gdf(self.require_networks().cart))
+
+    @cached_property
+    def metric_layers(self) -> dict[str, gpd.GeoDataFrame]:
+        """The non-empty feature layers (buildings, schools, markets, ...), EPSG:32648."""
+        return {k: to_metric(v) for k, v in self.features.layers.items() if len(v)}
+
+    @cached_property
+    def area_gdf(self) -> gpd.GeoDataFrame:
+        """The area's polygon as a one-row frame, EPSG:32648."""
+        return gpd.GeoDataFrame(
+            {"name": [self.area.name]}, geometry=[self.area.metric_geometry()], crs=METRIC_CRS
+        )
+
     def require_networks(self) -> Networks:
         """Return the road networks, or raise the `DataNotFoundError` that says how to get them."""
         if self.networks is None:

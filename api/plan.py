@@ -9,19 +9,16 @@ labelled synthetic everywhere.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from gomrac.api import maps
-from gomrac.api.cli import emit, read_groups
-from gomrac.api.planning import PlanOptions, load_or_sample, plan_ward, summarise
+from gomrac.api._cli import emit, read_groups
+from gomrac.api.outputs import write_plan
+from gomrac.api.planning import PlanOptions, load_or_sample, plan_ward
 
 if TYPE_CHECKING:
     import argparse
-    from pathlib import Path
 
-    from gomrac.api.planning import WardPlan
     from gomrac.geo.settings import Settings
 
 
@@ -69,88 +66,6 @@ def run_plan(args: argparse.Namespace, settings: Settings) -> int:
     result = write_plan(plan, args.out)
     emit(_headline(result) if not args.json else result, as_json=args.json)
     return 0
-
-
-def write_plan(plan: WardPlan, out: Path) -> dict[str, Any]:
-    """Write every part of a ward plan under `out`, the map last; return ``plan.json``'s content."""
-    from gomrac.api.commands import add_points_layers
-    from gomrac.api.points import write_outputs as write_points
-    from gomrac.api.routes import write_outputs as write_routes
-    from gomrac.api.schedule import schedule_table, write_schedule
-    from gomrac.api.surveillance import write_cameras, write_hotspots
-
-    out.mkdir(parents=True, exist_ok=True)
-    data, label = plan.data, plan.label
-    attribution = data.attribution()
-    result = summarise(plan)
-    result["points"]["files"] = write_points(plan.points, out / "points", attribution=attribution)
-    for collection, res in plan.routes.items():
-        result[f"routes_{collection}"]["files"] = write_routes(
-            res, out / "routes" / collection, attribution=attribution
-        )
-    points = plan.served_points()
-    routes = plan.routes
-    names = [str(n) for n in points["name"]]
-    streets = [
-        str(s) if isinstance(s, str) else "" for s in points.get("street", [""] * len(points))
-    ]
-    table = schedule_table(data, list(routes.values()), routes["daily"].walks_to, names, streets)
-    notes = list(dict.fromkeys(n for r in routes.values() for n in r.notes))
-    if plan.is_sample:
-        notes.insert(
-            0, "MẪU: khu vực Hà Nội dùng để chạy thử, không phải Hải Phòng (Hanoi sample)."
-        )
-    result["schedule"] = write_schedule(table, out / "schedule", ward=label, notes=notes)
-    hot, reports = plan.hotspots, plan.reports
-    result["hotspots"]["files"] = write_hotspots(hot, out / "hotspots", attribution=attribution)
-    result["cameras"]["files"] = write_cameras(
-        plan.cameras, out / "cameras", attribution=attribution
-    )
-    sites, cams = plan.cameras.sites(), plan.existing_cameras
-    points_plan = plan.points
-
-    m = maps.base_map(data, title=label)
-    add_points_layers(m, points_plan)
-    maps.add_routes(m, routes["daily"].routes, routes["daily"].stops)
-    maps.add_heatmap(
-        m,
-        hot.reports.reports,
-        name="Phản ánh đổ rác (reports heat map) – SYNTHETIC"
-        if reports.synthetic
-        else "Phản ánh đổ rác (reports heat map)",
-        show=False,
-    )
-    maps.add_polygons(
-        m,
-        hot.clusters,
-        name="Điểm nóng đổ rác (dumping hotspots)",
-        color="#9467bd",
-        tooltip_cols=["n_reports", "peak_hours"],
-        show=True,
-        opacity=0.3,
-    )
-    maps.add_points(
-        m,
-        sites,
-        name="Camera đề xuất (proposed cameras)",
-        color="#000000",
-        popup_cols=["n_targets", "covers"],
-        radius=6,
-    )
-    maps.add_points(
-        m,
-        cams,
-        name="Camera hiện có – SYNTHETIC (existing cameras)",
-        color="#7f7f7f",
-        popup_cols=["kind", "owner"],
-        radius=5,
-        show=False,
-    )
-    result["map"] = str(maps.finish(m, out / "map.html"))
-    (out / "plan.json").write_text(
-        json.dumps(result, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
-    )
-    return result
 
 
 def _headline(result: dict[str, Any]) -> dict[str, Any]:

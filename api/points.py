@@ -7,10 +7,8 @@ location models (`analysis.location`), then the outputs a planner posts: GeoJSON
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
@@ -36,8 +34,6 @@ from gomrac.analysis.siting import (
     point_capacity_kg,
 )
 from gomrac.geo.crs import METRIC_CRS, to_metric
-from gomrac.geo.layers import save_layer
-from gomrac.geo.network import edges_gdf
 
 if TYPE_CHECKING:
     from gomrac.api.pipeline import WardData
@@ -89,7 +85,6 @@ def plan_points(
 ) -> PointsPlan:
     """Coverage before, candidates, the location model, and coverage after, for one ward."""
     params = params or PointsParams()
-    nets = data.require_networks()
     density = data.params.bulk_density_kg_m3  # the same waste density as the demand's bins
     per_point = point_capacity_kg(
         bins=params.bins_per_point,
@@ -105,14 +100,10 @@ def plan_points(
         else gpd.GeoDataFrame({"name": []}, geometry=[], crs=METRIC_CRS)
     )
     before = walking_coverage(demand, existing_m, walk, max_walk_m=params.walk_m)
-    sensitive = {
-        k: to_metric(v)
-        for k, v in data.features.layers.items()
-        if k in params.rules.exclusion_m and len(v)
-    }
+    sensitive = {k: v for k, v in data.metric_layers.items() if k in params.rules.exclusion_m}
     area = data.area.metric_geometry()
     cands, rejected = candidate_sites(
-        to_metric(edges_gdf(nets.truck)),
+        data.truck_edges,
         area,
         sensitive=sensitive,
         existing=existing_m,
@@ -121,7 +112,7 @@ def plan_points(
     )
     if params.alley_points:
         alley, rej2 = candidate_sites(
-            to_metric(edges_gdf(nets.cart)),
+            data.cart_edges,
             area,
             sensitive=sensitive,
             existing=pd.concat([existing_m[["geometry"]], cands[["geometry"]]]),
@@ -457,31 +448,3 @@ def curve(plan: PointsPlan, *, params: PointsParams, p_values: list[int]) -> lis
         }
         for r in rows
     ]
-
-
-def write_outputs(plan: PointsPlan, out: Path, *, attribution: list[str]) -> dict[str, str]:
-    """Write the plan's layers (GeoJSON, CSV) and return their paths."""
-    out.mkdir(parents=True, exist_ok=True)
-    files = {
-        "proposed_geojson": save_layer(
-            plan.proposed, out / "points_proposed.geojson", attribution=attribution
-        ),
-        "proposed_csv": save_layer(
-            plan.proposed, out / "points_proposed.csv", attribution=attribution
-        ),
-        "uncovered_geojson": save_layer(
-            plan.uncovered, out / "uncovered.geojson", attribution=attribution
-        ),
-        "exclusion_zones": save_layer(
-            plan.zones, out / "exclusion_zones.geojson", attribution=attribution
-        ),
-        "catchments": save_layer(
-            plan.catchments, out / "catchments.geojson", attribution=attribution
-        ),
-    }
-    plan.groups_table.to_csv(out / "coverage_by_group.csv", encoding="utf-8-sig")
-    files["coverage_by_group"] = out / "coverage_by_group.csv"
-    (out / "points_summary.json").write_text(
-        json.dumps(plan.summary, ensure_ascii=False, indent=2), encoding="utf-8"
-    )
-    return {k: str(v) for k, v in files.items()}

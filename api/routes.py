@@ -47,9 +47,6 @@ from gomrac.analysis.routing import (
     solve,
 )
 from gomrac.geo.crs import METRIC_CRS, WGS84, to_metric
-from gomrac.geo.gpx import write_gpx
-from gomrac.geo.layers import save_layer
-from gomrac.geo.network import edges_gdf
 
 if TYPE_CHECKING:
     from gomrac.api.pipeline import WardData
@@ -356,8 +353,7 @@ def _carts(
 ) -> pd.DataFrame:
     """Handcart rounds from alley households to their gathering point, per point."""
     demand = data.require_demand()
-    nets = data.require_networks()
-    truck_streets = to_metric(edges_gdf(nets.truck)).geometry.to_numpy()
+    truck_streets = data.truck_edges.geometry.to_numpy()
     tree = shapely.STRtree(truck_streets)
     _, dist = tree.query_nearest(
         demand.geometry.to_numpy(), return_distance=True, all_matches=False
@@ -385,7 +381,7 @@ def _carts(
         locs = pd.concat([stops, sites], ignore_index=True)
         dist_m = cost_matrix(walk, locs, locs)
         dur_s = dist_m / (
-            nets.cart.graph.get("gomrac_cart_kph", 3.0) / 3.6
+            data.require_networks().cart.graph.get("gomrac_cart_kph", 3.0) / 3.6
         )  # pushing a loaded cart
         n_carts = max(1, math.ceil(kg_stop.sum() / CART_KG / 6))
         plan = plan_handcart_rounds(
@@ -413,45 +409,6 @@ def _carts(
             }
         )
     return pd.DataFrame(rows)
-
-
-def write_outputs(result: RoutesResult, out: Path, *, attribution: list[str]) -> dict[str, str]:
-    """Routes and stops (GeoJSON, CSV), one GPX per vehicle, handcart rounds and the summary."""
-    out.mkdir(parents=True, exist_ok=True)
-    files: dict[str, Any] = {
-        "routes": save_layer(
-            result.routes.drop(columns="nodes"), out / "routes.geojson", attribution=attribution
-        ),
-        "stops_geojson": save_layer(
-            result.stops.drop(columns="arrival_s"), out / "stops.geojson", attribution=attribution
-        ),
-        "stops_csv": save_layer(
-            result.stops.drop(columns="arrival_s"), out / "stops.csv", attribution=attribution
-        ),
-    }
-    for vehicle, group in result.routes.groupby("vehicle", sort=True):
-        stops = result.stops[result.stops["vehicle"] == vehicle]
-        files[f"gpx_{vehicle}"] = write_gpx(
-            out / "gpx" / f"xe_{vehicle}.gpx",
-            name=f"Xe thu gom {vehicle} ({result.summary['ward']})",
-            tracks=[(f"Xe {vehicle} – chuyến {r.trip}", r.geometry) for r in group.itertuples()],
-            waypoints=[
-                (
-                    f"{s.seq}. {s.name}",
-                    s.geometry.x,
-                    s.geometry.y,
-                    f"đến {s.arrival}, tải {s.load_kg} kg",
-                )
-                for s in stops.itertuples()
-            ],
-        )
-    if len(result.carts):
-        result.carts.to_csv(out / "handcart_rounds.csv", index=False, encoding="utf-8-sig")
-        files["handcart_rounds"] = out / "handcart_rounds.csv"
-    (out / "routes_summary.json").write_text(
-        json.dumps(result.summary, ensure_ascii=False, indent=2), encoding="utf-8"
-    )
-    return {k: str(v) for k, v in files.items()}
 
 
 def parse_lonlat(text: str) -> tuple[float, float]:

@@ -38,8 +38,7 @@ from gomrac.analysis.hotspots import (
 )
 from gomrac.analysis.scenario import synthetic_existing_cameras, synthetic_reports
 from gomrac.geo.crs import METRIC_CRS, to_metric
-from gomrac.geo.layers import read_layer, save_layer
-from gomrac.geo.network import edges_gdf
+from gomrac.geo.layers import read_layer
 
 if TYPE_CHECKING:
     from gomrac.api.pipeline import WardData
@@ -51,9 +50,8 @@ def scenario_anchors(data: WardData) -> gpd.GeoDataFrame:
     """Places that attract dumping, for the scenario generator: markets, water, the ward's edge."""
     parts = []
     for layer, kind in (("markets", "market"), ("water", "water")):
-        gdf = data.features.layers.get(layer)
-        if gdf is not None and len(gdf):
-            g = to_metric(gdf)
+        if layer in data.metric_layers:
+            g = data.metric_layers[layer]
             g = g[g.intersects(data.area.metric_geometry())]
             pts = g.geometry.representative_point().to_numpy()
             parts.append(
@@ -90,9 +88,7 @@ def load_reports(
             SyntheticDataWarning,
             stacklevel=2,
         )
-        out = synthetic_reports(
-            area.to_gdf().to_crs(METRIC_CRS), anchors=scenario_anchors(data), n=n, seed=seed
-        )
+        out = synthetic_reports(data.area_gdf, anchors=scenario_anchors(data), n=n, seed=seed)
         return ReportSet(out.reports, "synthetic (scenario generator)", out.planted)
     if source == "db":
         from gomrac.api.layers import migrated_engine
@@ -153,7 +149,7 @@ def analyse_hotspots(
     if len(r) < min_samples:
         msg = f"only {len(r)} reports in the period; at least {min_samples} are needed for hotspots"
         raise ValidationError(msg)
-    area = data.area.to_gdf().to_crs(METRIC_CRS)
+    area = data.area_gdf
     found = cluster_reports(r, method=method, eps_m=eps_m, min_samples=min_samples)  # type: ignore[arg-type]
     gi = getis_ord_hotspots(r, area)
     density = report_density(r, area)
@@ -209,16 +205,15 @@ def plan_cameras(
     mobile_cameras: int = 2,
 ) -> CamerasResult:
     """Site `budget` cameras over hotspots, gathering points and sensitive sites."""
-    nets = data.require_networks()
-    streets = to_metric(edges_gdf(nets.cart))
+    streets = data.cart_edges
     area = data.area.metric_geometry()
     streets = streets[streets.intersects(area)]
     poles = candidate_poles(streets, spacing_m=40)
     poles = poles[poles.within(area.buffer(20))].reset_index(drop=True)
     sensitive_parts = [
-        to_metric(v).assign(kind=k)
-        for k, v in data.features.layers.items()
-        if k in {"schools", "kindergartens", "markets", "water"} and len(v)
+        v.assign(kind=k)
+        for k, v in data.metric_layers.items()
+        if k in {"schools", "kindergartens", "markets", "water"}
     ]
     sensitive = (
         gpd.GeoDataFrame(
@@ -238,7 +233,7 @@ def plan_cameras(
         else None,
         sensitive=sensitive,
     )
-    buildings = data.features.layers.get("buildings")
+    buildings = data.metric_layers.get("buildings")
     model = CameraSiting.from_geodataframe(
         targets,
         poles,
@@ -247,7 +242,7 @@ def plan_cameras(
         if existing_cameras is not None and len(existing_cameras)
         else None,
         streets=streets,
-        buildings=to_metric(buildings) if buildings is not None and len(buildings) else None,
+        buildings=buildings,
     )
     plan = model.solve(time_limit_s=time_limit_s)
     baseline = greedy_densest_cells(model, hotspots.density, k=budget)
@@ -293,21 +288,6 @@ def chosen_sites(plan: CameraPlan, poles: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def write_cameras(cameras: CamerasResult, out: Path, *, attribution: list[str]) -> dict[str, str]:
-    """Write the chosen sites (GeoJSON), mobile rotation and coverage per target kind (CSV)."""
-    out.mkdir(parents=True, exist_ok=True)
-    sites = save_layer(cameras.sites(), out / "cameras_proposed.geojson", attribution=attribution)
-    cameras.rotation.drop(columns="geometry", errors="ignore").to_csv(
-        out / "mobile_rotation.csv", index=False, encoding="utf-8-sig"
-    )
-    cameras.plan.by_kind.to_csv(out / "coverage_by_kind.csv", encoding="utf-8-sig")
-    return {
-        "cameras": str(sites),
-        "rotation": str(out / "mobile_rotation.csv"),
-        "coverage_by_kind": str(out / "coverage_by_kind.csv"),
-    }
-
-
 def demo_existing_cameras(data: WardData, *, seed: int = 0) -> gpd.GeoDataFrame:
     """Synthetic existing cameras (one dedicated, three security) for demos; labelled synthetic."""
     warnings.warn(
@@ -315,42 +295,7 @@ def demo_existing_cameras(data: WardData, *, seed: int = 0) -> gpd.GeoDataFrame:
         SyntheticDataWarning,
         stacklevel=2,
     )
-    nets = data.require_networks()
-    streets = to_metric(edges_gdf(nets.truck))
-    return synthetic_existing_cameras(
-        data.area.to_gdf().to_crs(METRIC_CRS), streets=streets, seed=seed
-    )
-
-
-def write_hotspots(h: Hotspots, out: Path, *, attribution: list[str]) -> dict[str, str]:
-    """Write clusters, Gi* cells and the summary."""
-    out.mkdir(parents=True, exist_ok=True)
-    clusters = h.clusters.copy()
-    for col in clusters.columns:
-        if col != "geometry" and clusters[col].map(lambda v: isinstance(v, tuple | list)).any():
-            clusters[col] = clusters[col].map(lambda v: ",".join(map(str, v)))
-    clusters = clusters.drop(
-        columns=[
-            c
-            for c in clusters.columns
-            if c != "geometry" and isinstance(clusters[c].dtype, gpd.array.GeometryDtype)
-        ]
-    )
-    files = {
-        "hotspots": save_layer(clusters, out / "hotspots.geojson", attribution=attribution),
-        "gi_cells": save_layer(
-            h.gi_cells[h.gi_cells["hotspot_class"] != "not significant"],
-            out / "gi_cells.geojson",
-            attribution=attribution,
-        ),
-        "reports": save_layer(
-            h.reports.reports, out / "reports_used.geojson", attribution=attribution
-        ),
-    }
-    (out / "hotspots_summary.json").write_text(
-        json.dumps(h.summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
-    )
-    return {k: str(v) for k, v in files.items()}
+    return synthetic_existing_cameras(data.area_gdf, streets=data.truck_edges, seed=seed)
 
 
 __all__ = [
@@ -362,6 +307,4 @@ __all__ = [
     "load_reports",
     "plan_cameras",
     "scenario_anchors",
-    "write_cameras",
-    "write_hotspots",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-import gomrac.api.plan
+import gomrac.api.planning
 from gomrac.api.cli import main
 
 
@@ -13,7 +13,9 @@ def test_plan__le_chan_falls_back_to_labelled_sample(
 ) -> None:
     """No Lê Chân roads offline: the plan says so, runs on the sample and labels every output."""
     monkeypatch.setenv("GOMRAC_OFFLINE", "1")
-    monkeypatch.setattr(gomrac.api.plan, "HANOI_SAMPLE", str(vanmieu_boundary))  # a 1 km² stand-in
+    monkeypatch.setattr(
+        gomrac.api.planning, "HANOI_SAMPLE", str(vanmieu_boundary)
+    )  # a 1 km² stand-in
     status = main(
         [
             "plan",

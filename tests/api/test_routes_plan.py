@@ -13,7 +13,8 @@ import pytest
 
 from gomrac.analysis.errors import InfeasibleError, ValidationError
 from gomrac.analysis.routing import Fleet, VehicleType
-from gomrac.api.routes import RoutesParams, fleet_from_file, plan_routes, write_outputs
+from gomrac.api.outputs import write_routes
+from gomrac.api.routes import RoutesParams, fleet_from_file, plan_routes
 from gomrac.api.schedule import schedule_table, write_schedule
 
 
@@ -73,7 +74,7 @@ def test_routes__outputs_gpx_and_schedule(
 
     The schedule lists every group in Vietnamese.
     """
-    files = write_outputs(vanmieu_routes, tmp_path, attribution=vanmieu_data.attribution())
+    files = write_routes(vanmieu_routes, tmp_path, attribution=vanmieu_data.attribution())
     gpx = [v for k, v in files.items() if k.startswith("gpx_")]
     assert gpx
     ns = {"g": "http://www.topografix.com/GPX/1/1"}
