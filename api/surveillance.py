@@ -39,6 +39,7 @@ from gomrac.analysis.hotspots import (
 from gomrac.analysis.scenario import synthetic_existing_cameras, synthetic_reports
 from gomrac.geo.crs import METRIC_CRS, to_metric
 from gomrac.geo.layers import read_layer
+from gomrac.geo.settings import DEFAULT_TIME_LIMIT_S
 
 if TYPE_CHECKING:
     from gomrac.api.pipeline import WardData
@@ -78,9 +79,14 @@ class ReportSet:
 
 
 def load_reports(
-    data: WardData, source: str, *, database_url: str, n: int = 600, seed: int = 0
+    data: WardData,
+    source: str,
+    *,
+    database_url: str | None = None,
+    n: int = 600,
+    seed: int = 0,
 ) -> ReportSet:
-    """Load reports for a ward from ``synthetic``, ``db`` or a file path."""
+    """Load reports for a ward from ``synthetic``, ``db`` (`database_url`) or a file path."""
     area = data.area
     if source == "synthetic":
         warnings.warn(
@@ -92,6 +98,10 @@ def load_reports(
         return ReportSet(out.reports, "synthetic (scenario generator)", out.planted)
     if source == "db":
         from gomrac.api.layers import migrated_engine
+
+        if database_url is None:
+            msg = "reports from the database need its URL (Settings.database_url)"
+            raise ValidationError(msg)
         from gomrac.geo.db import session_scope
         from gomrac.geo.store import load_layer
 
@@ -201,7 +211,7 @@ def plan_cameras(
     budget: int,
     gathering_points: gpd.GeoDataFrame | None = None,
     existing_cameras: gpd.GeoDataFrame | None = None,
-    time_limit_s: float = 60.0,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     mobile_cameras: int = 2,
 ) -> CamerasResult:
     """Site `budget` cameras over hotspots, gathering points and sensitive sites."""

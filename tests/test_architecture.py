@@ -97,3 +97,25 @@ def test_public_api_names_resolve() -> None:
         assert getattr(gomrac, name) is getattr(
             importlib.import_module(gomrac._EXPORTS[name]), name
         )
+
+
+@pytest.mark.slow
+def test_wheel_installs_one_package(tmp_path: Path) -> None:
+    """The wheel holds `gomrac` (with its migrations and data files) and no other top-level name."""
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q"]
+        + ["-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("gomrac-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/")[0] for n in names}
+    assert top == {"gomrac", next(t for t in top if t.endswith(".dist-info"))}
+    assert "gomrac/__init__.py" in names and "gomrac/py.typed" in names
+    assert "gomrac/geo/migrations/versions/0001_initial_schema.py" in names
+    assert not [n for n in names if n.startswith(("gomrac/tests/", "gomrac/bench/"))]
