@@ -34,6 +34,7 @@ from gomrac.analysis.siting import (
     point_capacity_kg,
 )
 from gomrac.geo.crs import METRIC_CRS, to_metric
+from gomrac.geo.settings import DEFAULT_TIME_LIMIT_S
 
 if TYPE_CHECKING:
     from gomrac.api.pipeline import WardData
@@ -53,7 +54,7 @@ class PointsParams:
     bins_per_point: int = 12
     bin_l: float = 660.0
     collections_per_day: float = 2.0
-    time_limit_s: float = 60.0
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S
     alley_points: bool = False
     rules: SitingRules = field(default_factory=SitingRules)
 

@@ -47,6 +47,7 @@ from gomrac.analysis.routing import (
     solve,
 )
 from gomrac.geo.crs import METRIC_CRS, WGS84, to_metric
+from gomrac.geo.settings import DEFAULT_TIME_LIMIT_S
 
 if TYPE_CHECKING:
     from gomrac.api.pipeline import WardData
@@ -75,7 +76,7 @@ class RoutesParams:
     """Parameters of a routing plan (units in the names)."""
 
     collection: str = "daily"
-    time_limit_s: float = 30.0
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S
     service_base_s: float = 120.0  # manoeuvre, stop and start at a gathering point
     service_per_bin_s: float = 30.0  # lift and tip one 660 L bin
     garage_lonlat: tuple[float, float] | None = None

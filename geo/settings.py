@@ -45,6 +45,8 @@ from gomrac.analysis.errors import ConfigError, DataNotFoundError
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
 PHOTO_TYPES: Final = ("image/jpeg", "image/png", "image/webp")
 _MIB: Final = 1024 * 1024
+#: Seconds per optimisation unless the settings or a caller say otherwise (``GOMRAC_TIME_LIMIT_S``).
+DEFAULT_TIME_LIMIT_S: Final = 30.0
 
 
 class Settings(BaseSettings):
@@ -67,7 +69,7 @@ class Settings(BaseSettings):
     overpass_url: str | None = None
     database_url: str = ""  # empty: the SpatiaLite file in the cache folder
 
-    time_limit_s: float = Field(default=30.0, gt=0)
+    time_limit_s: float = Field(default=DEFAULT_TIME_LIMIT_S, gt=0)
     seed: int = Field(default=0, ge=0)
 
     media_dir: Path | None = None  # None: ``<cache_dir>/media``
