@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from functools import cache
 
@@ -13,9 +14,16 @@ from shapely.geometry import Point
 
 from gomrac.analysis.errors import DataNotFoundError
 from gomrac.geo import osm as geo_osm
-from gomrac.geo.network import NetworkRules, largest_scc_share, networks_for
+from gomrac.geo.network import (
+    NetworkRules,
+    exclusion_report,
+    largest_scc_share,
+    networks_for,
+)
+from gomrac.geo.restrictions import CLOSED_ATTR
 
-# Independent reading of the truck rules (NetworkRules' documented defaults), on raw OSM tags.
+# Independent reading of the truck rules (NetworkRules' documented defaults for the 12 t,
+# 2.3 m wide, 3.3 m high compactor truck), on raw OSM tags.
 NOT_FOR_TRUCKS = {
     "footway",
     "path",
@@ -31,26 +39,38 @@ NOT_FOR_TRUCKS = {
     "elevator",
 }
 ALLEY_SERVICES = {"alley", "driveway", "parking_aisle", "drive-through", "emergency_access"}
+MINOR = {"residential", "service", "unclassified", "living_street", "road"}
+LANE_WORDS = ("ngõ", "ngách", "hẻm", "kiệt")
+
+
+def _number(text: str | None) -> float | None:
+    """A plain metric number ("3.5", "3.5 m", "10 t"); None for anything else."""
+    if text is None:
+        return None
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(m|t)?", text.strip())
+    return float(m.group(1)) if m else None
 
 
 def _truck_forbidden(tags: dict[str, str]) -> bool:
     if tags.get("highway") in NOT_FOR_TRUCKS or tags.get("service") in ALLEY_SERVICES:
         return True
-    if any(
-        tags.get(k) in {"no", "private"}
-        for k in ("access", "vehicle", "motor_vehicle", "motorcar", "hgv")
-    ):
-        return True
     if tags.get("area") == "yes":
         return True
-    limits = {"width": 3.5, "est_width": 3.5, "maxweight": 12.0}  # metres, metres, tonnes
-    for key, limit in limits.items():
-        try:
-            if float(tags.get(key, "99").split()[0].replace(",", ".")) < limit:
-                return True
-        except ValueError:
-            pass
-    return False
+    decided = None  # the most specific access key tagged decides
+    for key in ("access", "vehicle", "motor_vehicle", "motorcar", "hgv"):
+        decided = tags.get(key, decided)
+    if decided in {"no", "private", "agricultural", "forestry"}:
+        return True
+    limits = {"width": 3.5, "est_width": 3.5, "maxwidth": 2.3, "maxweight": 12.0, "maxheight": 3.3}
+    if any((v := _number(tags.get(k))) is not None and v < lim for k, lim in limits.items()):
+        return True
+    widths = [_number(tags.get(k)) for k in ("width", "est_width", "maxwidth")]
+    name = tags.get("name", "").lower()
+    return (
+        all(w is None for w in widths)
+        and tags.get("highway") in MINOR
+        and any(re.match(rf"{w}(\s|\d|$)", name) for w in LANE_WORDS)
+    )
 
 
 @cache
@@ -156,7 +176,12 @@ def test_networks_for__cache(settings, hanoi_area, tmp_path, monkeypatch) -> Non
     first = networks_for(hanoi_area, settings=settings)
     second = networks_for(hanoi_area, settings=settings)
     assert not first.from_cache and second.from_cache
-    for name in ("gomrac_cart_kph", "gomrac_unreachable_nodes"):
+    for name in (
+        "gomrac_cart_kph",
+        "gomrac_unreachable_nodes",
+        "gomrac_unreadable_ways",
+        "gomrac_time_limited_edges",
+    ):
         graph = "cart" if name == "gomrac_cart_kph" else "truck"
         cached = getattr(second, graph).graph[name]
         assert cached == getattr(first, graph).graph[name]
@@ -166,6 +191,13 @@ def test_networks_for__cache(settings, hanoi_area, tmp_path, monkeypatch) -> Non
         first.truck.number_of_edges(),
     )
     assert list((tmp_path / "osm" / hanoi_area.slug).glob("truck-*.graphml"))
+    # the weekly closures survive the GraphML round trip, edge by edge
+    closures = [
+        {(u, v, k): c for u, v, k, c in n.truck.edges(keys=True, data=CLOSED_ATTR) if c}
+        for n in (first, second)
+    ]
+    assert closures[0] == closures[1]
+    assert len(closures[0]) == first.truck.graph["gomrac_time_limited_edges"] > 20
 
 
 def test_networks_for__rules_change_cache_key(settings, hanoi_area) -> None:
@@ -193,7 +225,16 @@ def test_find_source__no_data_explains(settings, monkeypatch) -> None:
         ({"highway": "residential", "width": "2.5"}, "width=2.5 < 3.5 m"),
         ({"highway": "residential", "access": "private"}, "access=private"),
         ({"highway": "footway"}, "highway=footway"),
-        ({"highway": "tertiary", "maxweight": "5"}, "maxweight=5 < 12.0 t"),
+        ({"highway": "tertiary", "maxweight": "5"}, "maxweight=5 < 12 t"),
+        ({"highway": "residential", "maxweight": "7.5 st"}, "maxweight=7.5 st (6.8 t) < 12 t"),
+        ({"highway": "residential", "maxheight": "3.2"}, "maxheight=3.2 < 3.3 m"),
+        ({"highway": "residential", "maxwidth": "2"}, "maxwidth=2 < 2.3 m"),
+        ({"highway": "residential", "motorcar": "no"}, "motorcar=no"),
+        ({"highway": "residential", "access": "no", "motor_vehicle": "yes"}, None),
+        ({"highway": "residential", "name": "Ngõ 12 Núi Trúc"}, "name=Ngõ 12 Núi Trúc"),
+        ({"highway": "residential", "name": "Ngõ 12 Núi Trúc", "width": "5"}, None),
+        ({"highway": "tertiary", "name": "Ngõ Huế"}, None),
+        ({"highway": "residential", "width": "3,5 m"}, None),
         ({"highway": "residential", "width": "6 m"}, None),
         ({"highway": ["residential", "service"]}, None),
     ],
@@ -211,3 +252,76 @@ def test_rules__cart_reason() -> None:
     assert rules.cart_reason({"highway": "steps"}) == "highway=steps"
     assert rules.cart_reason({"highway": "trunk"}) == "highway=trunk"
     assert NetworkRules(cart_allows_steps=True).cart_reason({"highway": "steps"}) is None
+
+
+def test_truck_network__no_edge_of_an_excluded_way(hanoi_networks, hanoi_streets_file) -> None:
+    """No truck edge belongs to a way the rules exclude, read independently from the raw XML."""
+    tags, _ = _raw_ways(str(hanoi_streets_file))
+    G = hanoi_networks.truck
+    ways = {w for _, _, d in G.edges(data=True) for w in _osmids(d["osmid"])}
+    assert len(ways) > 1000
+    assert [w for w in ways if _truck_forbidden(tags[w])] == []
+    # the rules that matter on this extract did exclude ways that the old rules kept
+    lanes = [
+        w for w, t in tags.items() if t.get("highway") == "residential" and _truck_forbidden(t)
+    ]
+    assert len(lanes) > 150
+    assert not set(lanes) & ways
+
+
+def test_truck_network__oneway_for_cars_is_oneway_for_trucks(
+    hanoi_networks, hanoi_streets_file
+) -> None:
+    """A two-way street tagged oneway:motorcar=yes is driven by trucks only in its direction."""
+    tags, nodes = _raw_ways(str(hanoi_streets_file))
+    car_oneway = {
+        w for w, t in tags.items() if t.get("oneway:motorcar") == "yes" and t.get("oneway") != "yes"
+    }
+    G = hanoi_networks.truck
+    checked = 0
+    for u, v, d in G.edges(data=True):
+        ids = _osmids(d["osmid"])
+        if len(ids) != 1 or ids[0] not in car_oneway:
+            continue
+        order = nodes[ids[0]]
+        assert order.index(u) < order.index(v), (u, v, ids)
+        checked += 1
+    assert checked >= 5
+
+
+def test_exclusion_report__counts_match_raw_xml(settings, hanoi_area, hanoi_streets_file) -> None:
+    """The report's ways per rule equal an independent count over the raw XML."""
+    tags, _ = _raw_ways(str(hanoi_streets_file))
+    report = exclusion_report(hanoi_area, settings=settings)
+    truck = report.summary[report.summary["mode"] == "truck"].set_index("rule")
+    # the truck area (sample + 500 m) covers the whole extract: every highway way is counted
+    assert truck.loc["all", "ways"] == sum(1 for t in tags.values() if "highway" in t) == 5074
+    height = [w for w, t in tags.items() if (h := _number(t.get("maxheight"))) and h < 3.3]
+    weight = [w for w, t in tags.items() if (m := _number(t.get("maxweight"))) and m < 12]
+    alley = [w for w, t in tags.items() if t.get("service") in ALLEY_SERVICES]
+    assert truck.loc["maxheight", "ways"] == len(height) == 6
+    assert truck.loc["maxweight", "ways"] == len(weight) == 4
+    assert truck.loc["service", "ways"] == len(alley)
+    named = [
+        w
+        for w, t in tags.items()
+        if t.get("highway") in MINOR
+        and all(_number(t.get(k)) is None for k in ("width", "est_width", "maxwidth"))
+        and any(re.match(rf"{x}(\s|\d|$)", t.get("name", "").lower()) for x in LANE_WORDS)
+    ]
+    assert truck.loc["name", "ways"] == len(named)
+    ways = report.ways[report.ways["mode"] == "truck"]
+    whole = set(ways.loc[ways["rules"] != "oneway", "osmid"])
+    assert whole == {w for w, t in tags.items() if "highway" in t and _truck_forbidden(t)}
+    # one direction only: two-way streets that are one-way for cars (and so for trucks)
+    one_direction = set(ways.loc[ways["rules"] == "oneway", "osmid"])
+    assert one_direction == {
+        w
+        for w, t in tags.items()
+        if t.get("oneway:motorcar") == "yes"
+        and t.get("oneway") != "yes"
+        and not _truck_forbidden(t)
+    }
+    # garbled conditionals are counted, not raised: 2 ways "@ (...)", 1 way "no @ @ (...)"
+    bad = report.problems[report.problems["kind"] == "syntax"]
+    assert bad["ways"].sum() == 3
