@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Literal
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
+import shapely
+import shapely.ops
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
@@ -381,3 +383,225 @@ def path_line(G: nx.MultiDiGraph, nodes: Sequence[int], *, weight: Weight = "len
 
 def _sqdist(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2
+
+
+@dataclass(frozen=True)
+class TruckStops:
+    """Where the truck stops for each gathering point: a node on a street of the truck network.
+
+    `graph` is the truck network with a node inserted where each stop falls on a street (the
+    street's edges split there, both ways on a two-way street), so the truck's kilometres and
+    times between stops are those of the drawn street lines. The crew walks between the stop and
+    the point (`walk_m`, along the walk network).
+    """
+
+    graph: nx.MultiDiGraph
+    node: IntArray  # the stop's node id in `graph`; -1 when no street is within reach
+    walk_m: FloatArray  # the crew's walk from the point to its stop, metres (inf: none)
+    straight_m: FloatArray  # straight distance from the point to the nearest truck street
+    reasons: tuple[str | None, ...]  # why a point has no stop (None when it has one)
+    straight_walk: npt.NDArray[np.bool_]  # the walk is the straight line (no building in between)
+
+    @property
+    def reachable(self) -> npt.NDArray[np.bool_]:
+        """Return which points have a stop within the walking limit."""
+        return self.node >= 0
+
+
+def truck_stops(
+    G: nx.MultiDiGraph,
+    walk: GraphArrays,
+    points_m: gpd.GeoSeries,
+    *,
+    max_walk_m: float,
+    obstacles: gpd.GeoSeries | None = None,
+) -> TruckStops:
+    """Choose for each gathering point the place on a truck street its crew walks to.
+
+    The candidates are the points of the truck network's streets within `max_walk_m` of the
+    gathering point in a straight line, one per street edge (the edge's point nearest to it);
+    the stop is the candidate with the shortest walk. The walk is the straight line when no
+    obstacle (a building footprint) stands between the point and the street, else the path along
+    the walk network; so a point on a street is served where it stands, and an alley system
+    behind a row of houses and reached only by a footway does not count as near. A point with no
+    candidate within `max_walk_m` on foot gets no stop and a reason naming the nearest street.
+
+    Parameters
+    ----------
+    G
+        The truck network (osmnx graph, EPSG:4326 coordinates), every node reaching every
+        other (`gomrac.geo.network.routable`).
+    walk
+        The walk network in metres.
+    points_m
+        Gathering points, in the projected CRS of `walk` (EPSG:32648).
+    max_walk_m
+        Farthest the crew wheels the bins, metres on foot.
+    obstacles
+        Polygons a straight walk may not cross (building footprints), same CRS as `points_m`.
+
+    Returns
+    -------
+    TruckStops
+        A copy of `G` with the stops inserted, and each point's stop and walk.
+    """
+    require_metric(points_m, "points_m")
+    keys = list(G.edges(keys=True))
+    lines = [_edge_line(G, u, v, k) for u, v, k in keys]
+    crs = G.graph.get("crs", "EPSG:4326")
+    metric = gpd.GeoSeries(lines, crs=crs).to_crs(points_m.crs).to_numpy()
+    tree = shapely.STRtree(metric)
+    pts = points_m.reset_index(drop=True).to_numpy()
+    near_idx, near_m = tree.query_nearest(pts, return_distance=True, all_matches=False)
+    straight = np.full(len(pts), np.inf)
+    straight[near_idx[0]] = near_m
+    p_of, e_of = tree.query(pts, predicate="dwithin", distance=max_walk_m)
+    offsets = shapely.line_locate_point(metric[e_of], pts[p_of])
+    proj = shapely.line_interpolate_point(metric[e_of], offsets)
+    walk_m = cost_matrix(
+        walk, gpd.GeoSeries(pts, crs=points_m.crs), gpd.GeoSeries(proj, crs=points_m.crs)
+    )
+    pair_walk = walk_m[p_of, np.arange(len(p_of))]
+    straight_pair = shapely.distance(pts[p_of], proj)
+    clear = np.ones(len(p_of), bool)
+    if obstacles is not None and len(obstacles):
+        segments = shapely.linestrings(
+            np.stack([shapely.get_coordinates(pts[p_of]), shapely.get_coordinates(proj)], axis=1)
+        )
+        crossed, _ = shapely.STRtree(obstacles.to_numpy()).query(segments, predicate="crosses")
+        clear[crossed] = False
+    pair_straight = clear & (straight_pair <= pair_walk)
+    pair_walk = np.where(pair_straight, straight_pair, pair_walk)
+    chosen: dict[int, tuple[int, float]] = {}  # point → (edge, offset in metres)
+    where: dict[int, int] = {}  # point → its pair
+    best = np.full(len(pts), np.inf)
+    straight_walk = np.zeros(len(pts), bool)
+    for k in np.argsort(pair_walk, kind="stable"):
+        p = int(p_of[k])
+        if p not in chosen and pair_walk[k] <= max_walk_m:
+            chosen[p] = (int(e_of[k]), float(offsets[k]))
+            where[p] = int(k)
+            best[p] = float(pair_walk[k])
+            straight_walk[p] = bool(pair_straight[k])
+    # the stops' positions in the graph's CRS, exactly where the walk ends
+    on_graph = gpd.GeoSeries(proj[[where[p] for p in chosen]], crs=points_m.crs).to_crs(crs)
+    position = dict(zip(chosen, on_graph.to_numpy(), strict=True))
+    G2, node_of = _split_edges(G, keys, lines, metric, chosen, position)
+    node = np.full(len(pts), -1, dtype=np.int64)
+    reasons: list[str | None] = []
+    for p in range(len(pts)):
+        if p in chosen:
+            node[p] = node_of[p]
+            reasons.append(None)
+        else:
+            reasons.append(
+                f"no truck street within {max_walk_m:g} m on foot (the nearest is "
+                f"{straight[p]:.0f} m away in a straight line)"
+            )
+    log.info(
+        "truck_stops: %d of %d points reach a truck street within %.0f m on foot",
+        len(chosen),
+        len(pts),
+        max_walk_m,
+    )
+    return TruckStops(G2, node, best, straight, tuple(reasons), straight_walk)
+
+
+def _edge_line(G: nx.MultiDiGraph, u: int, v: int, k: int) -> LineString:
+    """Return the edge's geometry oriented from u to v (graph CRS)."""
+    data = G.edges[u, v, k]
+    start = (G.nodes[u]["x"], G.nodes[u]["y"])
+    end = (G.nodes[v]["x"], G.nodes[v]["y"])
+    if "geometry" not in data:
+        return LineString([start, end])
+    coords = list(data["geometry"].coords)
+    if _sqdist(coords[-1], start) < _sqdist(coords[0], start):
+        coords.reverse()
+    return LineString(coords)
+
+
+def _split_edges(
+    G: nx.MultiDiGraph,
+    keys: list[tuple[int, int, int]],
+    lines: list[LineString],
+    metric: npt.NDArray[np.object_],
+    chosen: dict[int, tuple[int, float]],
+    position: dict[int, shapely.Point],
+) -> tuple[nx.MultiDiGraph, dict[int, int]]:
+    """Copy `G` with a node at each chosen point of an edge, that edge (and its twin) split."""
+    G2 = G.copy()
+    next_id = max(int(n) for n in G.nodes) + 1
+    by_edge: dict[int, list[tuple[float, int]]] = {}
+    for p, (e, off) in chosen.items():
+        by_edge.setdefault(e, []).append((off, p))
+    node_of: dict[int, int] = {}
+    index = {key: i for i, key in enumerate(keys)}
+    done: set[int] = set()
+    for e in sorted(by_edge):
+        if e in done:  # the twin of a street already split
+            continue
+        u, v, k = keys[e]
+        length_m = float(metric[e].length)
+        twin = _twin(G, u, v, k, lines[e])
+        stops = list(by_edge[e])
+        if twin:
+            back = index[twin[0][:3]]
+            stops += [(length_m - off, p) for off, p in by_edge.get(back, [])]
+            done.add(back)
+        at: dict[float, int] = {}  # offset from u (m) → node
+        cut_at: dict[float, float] = {}  # offset from u (m) → where on the graph-CRS line (0..1)
+        for off, p in sorted(stops):
+            if off <= 1e-6:
+                node_of[p] = u
+            elif off >= length_m - 1e-6:
+                node_of[p] = v
+            else:
+                key = round(off, 3)
+                if key not in at:
+                    at[key] = next_id
+                    pt = position[p]
+                    cut_at[key] = float(shapely.line_locate_point(lines[e], pt, normalized=True))
+                    G2.add_node(next_id, x=pt.x, y=pt.y, street_count=2, gomrac_stop=True)
+                    next_id += 1
+                node_of[p] = at[key]
+        if not at:
+            continue
+        cuts = sorted(at)
+        for a, b, kk, line, forward in ((u, v, k, lines[e], True), *twin):
+            data = G.edges[a, b, kk]
+            order = cuts if forward else cuts[::-1]
+            share = [c / length_m if forward else 1 - c / length_m for c in order]
+            on_line = [cut_at[c] if forward else 1 - cut_at[c] for c in order]
+            path = [a, *(at[c] for c in order), b]
+            G2.remove_edge(a, b, kk)
+            for (s, t), (f0, f1), (g0, g1) in zip(
+                pairwise(path),
+                pairwise([0.0, *share, 1.0]),
+                pairwise([0.0, *on_line, 1.0]),
+                strict=True,
+            ):
+                part = dict(data)
+                for attr in ("length", "travel_time"):
+                    if attr in part:
+                        part[attr] = float(part[attr]) * (f1 - f0)
+                part["geometry"] = shapely.ops.substring(line, g0, g1, normalized=True)
+                G2.add_edge(s, t, **part)
+    return G2, node_of
+
+
+def _twin(
+    G: nx.MultiDiGraph, u: int, v: int, k: int, line: LineString
+) -> list[tuple[int, int, int, LineString, bool]]:
+    """Return the opposite edge of a two-way street (v → u along the same line), if any."""
+    if not G.has_edge(v, u):
+        return []
+    osmid = G.edges[u, v, k].get("osmid")
+    for kk, data in G[v][u].items():
+        if (v, u, kk) == (u, v, k):  # a loop is not its own twin
+            continue
+        back = _edge_line(G, v, u, kk)
+        same_way = data.get("osmid") == osmid
+        same_line = abs(back.length - line.length) <= 1e-9 + 1e-6 * line.length
+        if same_way and same_line:
+            return [(v, u, kk, back, False)]
+    return []

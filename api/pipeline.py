@@ -34,6 +34,8 @@ from gomrac.geo.population import Population, population_for
 from gomrac.geo.wards import BOUNDARY_ATTRIBUTION, StudyArea, resolve_area
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from gomrac.geo.network import NetworkRules
     from gomrac.geo.settings import Settings
 
@@ -63,9 +65,14 @@ class WardData:
         return GraphArrays.from_graph(routable(self.require_networks().cart), weight="length")
 
     @cached_property
+    def truck_graph(self) -> nx.MultiDiGraph:
+        """The truck network's largest strongly connected component (every node reaches all)."""
+        return routable(self.require_networks().truck)
+
+    @cached_property
     def truck_arrays(self) -> GraphArrays:
         """The truck network's largest strongly connected component as arrays (seconds)."""
-        return GraphArrays.from_graph(routable(self.require_networks().truck), weight="travel_time")
+        return GraphArrays.from_graph(self.truck_graph, weight="travel_time")
 
     @cached_property
     def truck_edges(self) -> gpd.GeoDataFrame:

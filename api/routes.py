@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 from shapely.geometry import Point
@@ -33,6 +34,7 @@ from gomrac.analysis.distance import (
     nearest_source_cost,
     path_line,
     path_nodes,
+    truck_stops,
 )
 from gomrac.analysis.errors import ApproximateDataWarning, InfeasibleError, ValidationError
 from gomrac.analysis.routing import (
@@ -70,6 +72,12 @@ CART_KG = 180.0
 #: Farthest a facility may lie from the truck network and still count as reached, metres.
 MAX_FACILITY_SNAP_M = 1500.0
 
+#: Farthest the crew wheels a gathering point's bins to the truck's stop, metres on foot (local
+#: assumption: a 660 L bin on its own wheels, two crew members, about a minute each way).
+MAX_STOP_WALK_M = 60.0
+#: Pace of a crew member wheeling a full bin, metres per second (local assumption).
+CREW_WHEEL_M_S = 0.8
+
 
 @dataclass(frozen=True)
 class RoutesParams:
@@ -79,6 +87,7 @@ class RoutesParams:
     time_limit_s: float = DEFAULT_TIME_LIMIT_S
     service_base_s: float = 120.0  # manoeuvre, stop and start at a gathering point
     service_per_bin_s: float = 30.0  # lift and tip one 660 L bin
+    max_walk_m: float = MAX_STOP_WALK_M  # crew's walk from a truck stop to its point
     garage_lonlat: tuple[float, float] | None = None
     fleet: Fleet | None = None
     two_tier: bool = True
@@ -106,6 +115,7 @@ class RoutesResult:
     carts: pd.DataFrame  # handcart rounds per gathering point
     summary: dict[str, Any]
     walks_to: np.ndarray  # for each demand unit, the point it walks to (−1: none reachable)
+    network: Any  # the truck network the routes follow: a node at each stop, edges split there
     notes: list[str] = field(default_factory=list)
 
 
@@ -171,15 +181,30 @@ def plan_routes(
     """Plan one collection of the ward's gathering points, with baseline, geometry and carts."""
     params = params or RoutesParams()
     streams, _, days = COLLECTIONS[params.collection]
-    nets = data.require_networks()
+    data.require_networks()
     if points is None or points.empty:
         msg = "no gathering points to collect"
         raise ValidationError(msg)
     pts, walks_to = point_demand(data, points)
     garage, landfill, notes = _facility_locations(data, params)
-    truck_t = data.truck_arrays
-    locs = gpd.GeoSeries([garage, landfill, *pts.geometry], crs=METRIC_CRS)
-    _, snap = truck_t.snap(locs)
+    stops = truck_stops(
+        data.truck_graph,
+        data.walk_arrays,
+        pts.geometry,
+        max_walk_m=params.max_walk_m,
+        obstacles=data.metric_layers["buildings"].geometry
+        if "buildings" in data.metric_layers
+        else None,
+    )
+    # the truck network with a node at each stop: every location is a node, so the drive is
+    # the drawn street lines
+    truck_t = GraphArrays.from_graph(stops.graph, weight="travel_time")
+    facilities = gpd.GeoSeries([garage, landfill], crs=METRIC_CRS)
+    fac_node, snap = truck_t.snap(facilities)
+    index = {int(n): i for i, n in enumerate(truck_t.nodes.tolist())}
+    stop_idx = np.array([index[int(n)] if n >= 0 else fac_node[0] for n in stops.node])
+    loc_node = np.concatenate([fac_node, stop_idx])
+    locs = gpd.GeoSeries(gpd.points_from_xy(*truck_t.xy[loc_node].T), crs=METRIC_CRS)
     if snap[1] > MAX_FACILITY_SNAP_M:
         msg = (
             f"the landfill is {snap[1] / 1000:.1f} km from the nearest truck road of the "
@@ -187,16 +212,25 @@ def plan_routes(
             "ward and the landfill (see `gomrac ward summary` for the osmium command)."
         )
         raise InfeasibleError(msg)
-    duration = cost_matrix(truck_t, locs, locs)
-    distance = cost_matrix(truck_t, locs, locs, measure="length")  # km along the fastest paths
+    duration = cost_matrix(truck_t, locs, locs, include_access=False)
+    # km along the fastest paths
+    distance = cost_matrix(truck_t, locs, locs, measure="length", include_access=False)
     kg = sum(pts[f"{s}_kg_day"].to_numpy() for s in streams) * days
     bins = np.maximum(
         bins_needed(kg, bin_l=660.0, bulk_density_kg_m3=data.params.bulk_density_kg_m3), 1
     )
-    service = params.service_base_s + params.service_per_bin_s * bins
+    wheel_s = 2 * np.where(stops.reachable, stops.walk_m, 0.0) / CREW_WHEEL_M_S * np.ceil(bins / 2)
+    service = params.service_base_s + params.service_per_bin_s * bins + wheel_s
     fleet = params.fleet or default_fleet(float(kg.sum()))
     clients = list(range(2, len(locs)))
-    served = kg > 0
+    served = (kg > 0) & stops.reachable
+    names = ["Gara (garage)", "Bãi chôn lấp (landfill)", *_point_names(points)]
+    unreachable = [
+        {"point": names[2 + i], "reason": stops.reasons[i]}
+        for i in np.flatnonzero((kg > 0) & ~stops.reachable)
+    ]
+    for row in unreachable:
+        notes.append(f"{row['point']}: {row['reason']}")
     problem = CollectionProblem.from_matrices(
         duration,
         distance,
@@ -210,8 +244,8 @@ def plan_routes(
     plan = solve(problem, time_limit_s=params.time_limit_s, seed=params.seed)
     violations = check_plan(problem, plan)
     baseline = nearest_neighbour_plan(problem)
-    names = ["Gara (garage)", "Bãi chôn lấp (landfill)", *_point_names(points)]
-    routes, stops = _geometries(plan, problem, locs, names, nets.truck, truck_t)
+    walk_of = np.concatenate([[0.0, 0.0], np.where(stops.reachable, stops.walk_m, np.nan)])
+    routes, stop_rows = _geometries(plan, problem, locs, names, stops.graph, truck_t, walk_of)
     carts = (
         _carts(data, pts, walks_to, streams, days, params) if params.two_tier else pd.DataFrame()
     )
@@ -225,7 +259,9 @@ def plan_routes(
         "total_km": round(plan.total_km, 2),
         "total_h": round(plan.total_h, 2),
         "tonnes": round(plan.tonnes, 2),
-        "all_points_served_once": plan.all_points_served_once and not plan.unserved,
+        "all_points_served_once": plan.all_points_served_once
+        and not plan.unserved
+        and not unreachable,
         "max_load_pct": round(plan.max_load_pct, 1),
         "fuel_l": round(plan.fuel_l, 1),
         "co2_kg": round(plan.co2_kg, 1),
@@ -238,6 +274,11 @@ def plan_routes(
         "check_violations": len(violations),
         "solve_s": round(plan.solve_s, 2),
         "landfill_snap_m": round(float(snap[1]), 1),
+        "max_stop_walk_m": params.max_walk_m,
+        "stop_walk_m_max": round(float(stops.walk_m[stops.reachable].max()), 1)
+        if stops.reachable.any()
+        else None,
+        "unreachable_points": unreachable,
         "notes": notes,
     }
     if len(carts):
@@ -256,10 +297,11 @@ def plan_routes(
         violations,
         gpd.GeoDataFrame({"name": names}, geometry=locs.to_numpy(), crs=METRIC_CRS),
         routes,
-        stops,
+        stop_rows,
         carts,
         summary,
         walks_to,
+        stops.graph,
         notes,
     )
 
@@ -277,8 +319,9 @@ def _geometries(
     names: list[str],
     G: Any,
     arrays: GraphArrays,
+    walk_m: npt.NDArray[np.float64],
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Street-following lines per trip and the ordered stops, EPSG:4326."""
+    """Street-following lines per trip and the ordered stops (on their lines), EPSG:4326."""
     node_of, _ = arrays.snap(locs)
     node_ids = arrays.nodes[node_of]
     wgs = locs.to_crs(WGS84)
@@ -303,6 +346,9 @@ def _geometries(
                     "departure": _clock(stop.departure_s),
                     "arrival_s": stop.arrival_s,
                     "load_kg": round(stop.load_kg, 1),
+                    "walk_m": round(float(walk_m[stop.location]), 1)
+                    if stop.kind == "client"
+                    else None,
                     "geometry": wgs.iloc[stop.location],
                 }
             )

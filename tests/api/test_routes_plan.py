@@ -7,6 +7,7 @@ import json
 import xml.etree.ElementTree as ET
 from itertools import pairwise
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -41,8 +42,12 @@ def test_routes__feasible_by_independent_check(vanmieu_routes) -> None:
 
 
 def test_routes__geometry_follows_network(vanmieu_data, vanmieu_routes) -> None:
-    """Each trip's line runs along truck-network edges from its first stop's node to its last."""
-    G = vanmieu_data.networks.truck
+    """Each trip's line runs along truck-network edges from its first stop's node to its last;
+    the network is the ward's with a node inserted at each stop, its streets cut there."""
+    G = vanmieu_routes.network
+    original = vanmieu_data.truck_graph
+    assert set(original.nodes) <= set(G.nodes)
+    assert all(G.nodes[n].get("gomrac_stop") for n in set(G.nodes) - set(original.nodes))
     assert len(vanmieu_routes.routes) >= 1
     for row in vanmieu_routes.routes.itertuples():
         nodes = json.loads(row.nodes)
@@ -189,16 +194,88 @@ def test_routes__drive_home_closes_last_trip(vanmieu_routes) -> None:
 
 
 def test_routes__km_are_the_drawn_streets(vanmieu_data, vanmieu_routes) -> None:
-    """The plan's kilometres are those of the lines drivers get (fastest paths), plus the short
-    legs between each stop and its street node: distance and time describe the same drive."""
+    """The plan's kilometres are those of the lines drivers get (fastest paths), to 0.1 %: every
+    stop is a node of the truck network, so no straight leg is counted that is not drawn."""
+    G = vanmieu_routes.network
     r = vanmieu_routes
-    drawn_m = float(r.routes.to_crs(32648).length.sum())
-    _, snap_m = vanmieu_data.truck_arrays.snap(r.locations.geometry)
-    visits = r.stops["location"].to_numpy()
-    legs_m = 2 * float(snap_m[visits].sum())  # one leg in, one leg out per visit at most
+    drawn_m = 0.0
+    for row in r.routes.itertuples():
+        nodes = json.loads(row.nodes)
+        for u, v in pairwise(nodes):
+            fastest = min(G[u][v].values(), key=lambda d: d["travel_time"])
+            drawn_m += fastest["length"]
     total_m = r.plan.total_km * 1000
-    # osmnx edge lengths are great-circle metres; UTM lengths of the lines differ by < 0.5 %
-    metric = 0.005 * drawn_m
     assert drawn_m > 0
-    assert drawn_m <= total_m + metric
-    assert total_m - drawn_m <= legs_m + metric
+    assert total_m == pytest.approx(drawn_m, rel=1e-3)
+
+
+def test_routes__gpx_stops_on_their_tracks(vanmieu_data, vanmieu_routes, tmp_path) -> None:
+    """Every GPX waypoint lies on its vehicle's track (within 1 m), and its crew walk is stated."""
+    import shapely
+    from shapely.geometry import Point
+
+    files = write_routes(vanmieu_routes, tmp_path, attribution=vanmieu_data.attribution())
+    ns = {"g": "http://www.topografix.com/GPX/1/1"}
+    checked = 0
+    for key, path in files.items():
+        if not key.startswith("gpx_"):
+            continue
+        root = ET.parse(path).getroot()
+        track = shapely.MultiLineString(
+            [
+                [(float(p.get("lon")), float(p.get("lat"))) for p in seg.findall("g:trkpt", ns)]
+                for seg in root.iterfind(".//g:trkseg", ns)
+            ]
+        )
+        track_m = gpd.GeoSeries([track], crs=4326).to_crs(32648).iloc[0]
+        for wpt in root.iterfind("g:wpt", ns):
+            pt = gpd.GeoSeries([Point(float(wpt.get("lon")), float(wpt.get("lat")))], crs=4326)
+            assert track_m.distance(pt.to_crs(32648).iloc[0]) < 1.0
+            checked += 1
+    assert checked > 0
+    clients = vanmieu_routes.stops[vanmieu_routes.stops["kind"] == "client"]
+    assert (clients["walk_m"] <= vanmieu_routes.summary["max_stop_walk_m"]).all()
+
+
+def test_truck_stops__on_streets_reached_on_foot(vanmieu_data) -> None:
+    """Each stop is a point of a truck street, its walk within the limit and equal to networkx's;
+    the split network keeps every street's length and stays strongly connected."""
+    import networkx as nx
+    import shapely
+
+    from gomrac.analysis.distance import truck_stops
+    from gomrac.geo.network import routable
+
+    G, walk = vanmieu_data.truck_graph, vanmieu_data.walk_arrays
+    rng = np.random.default_rng(7)
+    idx = rng.choice(len(walk.xy), size=400, replace=False)
+    pts = gpd.GeoSeries(gpd.points_from_xy(*walk.xy[idx].T), crs=32648)
+    buildings = vanmieu_data.metric_layers["buildings"].geometry
+    stops = truck_stops(G, walk, pts, max_walk_m=60.0, obstacles=buildings)
+    G2 = stops.graph
+    total = sum(d["length"] for _, _, d in G.edges(data=True))
+    assert sum(d["length"] for _, _, d in G2.edges(data=True)) == pytest.approx(total, rel=1e-9)
+    assert nx.number_strongly_connected_components(G2) == 1
+    W = routable(vanmieu_data.networks.cart).to_undirected()
+    reached = 0
+    for i, node in enumerate(stops.node):
+        if node < 0:
+            assert stops.reasons[i] and "60 m on foot" in stops.reasons[i]
+            continue
+        reached += 1
+        assert stops.walk_m[i] <= 60.0
+        stop = gpd.GeoSeries(
+            gpd.points_from_xy([G2.nodes[node]["x"]], [G2.nodes[node]["y"]]), crs=4326
+        ).to_crs(32648)
+        if stops.straight_walk[i]:  # no building between the point and the street
+            segment = shapely.LineString([pts.iloc[i], stop.iloc[0]])
+            assert not buildings.crosses(segment).any()
+            assert stops.walk_m[i] == pytest.approx(pts.iloc[i].distance(stop.iloc[0]), abs=0.5)
+            continue
+        (target,), (snap,) = walk.snap(stop)
+        want = nx.shortest_path_length(
+            W, int(walk.nodes[idx[i]]), int(walk.nodes[target]), weight="length"
+        )
+        assert stops.walk_m[i] == pytest.approx(want + snap, abs=0.5)
+    assert reached > 20
+    assert 0 < stops.straight_walk.sum() < reached  # both kinds of walk occur
