@@ -44,6 +44,23 @@ How the model maps onto PyVRP 0.14.1
 * The solver's ``ProblemData`` is built directly from matrices (what ``Model.data()`` produces),
   which avoids creating one ``Edge`` object per pair on large instances.
 
+A plan a ward can trust
+-----------------------
+* **Never worse than the obvious plan.** `solve` builds the nearest-neighbour plan, a
+  Clarke–Wright savings plan (`savings_plan`) and takes the ward's current routes
+  (``baseline=``); the cheapest that passes `check_plan` is PyVRP's warm start
+  (``initial_solution``), the fleet offered to the search is what it uses plus a small margin,
+  and the cheapest of all candidates is returned, with ``origin`` naming it.
+* **The same plan on an idle and a busy machine.** Searches stop on progress (iterations
+  without a better plan, `DEFAULT_NO_IMPROVEMENT`, or an iteration cap) with the time limit as
+  a safety net; with a given seed a search that stops on progress gives the same plan whatever
+  the load. ``workers`` independent searches (seeds ``seed``, ``seed + 1``, ...) run in
+  parallel processes and the best is kept (ties to the lower seed). ``status`` says
+  ``"time_limit"`` when the cap cut a search short.
+* **Bounds.** Every plan carries ``lower_bound_vnd`` and ``gap_pct`` from `route_bounds`: at
+  least ⌈demand / capacity⌉ trips, the least number of vehicles the shift allows, and the larger
+  of an assignment bound and a radial bound on distance (proofs in ``_routing_bounds``).
+
 Integers at the solver boundary (STYLE G5)
 ------------------------------------------
 PyVRP takes integers. `to_solver_units` converts: distances to the nearest metre; durations are
@@ -85,33 +102,35 @@ selection (one stream, or several co-collected and summed).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import math
 import time
-import warnings
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 import pyvrp
-from pyvrp.exceptions import PenaltyBoundWarning
-from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, NoImprovement
 
+from gomrac.analysis._routing_bounds import RouteBounds
+from gomrac.analysis._routing_bounds import route_bounds as _route_bounds
+from gomrac.analysis._routing_savings import savings_routes
+from gomrac.analysis._routing_search import SearchOutcome, SearchSpec, Visits, run_searches
 from gomrac.analysis.errors import InfeasibleError, ValidationError
-
-if TYPE_CHECKING:
-    from pyvrp.stop import StoppingCriterion
 
 __all__ = [
     "CO2_KG_PER_L_DIESEL",
+    "DEFAULT_NO_IMPROVEMENT",
     "NIGHT_SHIFT",
     "STREAMS",
     "CollectionPlan",
     "CollectionProblem",
     "Fleet",
+    "RouteBounds",
     "RouteStop",
     "VehicleRoute",
     "VehicleType",
@@ -119,7 +138,9 @@ __all__ = [
     "nearest_neighbour_plan",
     "plan_from_sequences",
     "plan_handcart_rounds",
+    "route_bounds",
     "saving_pct",
+    "savings_plan",
     "solve",
     "to_solver_units",
 ]
@@ -132,6 +153,16 @@ CO2_KG_PER_L_DIESEL = 2.68
 NIGHT_SHIFT = (18 * 3600, 26 * 3600)
 """Default truck shift, 18:00–02:00, in seconds after midnight of the day the shift starts."""
 
+DEFAULT_NO_IMPROVEMENT = 1000
+"""Default of `solve`'s ``no_improvement``: iterations without a better plan that end a search.
+
+Measured on the Hanoi sample's daily collection (292 points, savings start, a shared 2-core
+machine at a load of 7): seeds 0–2 stopped on this rule after 1 500–2 500 iterations, inside the
+CLI's 30 s, at 27.64–27.73 million VND (11–12 % below nearest neighbour); with 2 000 one seed in
+four ran to 14 000 iterations and all three runs of the bench at 30 s hit the time cap under
+that load, so the plan depended on the machine; with 4 000 the search ran past 60 s.
+"""
+
 STREAMS = ("food", "recyclable", "residual")
 """Names of the columns of a per-stream demand array (food / recyclable / residual waste)."""
 
@@ -143,6 +174,7 @@ _M3_TO_L = 1000.0
 _TOL_S = 1e-6
 
 StopKind = Literal["garage", "client", "landfill"]
+PlanStatus = Literal["optimal", "feasible", "time_limit"]
 
 
 def to_solver_units(
@@ -629,7 +661,9 @@ class CollectionProblem:
         time_limit_s: float,
         seed: int = 0,
         max_iterations: int | None = None,
-        no_improvement: int | None = None,
+        no_improvement: int | None = DEFAULT_NO_IMPROVEMENT,
+        baseline: CollectionPlan | None = None,
+        workers: int = 1,
     ) -> CollectionPlan:
         """Solve this problem; see the module-level `solve`."""
         return solve(
@@ -638,6 +672,8 @@ class CollectionProblem:
             seed=seed,
             max_iterations=max_iterations,
             no_improvement=no_improvement,
+            baseline=baseline,
+            workers=workers,
         )
 
 
@@ -753,6 +789,35 @@ class CollectionPlan:
         Whether PyVRP reports its solution feasible (``None`` when not solved by PyVRP).
     stream
         Waste stream(s) collected.
+    origin
+        Which plan `solve` returned: ``"search"`` (PyVRP's), or a constructive plan it could not
+        beat, ``"nearest_neighbour"``, ``"savings"`` or ``"baseline"`` (the plan passed as
+        ``baseline``); a constructive plan names itself (``"sequences"`` for
+        `plan_from_sequences`).
+    origin_saving_pct
+        How much cheaper the returned plan is than the next best candidate, % of that
+        candidate's cost (0 when only one candidate was feasible, or on a tie).
+    candidate_costs_vnd
+        ``(origin, cost_vnd)`` of every candidate `solve` compared that passed `check_plan`.
+    lower_bound_vnd
+        No complete plan of the problem costs less (VND): the trip, vehicle and distance bounds
+        of `route_bounds`.
+    gap_pct
+        ``100 * (cost_vnd - lower_bound_vnd) / cost_vnd``: at most this share of the cost could
+        still be saved (negative only for a plan that leaves clients unserved, which the bound
+        does not cover).
+    status
+        ``"optimal"`` when the cost meets the lower bound, ``"time_limit"`` when a search was
+        cut short by its time cap (a longer run could give another plan), ``"feasible"``
+        otherwise (for `solve`: the searches stopped on their progress rule, so the result
+        depends only on the seed, the workers and the iteration counts).
+    min_trips, min_vehicles
+        The least numbers of trips and vehicles any complete plan needs (the bound's parts).
+    seed, workers, iterations, stop_reason
+        For `solve`'s plans: the first seed, the number of searches (seeds ``seed`` ...
+        ``seed + workers - 1``; 0 for plans not made by `solve`), and the iterations of the
+        best search and the rule that stopped it (``"no_improvement"``, ``"max_iterations"``
+        or ``"time_limit"``).
     """
 
     routes: tuple[VehicleRoute, ...]
@@ -772,6 +837,18 @@ class CollectionPlan:
     solver_cost_vnd: float | None = None
     solver_feasible: bool | None = None
     stream: str = "all"
+    origin: str = ""
+    origin_saving_pct: float = 0.0
+    candidate_costs_vnd: tuple[tuple[str, float], ...] = ()
+    lower_bound_vnd: float = 0.0
+    gap_pct: float = 0.0
+    status: PlanStatus = "feasible"
+    min_trips: int = 0
+    min_vehicles: int = 0
+    seed: int | None = None
+    workers: int = 0
+    iterations: int = 0
+    stop_reason: str = ""
 
 
 def saving_pct(baseline: CollectionPlan, plan: CollectionPlan, *, by: str = "cost_vnd") -> float:
@@ -875,6 +952,7 @@ def _assemble_plan(
     solve_s: float,
     solver_cost_vnd: float | None = None,
     solver_feasible: bool | None = None,
+    origin: str | None = None,
 ) -> CollectionPlan:
     seen = np.zeros(problem.n_clients, dtype=np.int64)
     max_pct = 0.0
@@ -890,6 +968,9 @@ def _assemble_plan(
         cost += vt.cost_per_km_vnd * r.km + vt.fixed_cost_vnd
         fuel += vt.fuel_l_per_100km * r.km / 100.0
     served = seen > 0
+    bounds = route_bounds(problem)
+    gap = 100.0 * (cost - bounds.cost_vnd) / cost if cost > 0 else 0.0
+    optimal = bool((seen == 1).all()) and cost <= bounds.cost_vnd * (1 + 1e-9) + 1e-6
     return CollectionPlan(
         routes=tuple(routes),
         method=method,
@@ -908,7 +989,41 @@ def _assemble_plan(
         solver_cost_vnd=solver_cost_vnd,
         solver_feasible=solver_feasible,
         stream=problem.stream,
+        origin=method if origin is None else origin,
+        lower_bound_vnd=bounds.cost_vnd,
+        gap_pct=max(0.0, gap) if optimal else gap,
+        status="optimal" if optimal else "feasible",
+        min_trips=bounds.min_trips,
+        min_vehicles=bounds.min_vehicles,
     )
+
+
+_BOUNDS: weakref.WeakKeyDictionary[CollectionProblem, RouteBounds] = weakref.WeakKeyDictionary()
+
+
+def route_bounds(problem: CollectionProblem) -> RouteBounds:
+    """Lower bounds on trips, vehicles, distance and cost of any complete plan of `problem`.
+
+    The trip bound comes from total demand and the largest capacity, the distance bound from an
+    assignment problem over clients, trip starts and trip ends, the vehicle bound from the total
+    time the work needs and the longest shift; the proofs are in the private module
+    ``_routing_bounds``. Computed once per problem (a linear assignment of size ``2 n``).
+
+    Parameters
+    ----------
+    problem
+        A validated `CollectionProblem`.
+
+    Returns
+    -------
+    RouteBounds
+        ``min_trips``, ``min_vehicles``, ``distance_m`` and ``cost_vnd``.
+    """
+    found = _BOUNDS.get(problem)
+    if found is None:
+        found = _route_bounds(problem)
+        _BOUNDS[problem] = found
+    return found
 
 
 # --------------------------------------------------------------------------------------------
@@ -1029,6 +1144,16 @@ def _problem_data(problem: CollectionProblem) -> tuple[pyvrp.ProblemData, _Solve
     return data, _SolverMap(src, tuple(depot_kind), final, vnd_per_unit)
 
 
+def _solver_data(problem: CollectionProblem) -> pyvrp.ProblemData:
+    """PyVRP data of `problem` (module level, so a search process can build it)."""
+    return _problem_data(problem)[0]
+
+
+def _solver_map(problem: CollectionProblem) -> _SolverMap:
+    """How the solver's depots and locations of `problem` map back to the matrices."""
+    return _problem_data(problem)[1]
+
+
 def _vnd_per_solver_unit(fleet: Fleet) -> float:
     """VND per unit of PyVRP's objective: the cheapest vehicle costs 10 units per metre.
 
@@ -1042,23 +1167,22 @@ def _vnd_per_solver_unit(fleet: Fleet) -> float:
     return ref / 1000.0 / 10.0
 
 
-def _routes_from_solution(
-    problem: CollectionProblem, solution: pyvrp.Solution, smap: _SolverMap
+def _routes_from_visits(
+    problem: CollectionProblem, visits: Visits, smap: _SolverMap
 ) -> list[VehicleRoute]:
     routes = []
-    for r in solution.routes():
-        k = r.vehicle_type()
+    for k, acts in visits:
         g = problem.garage_of(k)
         locs: list[int] = [g]
         kinds: list[StopKind] = ["garage"]
         cls_: list[int] = [-1]
-        for act in list(r.schedule())[1:-1]:
-            if act.is_client():
-                locs.append(problem.clients[act.idx])
+        for is_client, idx in acts:
+            if is_client:
+                locs.append(problem.clients[idx])
                 kinds.append("client")
-                cls_.append(act.idx)
-            elif act.is_depot():
-                locs.append(int(smap.loc_src[act.idx]))
+                cls_.append(idx)
+            else:
+                locs.append(int(smap.loc_src[idx]))
                 kinds.append("landfill")
                 cls_.append(-1)
         if kinds[-1] == "client":
@@ -1074,36 +1198,116 @@ def _routes_from_solution(
     return routes
 
 
+def _visits_from_plan(plan: CollectionPlan, smap: _SolverMap) -> Visits:
+    """Express `plan` as solver visits: middle unloads become reloads, the last is folded.
+
+    Each vehicle type has its own copies of the landfills among the solver's depots
+    (`_problem_data`); the final unload is part of the client → garage edge.
+    """
+    depot_of = {
+        (k, int(smap.loc_src[d])): d
+        for d, (kind, k) in enumerate(smap.depot_kind)
+        if kind == "landfill"
+    }
+    return tuple(
+        (
+            route.vehicle_type,
+            tuple(
+                (True, s.client)
+                if s.kind == "client"
+                else (False, depot_of[route.vehicle_type, s.location])
+                for s in route.stops[1:-2]  # without the garages and the final unload
+            ),
+        )
+        for route in plan.routes
+        if route.clients
+    )
+
+
+def _search_fleet(problem: CollectionProblem, start: CollectionPlan | None) -> Fleet:
+    """Offer the search what the starting plan uses, plus a margin per vehicle type.
+
+    A type is counted in the vehicles the start uses, or in its trips when the type has no
+    fixed cost (a free vehicle per trip then costs nothing and gives PyVRP plain routes instead
+    of reloads, which its operators handle better). The margin (2, or 15 %, whichever is more)
+    leaves the search room to move work between vehicles; without a complete starting plan the
+    whole fleet is offered.
+    """
+    if start is None:
+        return problem.fleet
+    used = [0] * len(problem.fleet)
+    for r in start.routes:
+        free = problem.fleet[r.vehicle_type].fixed_cost_vnd == 0
+        used[r.vehicle_type] += r.trips if free else 1
+    return Fleet(
+        tuple(
+            replace(vt, count=min(vt.count, u + max(2, math.ceil(0.15 * u))))
+            for vt, u in zip(problem.fleet, used, strict=True)
+        )
+    )
+
+
 def solve(
     problem: CollectionProblem,
     *,
     time_limit_s: float,
     seed: int = 0,
     max_iterations: int | None = None,
-    no_improvement: int | None = None,
+    no_improvement: int | None = DEFAULT_NO_IMPROVEMENT,
+    baseline: CollectionPlan | None = None,
+    workers: int = 1,
 ) -> CollectionPlan:
-    """Optimise the collection routes with PyVRP's iterated local search.
+    """Optimise the collection routes: constructive plans, then PyVRP's iterated local search.
+
+    1. Constructive plans: `nearest_neighbour_plan`, `savings_plan` and `baseline` (the ward's
+       current routes) when given; those that pass `check_plan` are candidates, and the
+       cheapest is the search's warm start.
+    2. The fleet offered to the search is what that start uses plus a margin (2 vehicles or
+       15 %, per vehicle type), not the whole fleet: a search over many idle trucks wanders.
+    3. `workers` independent searches (seeds ``seed``, ``seed + 1``, ...) in parallel
+       processes, each stopped by its progress rule (`no_improvement`, `max_iterations`) or
+       the time cap; the best plan wins, ties to the lower seed.
+    4. The cheapest of the search's plan and the constructive candidates is returned
+       (``origin`` says which), with the lower bound, the gap and the status.
+
+    With a progress rule and a time cap that is not reached, the plan depends only on the
+    problem, `seed`, `workers` and the rules: the same on an idle and on a busy machine.
 
     Parameters
     ----------
     problem
         A validated `CollectionProblem`.
     time_limit_s
-        Wall-clock budget for the search, in seconds.
+        Wall-clock cap for the whole call, in seconds (construction, then the search); a safety
+        net when a progress rule is given.
     seed
-        Random seed (the search is reproducible for a given seed and iteration count).
+        Random seed of the first search (the search is reproducible for a given seed and
+        iteration count).
     max_iterations
-        Optional iteration cap; the search stops at whichever limit comes first.
+        Optional cap on the iterations of each search.
     no_improvement
-        Optional: stop after this many iterations without a better solution. Small instances
-        (a handcart round of a dozen alley stops) converge long before any sensible time limit.
+        Stop a search after this many iterations without a better plan (`DEFAULT_NO_IMPROVEMENT`;
+        ``None`` runs to the other limits). A search that has no feasible plan yet goes on.
+    baseline
+        The ward's current routes (e.g. from `plan_from_sequences`): a candidate and possible
+        warm start when it passes `check_plan`.
+    workers
+        Number of independent searches, run in parallel processes started with ``spawn`` (1:
+        one search, in this process); a script that calls `solve` with ``workers > 1`` needs
+        the usual ``if __name__ == "__main__":`` guard.
 
     Returns
     -------
     CollectionPlan
-        Routes with explicit unloads (the last one before the garage), times and loads recomputed
-        from the matrices. ``solver_feasible`` is PyVRP's verdict; a plan that is not feasible
-        (too few vehicles for the shift, say) is still returned so `check_plan` can say why.
+        Routes with explicit unloads (the last one before the garage), times and loads
+        recomputed from the matrices; never costlier than a feasible constructive candidate.
+        ``solver_feasible`` is PyVRP's verdict on its own plan; a plan that is not feasible (too
+        few vehicles for the shift, say) is still returned so `check_plan` can say why.
+
+    Raises
+    ------
+    ValidationError
+        If `workers` is below 1 or `time_limit_s` is not positive.
 
     Examples
     --------
@@ -1115,61 +1319,99 @@ def solve(
     ...     dist / 8, dist, garage=0, landfills=[1], clients=[2, 3],
     ...     demand_kg=[900.0, 1200.0], service_s=120, fleet=Fleet((VehicleType(),)))
     >>> plan = solve(problem, time_limit_s=1, max_iterations=100)
-    >>> plan.routes[0].locations, plan.total_km, check_plan(problem, plan)
-    ((0, 2, 3, 1, 0), 6.0, [])
+    >>> plan.routes[0].locations, plan.total_km, check_plan(problem, plan), plan.status
+    ((0, 2, 3, 1, 0), 6.0, [], 'optimal')
     """
     t0 = time.perf_counter()
+    if workers < 1 or not time_limit_s > 0:
+        msg = f"solve needs workers >= 1 and time_limit_s > 0; got {workers} and {time_limit_s}."
+        raise ValidationError(msg)
     if problem.n_clients == 0:
         return _assemble_plan(
             problem, [], method="pyvrp", solve_s=0.0, solver_cost_vnd=0.0, solver_feasible=True
         )
-    data, smap = _problem_data(problem)
-    criteria: list[StoppingCriterion] = [MaxRuntime(time_limit_s)]
-    if max_iterations is not None:
-        criteria.append(MaxIterations(max_iterations))
-    if no_improvement is not None:
-        criteria.append(NoImprovement(no_improvement))
-    stop = MultipleCriteria(criteria)
-    with warnings.catch_warnings(record=True) as caught:
-        # PyVRP warns when its penalties saturate (a hard or infeasible instance); the plan says
-        # so through `solver_feasible`, so the warning becomes a log line rather than escaping.
-        warnings.simplefilter("always", PenaltyBoundWarning)
-        result = pyvrp.solve(data, stop=stop, seed=seed, collect_stats=False, display=False)
-        left = time_limit_s - (time.perf_counter() - t0)
-        if no_improvement is not None and not result.is_feasible() and left > 0.01:
-            # "no improvement" also ends a search that has not found a feasible plan yet (its
-            # best cost stays the penalised one): such a search goes on to the time limit
-            rest: list[StoppingCriterion] = [MaxRuntime(left)]
-            if max_iterations is not None:
-                rest.append(MaxIterations(max_iterations))
-            result = pyvrp.solve(
-                data, stop=MultipleCriteria(rest), seed=seed, collect_stats=False, display=False
-            )
-    for w in caught:
-        if issubclass(w.category, PenaltyBoundWarning):
-            log.warning("solve: PyVRP penalty bound reached (hard or infeasible instance)")
+    candidates: list[tuple[str, CollectionPlan]] = []
+    starts = [("nearest_neighbour", nearest_neighbour_plan(problem))]
+    starts.append(("savings", savings_plan(problem)))
+    if baseline is not None:
+        starts.append(("baseline", baseline))
+    for name, plan in starts:
+        issues = check_plan(problem, plan)
+        if issues:
+            log.info("solve: %s plan not a candidate (%d violations)", name, len(issues))
         else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    routes = _routes_from_solution(problem, result.best, smap)
-    feasible = bool(result.is_feasible())
+            candidates.append((name, plan))
+    # the search must beat a constructive plan to be named: ties go to the constructive one
+    order = {"baseline": 0, "savings": 1, "nearest_neighbour": 2, "search": 3}
+    start = min(candidates, key=lambda c: (c[1].cost_vnd, order[c[0]])) if candidates else None
+
+    search_problem = replace(
+        problem, fleet=_search_fleet(problem, None if start is None else start[1])
+    )
+    smap = _solver_map(search_problem)
+    initial = None if start is None else _visits_from_plan(start[1], smap)
+    deadline = time.time() + max(0.05, time_limit_s - (time.perf_counter() - t0))
+    build = functools.partial(_solver_data, search_problem)
+    spec = SearchSpec(build, initial, deadline, max_iterations, no_improvement)
+    seeds = [seed + w for w in range(workers)]
+    outcomes = run_searches(spec, seeds, workers=workers)
+    if any(o.penalty_bound for o in outcomes):
+        log.warning("solve: PyVRP penalty bound reached (hard or infeasible instance)")
+
+    searched: list[tuple[float, int, CollectionPlan, SearchOutcome]] = []
+    for w, out in enumerate(outcomes):
+        routes = _routes_from_visits(problem, out.best, smap)
+        plan = _assemble_plan(problem, routes, method="pyvrp", solve_s=0.0)
+        ok = not check_plan(problem, plan)
+        searched.append((plan.cost_vnd if ok else math.inf, w, plan, out))
+    cost, _, found, out = min(searched, key=lambda x: x[:2])
+    if math.isfinite(cost):
+        candidates.append(("search", found))
+    if candidates:
+        ranked = sorted(candidates, key=lambda c: (c[1].cost_vnd, order[c[0]]))
+        origin, winner = ranked[0]
+        runner_up = ranked[1][1].cost_vnd if len(ranked) > 1 else winner.cost_vnd
+    else:
+        origin, winner, runner_up = "search", found, found.cost_vnd
+    margin = 100.0 * (runner_up - winner.cost_vnd) / runner_up if runner_up > 0 else 0.0
     plan = _assemble_plan(
         problem,
-        routes,
+        winner.routes,
         method="pyvrp",
         solve_s=time.perf_counter() - t0,
-        solver_cost_vnd=float(result.cost()) * smap.vnd_per_unit,
-        solver_feasible=feasible,
+        solver_cost_vnd=out.cost * smap.vnd_per_unit if out.feasible else math.inf,
+        solver_feasible=out.feasible,
+        origin=origin,
+    )
+    status: PlanStatus = plan.status
+    if status != "optimal" and any(o.stop_reason == "time_limit" for o in outcomes):
+        status = "time_limit"
+    plan = replace(
+        plan,
+        origin_saving_pct=float(margin),
+        candidate_costs_vnd=tuple((name, float(p.cost_vnd)) for name, p in candidates),
+        status=status,
+        seed=seed,
+        workers=workers,
+        iterations=out.iterations,
+        stop_reason=out.stop_reason,
     )
     log.info(
-        "solve: %d clients, %d vehicles, %d trips, %.1f km, feasible=%s in %.1f s",
+        "solve: %d clients, %d vehicles, %d trips, %.1f km, origin %s (%.2f %% below the next), "
+        "gap %.1f %%, %s, %d iterations (%s) in %.1f s",
         problem.n_clients,
         plan.vehicles_used,
         plan.trips,
         plan.total_km,
-        feasible,
+        origin,
+        margin,
+        plan.gap_pct,
+        plan.status,
+        out.iterations,
+        out.stop_reason,
         plan.solve_s,
     )
-    if not feasible:
+    if not out.feasible:
         log.warning("solve: PyVRP found no feasible plan in %.1f s; see check_plan()", time_limit_s)
     return plan
 
@@ -1416,25 +1658,21 @@ def _nearest_fit(  # the greedy step of nearest_neighbour_plan
     time to unload and drive home (s).
     """
     vt = problem.fleet[k]
-    best: tuple[float, float, int, float] | None = None
-    for i in np.flatnonzero(~served).tolist():
-        c = problem.clients[i]
-        if kg + problem.demand_kg[i] > vt.capacity_kg + 1e-9:
-            continue
-        if problem.has_volume and m3 + problem.demand_m3[i] > vt.capacity_m3 + 1e-9:
-            continue
-        d, t = problem.distance_m[pos, c], problem.duration_s[pos, c]
-        if not (math.isfinite(d) and math.isfinite(t)):
-            continue
-        begin = max(now + t, problem.tw_early_s[i])
-        if begin > problem.tw_late_s[i] + _TOL_S:
-            continue
-        leave = begin + problem.service_s[i]
-        if leave + home_t[i] > vt.shift_end_s + _TOL_S:
-            continue
-        if best is None or (d, t) < best[:2]:
-            best = (d, t, int(i), leave)
-    return None if best is None else (best[2], best[3])
+    idx = np.flatnonzero(~served)
+    loc = np.asarray(problem.clients, dtype=np.int64)[idx]
+    d, t = problem.distance_m[pos, loc], problem.duration_s[pos, loc]
+    ok = (kg + problem.demand_kg[idx] <= vt.capacity_kg + 1e-9) & np.isfinite(d) & np.isfinite(t)
+    if problem.has_volume:
+        ok &= m3 + problem.demand_m3[idx] <= vt.capacity_m3 + 1e-9
+    begin = np.maximum(now + t, problem.tw_early_s[idx])
+    ok &= begin <= problem.tw_late_s[idx] + _TOL_S
+    leave = begin + problem.service_s[idx]
+    ok &= leave + np.asarray(home_t)[idx] <= vt.shift_end_s + _TOL_S
+    if not ok.any():
+        return None
+    # nearest by distance, then time, then client number
+    first = np.flatnonzero(ok)[np.lexsort((idx[ok], t[ok], d[ok]))[0]]
+    return int(idx[first]), float(leave[first])
 
 
 def _nearest_landfill(problem: CollectionProblem, frm: int) -> int:
@@ -1442,6 +1680,58 @@ def _nearest_landfill(problem: CollectionProblem, frm: int) -> int:
         problem.landfills,
         key=lambda lf: (problem.distance_m[frm, lf], problem.duration_s[frm, lf]),
     )
+
+
+def savings_plan(problem: CollectionProblem) -> CollectionPlan:
+    """Build a plan by Clarke–Wright savings, adapted to trips with reloads and shifts.
+
+    Trips are joined in decreasing order of the saving ``d(i, landfill) + d(landfill, j) -
+    d(i, j)`` (nearest landfills: they act as the hub) while they fit the body and one shift;
+    the trips are then packed, longest first, into as few vehicles as the shift and the time
+    windows allow (best fit). Clarke, G. and J. W. Wright (1964), Scheduling of vehicles from a
+    central depot to a number of delivery points, *Operations Research* 12(4): 568–581.
+
+    Parameters
+    ----------
+    problem
+        A validated `CollectionProblem`.
+
+    Returns
+    -------
+    CollectionPlan
+        Costed like `solve`'s plans (``method="savings"``); clients left when the fleet runs
+        out are in ``unserved``.
+    """
+    t0 = time.perf_counter()
+    routes = []
+    for k, trips in savings_routes(problem):
+        g = problem.garage_of(k)
+        locs: list[int] = [g]
+        kinds: list[StopKind] = ["garage"]
+        cls_: list[int] = [-1]
+        for t_no, trip in enumerate(trips):
+            for i in trip:
+                locs.append(problem.clients[i])
+                kinds.append("client")
+                cls_.append(i)
+            last = t_no == len(trips) - 1
+            lf = problem._home_leg(k, locs[-1])[0] if last else _nearest_landfill(problem, locs[-1])
+            locs.append(lf)
+            kinds.append("landfill")
+            cls_.append(-1)
+        locs.append(g)
+        kinds.append("garage")
+        cls_.append(-1)
+        routes.append(_build_route(problem, k, locs, kinds, cls_))
+    plan = _assemble_plan(problem, routes, method="savings", solve_s=time.perf_counter() - t0)
+    log.info(
+        "savings_plan: %d vehicles, %d trips, %.1f km, %d unserved",
+        plan.vehicles_used,
+        plan.trips,
+        plan.total_km,
+        len(plan.unserved),
+    )
+    return plan
 
 
 def plan_from_sequences(

@@ -2,8 +2,10 @@
 
 Usage::
 
-    python -m bench.cvrp --instances DIR --time-limit 10 [--json] [--only A-n44-k6,E-n51-k5]
-                         [--sets A,B,E,P] [--max-n 200] [--seed 0]
+    python -m bench.cvrp --instances DIR --time-limit 5,10 [--json] [--only A-n44-k6,E-n51-k5]
+                         [--sets A,B,E,P] [--max-n 200] [--seed 0] [--no-improvement N]
+
+``--time-limit`` takes one limit or several (comma-separated): every instance is run at each.
 
 Each instance is solved three times with the same wall-clock limit, one solver after the other on
 one core:
@@ -12,7 +14,11 @@ one core:
    garage and the landfill (a reload depot at the same place), no shift limit, one vehicle per
    customer (vehicles free), cost 1 per metre — and solved by `analysis.routing.solve`, the call
    the CLI makes. The cost is recomputed from the plan's stops; ``ok`` says whether
-   `analysis.routing.check_plan` accepts the plan.
+   `analysis.routing.check_plan` accepts the plan. `solve` starts from the better of its
+   nearest-neighbour and Clarke–Wright savings plans (``nn`` and ``savings``, their distances),
+   whose construction counts in its time; ``gomrac_origin`` says which plan it returned and
+   ``gomrac_lb`` is its stated lower bound on the distance. By default the search runs to the
+   time limit, like plain PyVRP (``--no-improvement N`` stops it earlier, as the CLI does).
 2. ``pyvrp``: `pyvrp.read(..., round_func="round")` and `pyvrp.solve` with `MaxRuntime`.
 3. ``ortools``: OR-Tools routing, PATH_CHEAPEST_ARC start, GUIDED_LOCAL_SEARCH, a capacity
    dimension and as many vehicles as ``ceil(1.2 * ceil(total demand / capacity)) + 2`` (at most
@@ -91,20 +97,34 @@ def cvrp_problem(
     )
 
 
-def run_gomrac(path: Path, time_limit_s: float, seed: int) -> dict[str, Any]:
+def run_gomrac(
+    path: Path, time_limit_s: float, seed: int, no_improvement: int | None = None
+) -> dict[str, Any]:
     """Solve with `analysis.routing.solve`; cost from the plan's stops over the integer matrix."""
     t0 = time.perf_counter()
     dist, demand, capacity, depot = read_instance(path)
     problem = cvrp_problem(dist, demand, capacity, depot)
-    plan = solve(problem, time_limit_s=time_limit_s, seed=seed)
+    plan = solve(problem, time_limit_s=time_limit_s, seed=seed, no_improvement=no_improvement)
     seconds = time.perf_counter() - t0
     ok = not check_plan(problem, plan)
     cost = round(plan.total_km * 1000)
-    return {"cost": cost if ok else None, "s": seconds, "ok": ok}
+    starts = dict(plan.candidate_costs_vnd)  # 1 VND per km: the cost in km
+    return {
+        "cost": cost if ok else None,
+        "s": seconds,
+        "ok": ok,
+        "nn": round(starts["nearest_neighbour"] * 1000) if "nearest_neighbour" in starts else None,
+        "savings": round(starts["savings"] * 1000) if "savings" in starts else None,
+        "origin": plan.origin,
+        "lb": round(plan.lower_bound_vnd * 1000),
+    }
 
 
-def run_pyvrp(path: Path, time_limit_s: float, seed: int) -> dict[str, Any]:
-    """Plain PyVRP on the VRPLIB file."""
+def run_pyvrp(
+    path: Path, time_limit_s: float, seed: int, no_improvement: int | None = None
+) -> dict[str, Any]:
+    """Plain PyVRP on the VRPLIB file (runs to the time limit)."""
+    del no_improvement
     t0 = time.perf_counter()
     data = pyvrp.read(str(path), round_func="round")
     result = pyvrp.solve(
@@ -114,8 +134,11 @@ def run_pyvrp(path: Path, time_limit_s: float, seed: int) -> dict[str, Any]:
     return {"cost": round(result.cost()) if result.is_feasible() else None, "s": seconds}
 
 
-def run_ortools(path: Path, time_limit_s: float, seed: int) -> dict[str, Any]:
+def run_ortools(
+    path: Path, time_limit_s: float, seed: int, no_improvement: int | None = None
+) -> dict[str, Any]:
     """OR-Tools routing with guided local search (OR-Tools takes no seed)."""
+    del no_improvement
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     t0 = time.perf_counter()
@@ -154,7 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.cvrp", description=__doc__.splitlines()[0])
     ap.add_argument("--instances", type=Path, default=DEFAULT_DIR, help="folder of .vrp + BKS.csv")
     ap.add_argument(
-        "--time-limit", type=float, default=10.0, help="seconds per solver and instance"
+        "--time-limit", default="10", help="seconds per solver and instance; several: 5,10"
+    )
+    ap.add_argument(
+        "--no-improvement",
+        type=int,
+        default=0,
+        help="gomrac: stop after N iterations without a better plan (0: run to the time limit)",
     )
     ap.add_argument("--json", action="store_true", help="one JSON object per line")
     ap.add_argument("--only", default="", help="comma-separated instance names")
@@ -181,37 +210,49 @@ def main(argv: list[str] | None = None) -> int:
     names = [s for s in names if (args.instances / f"{s}.vrp").exists()]
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
 
-    rows: list[dict[str, Any]] = []
-    gaps: dict[str, list[float]] = {s: [] for s in solvers}
-    for name in names:
-        n, best = bks[name]
-        row: dict[str, Any] = {"instance": name, "n": n, "bks": int(best)}
-        for solver in solvers:
-            res = RUNNERS[solver](args.instances / f"{name}.vrp", args.time_limit, args.seed)
-            gap = _gap(res["cost"], best)
-            row[solver] = res["cost"]
-            row[f"{solver}_gap%"] = None if gap is None else round(gap, 2)
-            row[f"{solver}_s"] = round(res["s"], 1)
-            if "ok" in res:
-                row[f"{solver}_ok"] = res["ok"]
-            if gap is not None:
-                gaps[solver].append(gap)
-        rows.append(row)
-        if args.json:
-            emit([row], as_json=True)
-            sys.stdout.flush()
-        else:
-            sys.stderr.write(f"{name}: done\n")
-    if not args.json:
-        summary: dict[str, Any] = {"instance": "mean", "n": "", "bks": ""}
-        for solver in solvers:
-            g = gaps[solver]
-            summary[f"{solver}_gap%"] = round(sum(g) / len(g), 2) if g else None
-        emit(
-            [*rows, summary],
-            as_json=False,
-            title=f"CVRP, {args.time_limit:g} s per solver, seed {args.seed}",
-        )
+    limits = [float(t) for t in str(args.time_limit).split(",") if t.strip()]
+    no_improvement = args.no_improvement or None
+    for limit in limits:
+        rows: list[dict[str, Any]] = []
+        gaps: dict[str, list[float]] = {s: [] for s in [*solvers, "nn", "savings"]}
+        for name in names:
+            n, best = bks[name]
+            row: dict[str, Any] = {"instance": name, "n": n, "bks": int(best), "limit_s": limit}
+            for solver in solvers:
+                path = args.instances / f"{name}.vrp"
+                res = RUNNERS[solver](path, limit, args.seed, no_improvement)
+                gap = _gap(res["cost"], best)
+                if solver == "gomrac":
+                    for start in ("nn", "savings"):
+                        start_gap = _gap(res[start], best)
+                        row[f"{start}_gap%"] = None if start_gap is None else round(start_gap, 2)
+                        if start_gap is not None:
+                            gaps[start].append(start_gap)
+                row[solver] = res["cost"]
+                row[f"{solver}_gap%"] = None if gap is None else round(gap, 2)
+                row[f"{solver}_s"] = round(res["s"], 1)
+                if "ok" in res:
+                    row[f"{solver}_ok"] = res["ok"]
+                if solver == "gomrac":
+                    row["gomrac_origin"] = res["origin"]
+                    row["gomrac_lb"] = res["lb"]
+                if gap is not None:
+                    gaps[solver].append(gap)
+            rows.append(row)
+            if args.json:
+                emit([row], as_json=True)
+                sys.stdout.flush()
+            else:
+                sys.stderr.write(f"{name} at {limit:g} s: done\n")
+        if not args.json:
+            summary: dict[str, Any] = {"instance": "mean", "n": "", "bks": ""}
+            for solver, g in gaps.items():
+                summary[f"{solver}_gap%"] = round(sum(g) / len(g), 2) if g else None
+            emit(
+                [*rows, summary],
+                as_json=False,
+                title=f"CVRP, {limit:g} s per solver, seed {args.seed}",
+            )
     return 0
 
 

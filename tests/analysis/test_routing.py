@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,7 +24,9 @@ from gomrac.analysis.routing import (
     nearest_neighbour_plan,
     plan_from_sequences,
     plan_handcart_rounds,
+    route_bounds,
     saving_pct,
+    savings_plan,
     solve,
     to_solver_units,
 )
@@ -268,17 +272,24 @@ def test_check_plan__unserved_client(
 
 
 def brute_force_cost(problem: CollectionProblem) -> float:
-    """Cheapest plan over every client order and every way to cut it into trips and vehicles.
+    """Cheapest plan over every client order and every way to cut it into trips and vehicles."""
+    return brute_force(problem)[0]
 
-    Between consecutive clients the truck either continues, unloads (new trip), or unloads and
-    goes home (the next client starts a new vehicle); after the last client it unloads and goes
-    home. One landfill, one vehicle type, no time windows.
+
+def brute_force(problem: CollectionProblem) -> tuple[float, int, int]:
+    """Optimal cost, and the fewest vehicles and trips of any feasible plan, by enumeration.
+
+    Every client order and every way to cut it: between consecutive clients the truck either
+    continues, unloads (new trip), or unloads and goes home (the next client starts a new
+    vehicle); after the last client it unloads and goes home. One landfill, one vehicle type, no
+    time windows.
     """
     vt = problem.fleet[0]
     g, lf = problem.garage, problem.landfills[0]
     dist, dur = problem.distance_m, problem.duration_s
     n = problem.n_clients
     best = math.inf
+    fewest_vehicles = fewest_trips = n + 1
     for order in itertools.permutations(range(n)):
         for cuts in itertools.product((0, 1, 2), repeat=n - 1):
             vehicles, metres, clock, load, pos, ok = 1, 0.0, vt.shift_start_s, 0.0, g, True
@@ -309,7 +320,9 @@ def brute_force_cost(problem: CollectionProblem) -> float:
             if ok and vehicles <= vt.count:
                 cost = metres / 1000 * vt.cost_per_km_vnd + vehicles * vt.fixed_cost_vnd
                 best = min(best, cost)
-    return best
+                fewest_vehicles = min(fewest_vehicles, vehicles)
+                fewest_trips = min(fewest_trips, sum(c > 0 for c in cuts) + 1)
+    return best, fewest_vehicles, fewest_trips
 
 
 @pytest.mark.parametrize("shift_s", [100_000, 4000], ids=["one-truck", "shift-forces-two"])
@@ -562,3 +575,311 @@ def test_solve__no_improvement_does_not_stop_before_a_feasible_plan() -> None:
     plan = solve(problem, time_limit_s=3.0, no_improvement=1)
     assert plan.solver_feasible
     assert check_plan(problem, plan) == []
+
+
+# ------------------------------------------------------------------------------------------
+# issue 11: constructive starts, the baseline kept, reproducible searches, stated bounds
+# ------------------------------------------------------------------------------------------
+
+
+def random_instance(
+    seed: int, *, n: int, shift_s: float, metric: bool, garage_at_landfill: bool = False
+) -> CollectionProblem:
+    """`n` clients, one landfill, one truck type; `metric=False` breaks the triangle inequality."""
+    rng = np.random.default_rng(seed)
+    points = [(0, 0), (0, 0) if garage_at_landfill else (7, 1)]
+    points += [tuple(rng.integers([0, 0], [9, 7])) for _ in range(n)]
+    dur, dist = manhattan_matrices(points, block_m=100, speed_m_s=8, one_way_m=40)
+    if not metric:  # random detours: a direct leg may be longer than going through a third stop
+        detour = rng.uniform(1.0, 2.5, size=dist.shape)
+        dist, dur = dist * detour, dur * detour
+    vt = truck(
+        count=n,
+        cost_per_km_vnd=15_000,
+        fixed_cost_vnd=float(rng.integers(0, 3)) * 10_000,
+        shift_start_s=0,
+        shift_end_s=shift_s,
+        unload_s=300,
+    )
+    return CollectionProblem.from_matrices(
+        dur,
+        dist,
+        garage=0,
+        landfills=[1],
+        clients=range(2, 2 + n),
+        demand_kg=rng.integers(10, 40, size=n) * 100.0,
+        service_s=120,
+        fleet=Fleet((vt,)),
+    )
+
+
+BOUND_CASES = [
+    pytest.param(seed, n, shift, metric, id=f"seed{seed}-n{n}-shift{shift}-{kind}")
+    for seed, n, shift, metric, kind in [
+        (0, 5, 100_000, True, "metric"),
+        (1, 5, 2500, True, "metric"),
+        (2, 5, 3000, False, "detours"),
+        (3, 5, 100_000, False, "detours"),
+        (4, 6, 3500, True, "metric"),
+        (5, 6, 100_000, False, "detours"),
+    ]
+]
+
+
+@pytest.mark.parametrize(("seed", "n", "shift_s", "metric"), BOUND_CASES)
+def test_route_bounds__never_above_brute_force_optimum(
+    seed: int, n: int, shift_s: float, metric: bool
+) -> None:
+    """Trip, vehicle and cost bounds never exceed the enumerated optimum, nor does the plan."""
+    problem = random_instance(seed, n=n, shift_s=shift_s, metric=metric)
+    optimum, fewest_vehicles, fewest_trips = brute_force(problem)
+    assert math.isfinite(optimum)
+    bounds = route_bounds(problem)
+    assert bounds.cost_vnd <= optimum + 1e-6
+    assert bounds.min_vehicles <= fewest_vehicles
+    assert bounds.min_trips <= fewest_trips
+    assert bounds.min_trips >= math.ceil(problem.demand_kg.sum() / problem.fleet[0].capacity_kg)
+    plan = solve(problem, time_limit_s=10, max_iterations=2000, no_improvement=None, seed=seed)
+    assert check_plan(problem, plan) == []
+    assert plan.cost_vnd >= optimum - 1e-6
+    assert plan.lower_bound_vnd == pytest.approx(bounds.cost_vnd)
+    assert plan.gap_pct == pytest.approx(100 * (plan.cost_vnd - bounds.cost_vnd) / plan.cost_vnd)
+    assert plan.gap_pct >= 0
+    assert (plan.status == "optimal") == (plan.cost_vnd <= bounds.cost_vnd + 1e-6)
+    if plan.status == "optimal":
+        assert plan.cost_vnd == pytest.approx(optimum)
+
+
+def test_route_bounds__tight_when_one_trip_is_forced() -> None:
+    """One client: the bound is the only plan's cost, and the plan says it is optimal."""
+    problem = random_instance(9, n=1, shift_s=100_000, metric=False)
+    optimum = brute_force_cost(problem)
+    plan = solve(problem, time_limit_s=5, max_iterations=50)
+    assert route_bounds(problem).cost_vnd == pytest.approx(optimum)
+    assert plan.status == "optimal"
+    assert plan.gap_pct == pytest.approx(0.0, abs=1e-9)
+    assert plan.cost_vnd == pytest.approx(optimum)
+
+
+def test_route_bounds__vehicles_from_the_shift() -> None:
+    """A shift that holds about one trip forces as many vehicles as trips, and the bound sees it."""
+    problem = random_instance(4, n=6, shift_s=1900, metric=True, garage_at_landfill=True)
+    bounds = route_bounds(problem)
+    _, fewest_vehicles, _ = brute_force(problem)
+    assert 2 <= bounds.min_vehicles <= fewest_vehicles
+    assert bounds.min_vehicles * problem.fleet[0].fixed_cost_vnd <= bounds.cost_vnd
+
+
+def test_savings_plan__feasible_and_within_the_fleet(grid_problem: CollectionProblem) -> None:
+    """The savings plan serves every point once, passes the check and uses no more trucks than
+    the fleet, with trips that never exceed a body."""
+    plan = savings_plan(grid_problem)
+    assert plan.method == plan.origin == "savings"
+    assert check_plan(grid_problem, plan) == []
+    assert plan.unserved == ()
+    assert plan.vehicles_used <= grid_problem.fleet.n_vehicles
+    assert plan.trips >= plan.min_trips
+    assert plan.cost_vnd >= plan.lower_bound_vnd
+
+
+def test_savings_plan__shift_forces_a_second_vehicle() -> None:
+    """When one shift cannot hold every trip, the trips are spread over two vehicles."""
+    problem = random_instance(4, n=6, shift_s=1900, metric=True, garage_at_landfill=True)
+    plan = savings_plan(problem)
+    assert check_plan(problem, plan) == []
+    assert plan.vehicles_used >= 2
+    assert plan.vehicles_used >= route_bounds(problem).min_vehicles
+
+
+def exact_shift_case() -> tuple[CollectionProblem, CollectionPlan]:
+    """Three clients on a loop whose legs last 100.4 s, in a shift of exactly four legs.
+
+    The loop fits the shift in the exact data, but the solver rounds each leg up to 101 s, so
+    in its integers no single truck can do it: the search's own plans take two trucks. Any
+    other order uses a 150.4 s leg and overruns the shift even in the exact data.
+    """
+    leg, other = 100.4, 150.4
+    dur = np.full((4, 4), other)
+    for a, b in [(0, 1), (1, 2), (2, 3), (3, 0)]:
+        dur[a, b] = leg
+    np.fill_diagonal(dur, 0.0)
+    vt = truck(
+        count=3,
+        capacity_kg=7000,
+        shift_start_s=0,
+        shift_end_s=4 * leg,
+        unload_s=0,
+        fixed_cost_vnd=10_000,
+    )
+    problem = CollectionProblem.from_matrices(
+        dur,
+        dur * 10,
+        garage=0,
+        landfills=[0],
+        clients=[1, 2, 3],
+        demand_kg=[500.0, 500.0, 500.0],
+        fleet=Fleet((vt,)),
+    )
+    return problem, plan_from_sequences(problem, [[0, 1, 2]])
+
+
+def test_solve__baseline_kept_when_the_search_does_worse() -> None:
+    """The ward's plan, better than anything the search finds, comes back with origin baseline."""
+    problem, baseline = exact_shift_case()
+    assert check_plan(problem, baseline) == []
+    assert baseline.vehicles_used == 1
+    plan = solve(problem, time_limit_s=30, max_iterations=200, baseline=baseline)
+    assert plan.solver_feasible  # the search's own plan, feasible in its rounded integers
+    assert plan.origin == "baseline"
+    assert check_plan(problem, plan) == []
+    assert plan.cost_vnd == pytest.approx(baseline.cost_vnd)
+    assert [r.locations for r in plan.routes] == [r.locations for r in baseline.routes]
+    costs = dict(plan.candidate_costs_vnd)
+    assert costs["baseline"] == pytest.approx(baseline.cost_vnd)
+    # nearest neighbour or savings may find the same loop (a tie goes to the ward's plan); the
+    # search's own plan needs a second truck
+    assert all(c >= baseline.cost_vnd - 1e-6 for c in costs.values())
+    assert costs["search"] >= baseline.cost_vnd + 10_000 - 1e-6
+
+
+def test_solve__never_costlier_than_a_constructive_plan(grid_problem: CollectionProblem) -> None:
+    """With a single iteration the plan still costs no more than nearest neighbour and savings."""
+    plan = solve(grid_problem, time_limit_s=10, max_iterations=1, no_improvement=None)
+    assert check_plan(grid_problem, plan) == []
+    assert plan.cost_vnd <= nearest_neighbour_plan(grid_problem).cost_vnd + 1e-6
+    assert plan.cost_vnd <= savings_plan(grid_problem).cost_vnd + 1e-6
+    assert plan.origin in {"search", "nearest_neighbour", "savings"}
+    assert plan.stop_reason == "max_iterations"
+    assert plan.iterations == 1
+
+
+def forty_points() -> CollectionProblem:
+    """Forty gathering points, one landfill and a fleet far larger than needed."""
+    rng = np.random.default_rng(0)
+    points = [(0, 0), (14, 2)] + [tuple(rng.integers(1, 12, size=2)) for _ in range(40)]
+    dur, dist = manhattan_matrices(points, block_m=250, speed_m_s=5, one_way_m=50)
+    return CollectionProblem.from_matrices(
+        dur,
+        dist,
+        garage=0,
+        landfills=[1],
+        clients=list(range(2, 42)),
+        demand_kg=rng.integers(15, 31, size=40) * 100.0,
+        service_s=240,
+        fleet=Fleet((truck(count=20, shift_start_s=0, shift_end_s=20_000),)),
+    )
+
+
+def test_solve__same_seed_same_plan_on_a_busy_machine() -> None:
+    """With an iteration-only stop, a second run beside a CPU-bound process gives the same plan."""
+    problem = forty_points()
+    kw: dict[str, object] = {
+        "time_limit_s": 120,
+        "max_iterations": 400,
+        "no_improvement": None,
+        "seed": 3,
+    }
+    idle = solve(problem, **kw)  # type: ignore[arg-type]
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        busy = solve(problem, **kw)  # type: ignore[arg-type]
+    finally:
+        burner.kill()
+        burner.wait()
+    assert check_plan(problem, idle) == []
+    assert [r.locations for r in busy.routes] == [r.locations for r in idle.routes]
+    assert busy.cost_vnd == idle.cost_vnd
+    assert idle.stop_reason == busy.stop_reason == "max_iterations"
+    assert idle.status in {"feasible", "optimal"}
+
+
+def test_solve__two_workers_keep_the_better_seed() -> None:
+    """Two parallel searches (seeds 5 and 6) return the cheaper of the two single-seed plans."""
+    problem = forty_points()
+    kw: dict[str, object] = {"time_limit_s": 120, "max_iterations": 150, "no_improvement": None}
+    one = solve(problem, seed=5, **kw)  # type: ignore[arg-type]
+    other = solve(problem, seed=6, **kw)  # type: ignore[arg-type]
+    both = solve(problem, seed=5, workers=2, **kw)  # type: ignore[arg-type]
+    for plan in (one, other, both):
+        assert check_plan(problem, plan) == []
+    assert both.workers == 2
+    assert both.cost_vnd <= one.cost_vnd + 1e-6
+    assert both.cost_vnd == pytest.approx(min(one.cost_vnd, other.cost_vnd))
+
+
+def test_solve__fleet_offered_is_bounded_by_the_start() -> None:
+    """A fleet of twenty trucks for a job of a few: the plan uses no more than the start + 2."""
+    problem = forty_points()
+    start = min(nearest_neighbour_plan(problem).vehicles_used, savings_plan(problem).vehicles_used)
+    plan = solve(problem, time_limit_s=30, max_iterations=300)
+    assert check_plan(problem, plan) == []
+    assert plan.vehicles_used <= start + 2
+    assert plan.vehicles_used >= plan.min_vehicles
+
+
+def test_solve__time_cap_is_reported() -> None:
+    """A search cut by its time cap says so in `status` and `stop_reason`."""
+    problem = forty_points()
+    plan = solve(problem, time_limit_s=0.05, no_improvement=None)
+    assert check_plan(problem, plan) == []
+    assert plan.stop_reason == "time_limit"
+    assert plan.status == "time_limit"
+
+
+def test_solve__bad_workers() -> None:
+    """Zero workers is refused with a one-line error."""
+    problem = build(small_case())
+    with pytest.raises(ValidationError, match="workers >= 1"):
+        solve(problem, time_limit_s=1, workers=0)
+
+
+def test_solve__warm_start_is_the_best_constructive_plan() -> None:
+    """With no iteration at all, the search hands back its warm start: the cheaper of the
+    nearest-neighbour and savings plans, stop for stop."""
+    problem = forty_points()
+    nn, sav = nearest_neighbour_plan(problem), savings_plan(problem)
+    start = min((sav, nn), key=lambda p: p.cost_vnd)
+    plan = solve(problem, time_limit_s=30, max_iterations=0, no_improvement=None)
+    assert plan.iterations == 0
+    assert plan.origin == start.origin
+    assert [r.locations for r in plan.routes] == [r.locations for r in start.routes]
+    assert dict(plan.candidate_costs_vnd)["search"] == pytest.approx(start.cost_vnd)
+
+
+def test_solve__two_vehicle_types_two_garages() -> None:
+    """A fleet of two types with their own garages: every plan starts and ends at its own
+    garage, passes the check and costs no more than the constructive plans."""
+    rng = np.random.default_rng(11)
+    points = [(0, 0), (14, 2), (12, 12)] + [tuple(rng.integers(1, 12, size=2)) for _ in range(25)]
+    dur, dist = manhattan_matrices(points, block_m=250, speed_m_s=5, one_way_m=50)
+    fleet = Fleet(
+        (
+            truck(count=3, shift_start_s=0, shift_end_s=14_000),
+            truck(
+                name="small",
+                count=3,
+                capacity_kg=4000,
+                garage=2,
+                shift_start_s=0,
+                shift_end_s=14_000,
+                fixed_cost_vnd=900_000,
+            ),
+        )
+    )
+    problem = CollectionProblem.from_matrices(
+        dur,
+        dist,
+        garage=0,
+        landfills=[1],
+        clients=list(range(3, 28)),
+        demand_kg=rng.integers(10, 30, size=25) * 100.0,
+        service_s=240,
+        fleet=fleet,
+    )
+    plan = solve(problem, time_limit_s=30, max_iterations=300, no_improvement=None, seed=1)
+    assert check_plan(problem, plan) == []
+    for route in plan.routes:
+        assert route.locations[0] == route.locations[-1] == problem.garage_of(route.vehicle_type)
+    assert plan.cost_vnd <= nearest_neighbour_plan(problem).cost_vnd + 1e-6
+    assert plan.cost_vnd <= savings_plan(problem).cost_vnd + 1e-6
+    assert plan.cost_vnd >= route_bounds(problem).cost_vnd
