@@ -57,7 +57,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default="daily",
         help="daily (food + residual), recyclable (twice a week), all, or one stream",
     )
-    p.add_argument("--baseline", type=Path, help="current routes (CSV: vehicle, point) to compare")
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        help="current routes (CSV: vehicle, point): the search starts from them when cheaper",
+    )
+    p.add_argument(
+        "--workers", type=int, default=1, help="independent searches in parallel (processes)"
+    )
     p.add_argument("--no-carts", action="store_true", help="skip the handcart (alley) tier")
     p.add_argument(
         "--time-limit",
@@ -319,18 +326,12 @@ def _routes_plan(args: argparse.Namespace, settings: Settings) -> int:
         garage_lonlat=parse_lonlat(args.garage) if args.garage else None,
         fleet=fleet_from_file(args.fleet) if args.fleet else None,
         two_tier=not args.no_carts,
+        workers=args.workers,
+        baseline=baseline_from_file(args.baseline) if args.baseline else None,
     )
     result = plan_routes(data, points, params=params)
     summary = dict(result.summary)
     summary["points_source"] = source
-    if args.baseline:
-        base = baseline_from_file(args.baseline, result, points)
-        summary["user_baseline_km"] = round(base.total_km, 2)
-        summary["user_baseline_saving_pct"] = (
-            round(100 * (base.total_km - result.plan.total_km) / base.total_km, 2)
-            if base.total_km
-            else 0.0
-        )
     files = write_routes(result, args.out, attribution=data.attribution())
     walks_to = result.walks_to
     names = [str(n) for n in points.get("name", [f"Điểm {i + 1}" for i in range(len(points))])]

@@ -88,6 +88,8 @@ class RoutesParams:
     service_base_s: float = 120.0  # manoeuvre, stop and start at a gathering point
     service_per_bin_s: float = 30.0  # lift and tip one 660 L bin
     max_walk_m: float = MAX_STOP_WALK_M  # crew's walk from a truck stop to its point
+    workers: int = 1  # independent searches in parallel (processes), the best kept
+    baseline: tuple[tuple[str, ...], ...] | None = None  # the ward's current routes, if known
     garage_lonlat: tuple[float, float] | None = None
     fleet: Fleet | None = None
     two_tier: bool = True
@@ -241,7 +243,16 @@ def plan_routes(
         service_s=service[served],
         fleet=fleet,
     )
-    plan = solve(problem, time_limit_s=params.time_limit_s, seed=params.seed)
+    user = (
+        _baseline_plan(problem, params.baseline, names[2:]) if params.baseline is not None else None
+    )
+    plan = solve(
+        problem,
+        time_limit_s=params.time_limit_s,
+        seed=params.seed,
+        baseline=user,
+        workers=params.workers,
+    )
     violations = check_plan(problem, plan)
     baseline = nearest_neighbour_plan(problem)
     walk_of = np.concatenate([[0.0, 0.0], np.where(stops.reachable, stops.walk_m, np.nan)])
@@ -272,6 +283,13 @@ def plan_routes(
         else 0.0,
         "cost_saving_pct": round(saving_pct(baseline, plan), 2),
         "check_violations": len(violations),
+        "origin": plan.origin,
+        "origin_saving_pct": round(plan.origin_saving_pct, 2),
+        "lower_bound_vnd": round(plan.lower_bound_vnd),
+        "gap_pct": round(plan.gap_pct, 2),
+        "status": plan.status,
+        "stop_reason": plan.stop_reason,
+        "workers": params.workers,
         "solve_s": round(plan.solve_s, 2),
         "landfill_snap_m": round(float(snap[1]), 1),
         "max_stop_walk_m": params.max_walk_m,
@@ -281,6 +299,9 @@ def plan_routes(
         "unreachable_points": unreachable,
         "notes": notes,
     }
+    if user is not None:
+        summary["user_baseline_km"] = round(user.total_km, 2)
+        summary["user_baseline_saving_pct"] = round(saving_pct(user, plan), 2)
     if len(carts):
         summary.update(
             {
@@ -539,42 +560,46 @@ def _vehicle_type(row: dict[str, Any]) -> VehicleType:
     return VehicleType(**kw)
 
 
-def baseline_from_file(
-    path: str | Path, result: RoutesResult, points: gpd.GeoDataFrame
-) -> CollectionPlan:
-    """Cost the user's current routes (CSV ``vehicle, point`` in visiting order) like the plan.
+def baseline_from_file(path: str | Path) -> tuple[tuple[str, ...], ...]:
+    """Read the ward's current routes: a CSV of ``vehicle, point`` rows in visiting order.
 
-    ``point`` is a point's name or its 1-based position in the points file.
+    ``point`` is a point's name or its 1-based position in the points file. Returns each
+    vehicle's sequence of points, checked against the plan's points by `plan_routes`.
     """
-    from gomrac.analysis.routing import plan_from_sequences
-
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(path, dtype=str)
     except (OSError, ValueError) as exc:
         msg = f"cannot read baseline file {Path(path).name}: {exc}"
         raise ValidationError(msg) from exc
     if not {"vehicle", "point"} <= set(table.columns):
         msg = f"{Path(path).name}: a baseline needs the columns vehicle and point"
         raise ValidationError(msg)
-    names = _point_names(points)
-    client_of = {loc: i for i, loc in enumerate(result.problem.clients)}
+    return tuple(
+        tuple(str(p) for p in group["point"]) for _, group in table.groupby("vehicle", sort=False)
+    )
+
+
+def _baseline_plan(
+    problem: CollectionProblem, routes: tuple[tuple[str, ...], ...], names: list[str]
+) -> CollectionPlan:
+    """Cost the ward's current routes on the plan's problem (`plan_from_sequences`)."""
+    from gomrac.analysis.routing import plan_from_sequences
+
+    client_of = {loc: i for i, loc in enumerate(problem.clients)}
     seqs = []
-    for _, group in table.groupby("vehicle", sort=False):
+    for route in routes:
         seq = []
-        for p in group["point"]:
-            if str(p) in names:
-                idx = names.index(str(p))
-            elif str(p).strip().isdigit():
+        for p in route:
+            if p in names:
+                idx = names.index(p)
+            elif p.strip().isdigit():
                 idx = int(p) - 1
             else:
-                msg = f"{Path(path).name}: point {p!r} is neither a point name nor a number"
+                msg = f"baseline: point {p!r} is neither a point name nor a number"
                 raise ValidationError(msg)
-            loc = idx + 2
-            if loc not in client_of:
-                msg = (
-                    f"{Path(path).name}: point {p!r} is not a gathering point with waste to collect"
-                )
+            if idx + 2 not in client_of:
+                msg = f"baseline: point {p!r} is not a gathering point with waste to collect"
                 raise ValidationError(msg)
-            seq.append(client_of[loc])
+            seq.append(client_of[idx + 2])
         seqs.append(seq)
-    return plan_from_sequences(result.problem, seqs)
+    return plan_from_sequences(problem, seqs)

@@ -61,9 +61,15 @@ def test_routes__geometry_follows_network(vanmieu_data, vanmieu_routes) -> None:
 
 
 def test_routes__saving_against_baseline(vanmieu_routes) -> None:
-    """The optimised plan drives no more than the nearest-neighbour baseline, costed alike."""
+    """The optimised plan costs no more than the nearest-neighbour baseline, costed alike, and
+    states where it started from, its lower bound and its gap."""
     s = vanmieu_routes.summary
-    assert s["total_km"] <= s["baseline_km"] + 1e-6
+    assert s["cost_saving_pct"] >= 0
+    assert s["origin"] in {"search", "nearest_neighbour", "savings"}
+    plan = vanmieu_routes.plan
+    assert 0 < plan.lower_bound_vnd <= plan.cost_vnd + 1e-6
+    assert s["gap_pct"] == pytest.approx(100 * (1 - plan.lower_bound_vnd / plan.cost_vnd), abs=0.01)
+    assert s["status"] in {"optimal", "feasible", "time_limit"}
     # the printed km are rounded to 10 m: the percentage agrees to that precision
     assert s["saving_pct"] == pytest.approx(
         100 * (s["baseline_km"] - s["total_km"]) / s["baseline_km"], abs=0.1
@@ -279,3 +285,30 @@ def test_truck_stops__on_streets_reached_on_foot(vanmieu_data) -> None:
         assert stops.walk_m[i] == pytest.approx(want + snap, abs=0.5)
     assert reached > 20
     assert 0 < stops.straight_walk.sum() < reached  # both kinds of walk occur
+
+
+def test_routes__ward_routes_as_baseline(vanmieu_data, vanmieu_points, vanmieu_routes, tmp_path):
+    """The ward's current routes (a CSV) start the search: the plan costs no more than them."""
+    from gomrac.api.routes import baseline_from_file
+
+    stops = vanmieu_routes.stops
+    clients = stops[stops["kind"] == "client"].sort_values(["vehicle", "seq"])
+    path = tmp_path / "current.csv"
+    # today's routes: every point on one truck, in reverse of the plan's order
+    pd.DataFrame({"vehicle": 1, "point": clients["name"].to_list()[::-1]}).to_csv(path, index=False)
+    res = plan_routes(
+        vanmieu_data,
+        vanmieu_points.proposed.to_crs(4326),
+        params=RoutesParams(time_limit_s=5, two_tier=False, baseline=baseline_from_file(path)),
+    )
+    assert res.violations == []
+    assert res.summary["user_baseline_km"] > 0
+    assert res.summary["user_baseline_saving_pct"] >= 0
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"vehicle": [1], "point": ["Ngõ không có"]}).to_csv(bad, index=False)
+    with pytest.raises(ValidationError, match="neither a point name nor a number"):
+        plan_routes(
+            vanmieu_data,
+            vanmieu_points.proposed.to_crs(4326),
+            params=RoutesParams(time_limit_s=5, two_tier=False, baseline=baseline_from_file(bad)),
+        )
