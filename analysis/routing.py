@@ -120,6 +120,7 @@ from gomrac.analysis._routing_bounds import RouteBounds
 from gomrac.analysis._routing_bounds import route_bounds as _route_bounds
 from gomrac.analysis._routing_savings import savings_routes
 from gomrac.analysis._routing_search import SearchOutcome, SearchSpec, Visits, run_searches
+from gomrac.analysis.energy import Diesel, Electric
 from gomrac.analysis.errors import InfeasibleError, ValidationError
 
 __all__ = [
@@ -170,6 +171,7 @@ _UNREACHABLE = 1 << 40
 """Solver value for an unreachable pair: large, yet several of them still fit an int64 sum."""
 
 _INT_MAX = int(np.iinfo(np.int64).max)
+_NO_FUEL = Diesel(l_per_100km=1e-12)  # a vehicle given 0 L/100 km (a handcart): no fuel, no CO2
 _M3_TO_L = 1000.0
 _TOL_S = 1e-6
 
@@ -247,6 +249,10 @@ class VehicleType:
         Time spent at the landfill per unload (queue, weighbridge, tipping), in seconds.
     fuel_l_per_100km
         Diesel consumption in L/100 km (40 for urban stop-and-go collection; an assumption).
+    drivetrain
+        The vehicle's energy (`gomrac.analysis.energy.Diesel` or `Electric`); ``None`` is a
+        diesel truck burning `fuel_l_per_100km`. An electric truck's range bounds the kilometres
+        of its shift (it charges at the garage between shifts), and its CO₂ is the grid's.
     """
 
     name: str = "compactor 7 t / 14 m3"
@@ -260,6 +266,7 @@ class VehicleType:
     shift_end_s: float = float(NIGHT_SHIFT[1])
     unload_s: float = 20 * 60.0
     fuel_l_per_100km: float = 40.0
+    drivetrain: Diesel | Electric | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -284,6 +291,18 @@ class VehicleType:
     def shift_s(self) -> float:
         """Shift length in seconds."""
         return self.shift_end_s - self.shift_start_s
+
+    @property
+    def energy(self) -> Diesel | Electric:
+        """Return the drivetrain: the one given, else diesel at `fuel_l_per_100km`."""
+        if self.drivetrain is not None:
+            return self.drivetrain
+        return Diesel(l_per_100km=self.fuel_l_per_100km) if self.fuel_l_per_100km > 0 else _NO_FUEL
+
+    @property
+    def range_m(self) -> float:
+        """Return the metres one shift may drive (an electric truck's range; else unbounded)."""
+        return 1000.0 * self.energy.range_km
 
 
 @dataclass(frozen=True)
@@ -769,8 +788,10 @@ class CollectionPlan:
     tonnes
         Waste collected, t.
     fuel_l, co2_kg
-        Diesel burnt (L, from each type's ``fuel_l_per_100km``) and its CO2 (kg, at
-        `CO2_KG_PER_L_DIESEL`).
+        Diesel burnt by the diesel vehicles (L) and the CO₂ of every vehicle's energy (kg:
+        `CO2_KG_PER_L_DIESEL` for diesel, the grid's factor for electric trucks).
+    energy_kwh
+        Electricity the electric vehicles draw from the grid (kWh).
     max_load_pct
         Fullest trip, as % of capacity on the binding dimension (kg or m³).
     all_points_served_once
@@ -849,6 +870,7 @@ class CollectionPlan:
     workers: int = 0
     iterations: int = 0
     stop_reason: str = ""
+    energy_kwh: float = 0.0
 
 
 def saving_pct(baseline: CollectionPlan, plan: CollectionPlan, *, by: str = "cost_vnd") -> float:
@@ -956,7 +978,7 @@ def _assemble_plan(
 ) -> CollectionPlan:
     seen = np.zeros(problem.n_clients, dtype=np.int64)
     max_pct = 0.0
-    cost = fuel = 0.0
+    cost = fuel = kwh = co2 = 0.0
     for r in routes:
         vt = problem.fleet[r.vehicle_type]
         for s in r.stops:
@@ -966,7 +988,12 @@ def _assemble_plan(
             pct_m3 = s.load_m3 / vt.capacity_m3 if problem.has_volume else 0.0
             max_pct = max(max_pct, 100.0 * pct_kg, 100.0 * pct_m3)
         cost += vt.cost_per_km_vnd * r.km + vt.fixed_cost_vnd
-        fuel += vt.fuel_l_per_100km * r.km / 100.0
+        drive = vt.energy
+        if isinstance(drive, Electric):
+            kwh += drive.energy(r.km)
+        else:
+            fuel += drive.energy(r.km)
+        co2 += drive.co2_kg(r.km)
     served = seen > 0
     bounds = route_bounds(problem)
     gap = 100.0 * (cost - bounds.cost_vnd) / cost if cost > 0 else 0.0
@@ -980,7 +1007,8 @@ def _assemble_plan(
         total_h=float(sum(r.hours for r in routes)),
         tonnes=float(problem.demand_kg[served].sum() / 1000.0),
         fuel_l=float(fuel),
-        co2_kg=float(fuel * CO2_KG_PER_L_DIESEL),
+        co2_kg=float(co2),
+        energy_kwh=float(kwh),
         max_load_pct=float(max_pct),
         all_points_served_once=bool((seen == 1).all()),
         unserved=tuple(int(i) for i in np.flatnonzero(seen == 0)),
@@ -1129,6 +1157,9 @@ def _problem_data(problem: CollectionProblem) -> tuple[pyvrp.ProblemData, _Solve
                 shift_duration=shift,
                 unit_distance_cost=max(1, round(vt.cost_per_km_vnd / 1000 / vnd_per_unit)),
                 reload_depots=landfill_pos[k],
+                max_distance=int(to_solver_units(vt.range_m, rounding="down"))
+                if math.isfinite(vt.range_m)
+                else _INT_MAX,
                 name=vt.name,
             )
         )
@@ -1545,6 +1576,11 @@ def check_plan(
             )
         if abs(km - route.km) > 1e-6 * max(1.0, km):
             issues.append(f"{tag}: reports {route.km:.3f} km, the matrix gives {km:.3f} km")
+        if 1000.0 * km > vt.range_m * (1 + 1e-9):
+            issues.append(
+                f"{tag}: drives {km:.1f} km, beyond the {vt.range_m / 1000:.0f} km range of one "
+                "charge"
+            )
     for k, n_used in enumerate(used):
         if n_used > problem.fleet[k].count:
             issues.append(

@@ -36,6 +36,7 @@ from gomrac.analysis.distance import (
     path_nodes,
     truck_stops,
 )
+from gomrac.analysis.energy import Electric, drivetrain_from_fields
 from gomrac.analysis.errors import ApproximateDataWarning, InfeasibleError, ValidationError
 from gomrac.analysis.routing import (
     CollectionPlan,
@@ -276,6 +277,7 @@ def plan_routes(
         "max_load_pct": round(plan.max_load_pct, 1),
         "fuel_l": round(plan.fuel_l, 1),
         "co2_kg": round(plan.co2_kg, 1),
+        "energy_kwh": round(plan.energy_kwh, 1),
         "baseline_km": round(baseline.total_km, 2),
         "baseline_vehicles": baseline.vehicles_used,
         "saving_pct": round(100 * (baseline.total_km - plan.total_km) / baseline.total_km, 2)
@@ -506,7 +508,10 @@ def fleet_from_file(path: str | Path) -> Fleet:
 
     Columns (all but ``count`` optional, defaults of `VehicleType`): ``name, count, capacity_kg,
     capacity_m3, shift_start`` (HH:MM), ``shift_end`` (HH:MM; before the start means the next
-    day), ``unload_min, cost_per_km_vnd, fixed_cost_vnd, fuel_l_per_100km``.
+    day), ``unload_min, cost_per_km_vnd, fixed_cost_vnd, fuel_l_per_100km``; and the energy:
+    ``energy`` (``diesel`` or ``electric``) with ``l_per_100km`` or ``kwh_per_km,
+    battery_kwh, charge_kw, charge_efficiency, grid_kg_co2_per_kwh`` (see
+    `gomrac.analysis.energy`). An electric type's charger must refill it between shifts.
     """
     path = Path(path)
     try:
@@ -549,6 +554,9 @@ def _vehicle_type(row: dict[str, Any]) -> VehicleType:
     ):
         if key in row and pd.notna(row[key]):
             kw[key] = row[key] if key == "name" else float(row[key])
+    energy = {k: v for k, v in row.items() if isinstance(k, str) and pd.notna(v)}
+    if "energy" in energy:
+        kw["drivetrain"] = drivetrain_from_fields(energy)
     if "unload_min" in row and pd.notna(row["unload_min"]):
         kw["unload_s"] = 60.0 * float(row["unload_min"])
     if "shift_start" in row and pd.notna(row["shift_start"]):
@@ -557,7 +565,10 @@ def _vehicle_type(row: dict[str, Any]) -> VehicleType:
         end = _hhmm(row["shift_end"])
         start = kw.get("shift_start_s", VehicleType().shift_start_s)
         kw["shift_end_s"] = end + 86_400 if end <= start else end
-    return VehicleType(**kw)
+    vt = VehicleType(**kw)
+    if isinstance(vt.drivetrain, Electric):
+        vt.drivetrain.check_recharge(shift_h=vt.shift_s / 3600.0)
+    return vt
 
 
 def baseline_from_file(path: str | Path) -> tuple[tuple[str, ...], ...]:

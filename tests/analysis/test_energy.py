@@ -37,7 +37,7 @@ def test_electric__range_and_recharge() -> None:
     assert e.range_km == pytest.approx(200.0)
     assert e.full_charge_h == pytest.approx(12.5)
     e.check_recharge(shift_h=8)  # 16 h off: enough
-    with pytest.raises(ValidationError, match="12.5 h to charge"):
+    with pytest.raises(ValidationError, match=r"12\.5 h to charge"):
         e.check_recharge(shift_h=12)
 
 

@@ -883,3 +883,42 @@ def test_solve__two_vehicle_types_two_garages() -> None:
     assert plan.cost_vnd <= nearest_neighbour_plan(problem).cost_vnd + 1e-6
     assert plan.cost_vnd <= savings_plan(problem).cost_vnd + 1e-6
     assert plan.cost_vnd >= route_bounds(problem).cost_vnd
+
+
+# ------------------------------------------------------------------------------------------
+# electric trucks
+# ------------------------------------------------------------------------------------------
+
+
+def test_solve__electric_range_bounds_each_truck(grid_problem: CollectionProblem) -> None:
+    """With a range shorter than one diesel truck's day, every electric truck stays within it,
+    check_plan accepts the plan, and its CO2 is the grid's for the kWh drawn, never 0."""
+    from gomrac.analysis.energy import Electric
+
+    diesel = solve(grid_problem, time_limit_s=1.0, max_iterations=300)
+    longest = max(r.km for r in diesel.routes)
+    battery = Electric(kwh_per_km=1.0, battery_kwh=0.8 * longest, charge_efficiency=1.0)
+    fleet = Fleet((truck(count=6, drivetrain=battery),))
+    problem = replace(grid_problem, fleet=fleet)
+    plan = solve(problem, time_limit_s=1.0, max_iterations=300)
+    assert check_plan(problem, plan) == []
+    assert all(r.km <= battery.range_km + 1e-9 for r in plan.routes)
+    assert plan.vehicles_used > diesel.vehicles_used or max(r.km for r in diesel.routes) <= (
+        battery.range_km
+    )
+    assert plan.energy_kwh == pytest.approx(plan.total_km)
+    assert plan.co2_kg == pytest.approx(plan.total_km * battery.grid_kg_co2_per_kwh)
+    assert plan.co2_kg > 0 and plan.fuel_l == 0
+
+
+def test_check_plan__beyond_range(
+    grid_problem: CollectionProblem, grid_plan: CollectionPlan
+) -> None:
+    """A plan whose truck drives farther than one charge is reported, naming the range."""
+    from gomrac.analysis.energy import Electric
+
+    longest = max(r.km for r in grid_plan.routes)
+    short = Electric(kwh_per_km=1.0, battery_kwh=longest / 2)
+    problem = replace(grid_problem, fleet=Fleet((truck(drivetrain=short),)))
+    issues = check_plan(problem, grid_plan)
+    assert any("range of one charge" in i for i in issues)

@@ -312,3 +312,27 @@ def test_routes__ward_routes_as_baseline(vanmieu_data, vanmieu_points, vanmieu_r
             vanmieu_points.proposed.to_crs(4326),
             params=RoutesParams(time_limit_s=5, two_tier=False, baseline=baseline_from_file(bad)),
         )
+
+
+def test_fleet_from_file__electric(tmp_path) -> None:
+    """Electric vehicle types read their energy fields; a charger too slow for the time off
+    between shifts is refused with the reason."""
+    from gomrac.analysis.energy import Electric
+
+    path = tmp_path / "fleet.csv"
+    path.write_text(
+        "name,count,energy,kwh_per_km,battery_kwh,charge_kw,shift_start,shift_end\n"
+        "diesel 7 t,3,diesel,,,,18:00,02:00\n"
+        "electric 7 t,2,electric,1.2,240,60,18:00,02:00\n",
+        encoding="utf-8",
+    )
+    fleet = fleet_from_file(path)
+    ev = fleet.vehicle_types[1].drivetrain
+    assert isinstance(ev, Electric) and ev.range_km == pytest.approx(200.0)
+    assert fleet.vehicle_types[1].range_m == pytest.approx(200_000.0)
+    assert fleet.vehicle_types[0].range_m == float("inf")
+    path.write_text(
+        "name,count,energy,battery_kwh,charge_kw\nelectric,1,electric,300,10\n", encoding="utf-8"
+    )
+    with pytest.raises(ValidationError, match="to charge 300 kWh at 10 kW"):
+        fleet_from_file(path)
