@@ -13,7 +13,10 @@ name                  what it is
 `load_area`           a ward by name, or any area by boundary file: networks, features, demand
 `sample_area`         the central-Hanoi sample area (real OSM streets), labelled as such
 `plan_points`         gathering points: walking coverage, optimal new points, bins, siting rules
-`plan_routes`         collection routes to the facility, handcart rounds, schedule data
+`plan_routes`         one collection's routes to the facility, handcart rounds
+`plan_week`           the weekly service plan per waste stream: bins, days, routes, schedule
+`write_week`,         its files (visits, points, GPX, the Vietnamese schedule, .ics) and the
+`check_week`          independent checker that reads them back
 `analyse_hotspots`    dumping hotspots (DBSCAN/HDBSCAN, Gi*, density) from reports
 `plan_cameras`        camera sites maximising covered hotspots, points and sensitive sites
 `plan_ward`           the main job: all of the above for one area, as a `WardPlan`
@@ -59,6 +62,12 @@ _EXPORTS: dict[str, str] = {
     "PointsParams": "gomrac.api.points",
     "PointsPlan": "gomrac.api.points",
     "plan_routes": "gomrac.api.routes",
+    "plan_week": "gomrac.api.weekly",
+    "write_week": "gomrac.api.weekly",
+    "assignment_from_points_plan": "gomrac.api.weekly",
+    "check_week": "gomrac.api.check",
+    "WeeklyPlan": "gomrac.analysis.weekly",
+    "load_streams": "gomrac.geo.streams",
     "RoutesParams": "gomrac.api.routes",
     "RoutesResult": "gomrac.api.routes",
     "analyse_hotspots": "gomrac.api.surveillance",
@@ -93,16 +102,22 @@ __all__ = [
     "ValidationError",
     "WardData",
     "WardPlan",
+    "WeeklyPlan",
     "analyse_hotspots",
+    "assignment_from_points_plan",
+    "check_week",
     "load_area",
     "load_or_sample",
     "load_reports",
+    "load_streams",
     "plan_cameras",
     "plan_points",
     "plan_routes",
     "plan_ward",
+    "plan_week",
     "sample_area",
     "settings_from_env",
+    "write_week",
 ]
 
 if TYPE_CHECKING:
@@ -115,6 +130,8 @@ if TYPE_CHECKING:
         UnknownWardError,
         ValidationError,
     )
+    from gomrac.analysis.weekly import WeeklyPlan
+    from gomrac.api.check import check_week
     from gomrac.api.pipeline import WardData
     from gomrac.api.planning import (
         PlanOptions,
@@ -133,7 +150,9 @@ if TYPE_CHECKING:
         load_reports,
         plan_cameras,
     )
+    from gomrac.api.weekly import assignment_from_points_plan, plan_week, write_week
     from gomrac.geo.settings import Settings, settings_from_env
+    from gomrac.geo.streams import load_streams
 
 
 def __getattr__(name: str) -> Any:

@@ -42,6 +42,20 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     p.add_argument("--out", type=Path, required=True, help="output folder")
 
+    streams = sub.add_parser("streams", help="the weekly service plan per waste stream")
+    p = streams.add_subparsers(dest="sub", required=True).add_parser(
+        "plan", help="bins, collection days, routes and schedules per stream for a week"
+    )
+    area_args(p)
+    service_args(p)
+    p.add_argument("--points", type=Path, help="gathering points to collect (else planned first)")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        help="seconds per optimisation (default: GOMRAC_TIME_LIMIT_S, 30)",
+    )
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+
     routes = sub.add_parser("routes", help="collection routes").add_subparsers(
         dest="sub", required=True
     )
@@ -157,6 +171,79 @@ def _report_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--database-url", help="database for --reports db (else GOMRAC_DATABASE_URL)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic scenario")
+
+
+def service_args(p: argparse.ArgumentParser) -> None:
+    """Add the options of a weekly service plan: streams, fleet, garage and landfill."""
+    p.add_argument("--streams", type=Path, help="stream definitions (TOML; see geo/streams.toml)")
+    p.add_argument("--sorting-rate", type=float, help="share of food and recyclables sorted")
+    p.add_argument("--fleet", type=Path, help="fleet file (CSV or JSON, one vehicle type a row)")
+    p.add_argument("--garage", help="garage position LON,LAT (default: the residual facility)")
+    p.add_argument("--landfill", help='facility for residual waste (default "Tràng Cát")')
+
+
+def service_options(args: argparse.Namespace) -> dict[str, Any]:
+    """`PlanOptions` fields from the options of `service_args`."""
+    from gomrac.api.routes import fleet_from_file, parse_lonlat
+    from gomrac.geo.streams import load_streams
+
+    streams = load_streams(args.streams) if args.streams else None
+    if args.sorting_rate is not None:
+        streams = (streams or load_streams()).with_sorting_rate(args.sorting_rate)
+    return {
+        "streams": streams,
+        "fleet": fleet_from_file(args.fleet) if args.fleet else None,
+        "garage_lonlat": parse_lonlat(args.garage) if args.garage else None,
+    }
+
+
+@command("streams plan")
+def _streams_plan(args: argparse.Namespace, settings: Settings) -> int:
+    from gomrac.api.check import check_week
+    from gomrac.api.points import PointsParams, plan_points
+    from gomrac.api.weekly import WeekParams, assignment_from_points_plan, plan_week, write_week
+    from gomrac.geo.facilities import load_facilities
+
+    data = load(args, settings)
+    options = service_options(args)
+    limit = args.time_limit or settings.time_limit_s
+    if args.points:
+        points = existing_points(argparse.Namespace(existing=args.points), data)
+        assignment = None
+    else:
+        sys.stderr.write("gomrac: no --points given: planning gathering points first\n")
+        plan = plan_points(data, params=PointsParams(time_limit_s=limit))
+        points = plan.proposed.to_crs(4326)
+        assignment = assignment_from_points_plan(data, plan)
+    week = plan_week(
+        data,
+        points,
+        streams=options["streams"],
+        fleet=options["fleet"],
+        assignment=assignment,
+        facilities=load_facilities(args.facilities, settings=settings)
+        if data.area.in_haiphong or args.facilities
+        else None,
+        params=WeekParams(garage_lonlat=options["garage_lonlat"]),
+        time_limit_s=limit,
+        seed=settings.seed,
+    )
+    files = write_week(week, args.out, label=data.area.name, attribution=data.attribution())
+    violations = check_week(args.out)
+    for v in violations[:20]:
+        sys.stderr.write(f"gomrac: check: {v}\n")
+    emit(
+        {
+            "ward": data.area.name,
+            "streams": week.totals,
+            "km_per_week": week.overall["km_per_week"],
+            "co2_kg_per_week": week.overall["co2_kg_per_week"],
+            "check_violations": len(violations),
+            "files": files,
+        },
+        as_json=args.json,
+    )
+    return 0
 
 
 def existing_points(args: argparse.Namespace, data: Any) -> Any:

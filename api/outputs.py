@@ -142,30 +142,21 @@ def write_cameras(cameras: CamerasResult, out: Path, *, attribution: list[str]) 
 
 def write_plan(plan: WardPlan, out: Path) -> dict[str, Any]:
     """Write every part of a ward plan under `out`, the map last; return ``plan.json``'s content."""
-    from gomrac.api.schedule import schedule_table, write_schedule
+    from gomrac.api.check import check_week
+    from gomrac.api.weekly import write_week
 
     out.mkdir(parents=True, exist_ok=True)
     data, label = plan.data, plan.label
     attribution = data.attribution()
     result = summarise(plan)
     result["points"]["files"] = write_points(plan.points, out / "points", attribution=attribution)
-    for collection, res in plan.routes.items():
-        result[f"routes_{collection}"]["files"] = write_routes(
-            res, out / "routes" / collection, attribution=attribution
-        )
-    points = plan.served_points()
-    routes = plan.routes
-    names = [str(n) for n in points["name"]]
-    streets = [
-        str(s) if isinstance(s, str) else "" for s in points.get("street", [""] * len(points))
-    ]
-    table = schedule_table(data, list(routes.values()), routes["daily"].walks_to, names, streets)
-    notes = list(dict.fromkeys(n for r in routes.values() for n in r.notes))
-    if plan.is_sample:
-        notes.insert(
-            0, "MẪU: khu vực Hà Nội dùng để chạy thử, không phải Hải Phòng (Hanoi sample)."
-        )
-    result["schedule"] = write_schedule(table, out / "schedule", ward=label, notes=notes)
+    result["week"]["files"] = write_week(
+        plan.week, out / "week", label=label, attribution=attribution
+    )
+    # the independent checker reads the written files back; it shares nothing with the planner
+    violations = check_week(out / "week")
+    result["week"]["check_violations"] = len(violations)
+    result["week"]["check_messages"] = violations[:50]
     hot, reports = plan.hotspots, plan.reports
     result["hotspots"]["files"] = write_hotspots(hot, out / "hotspots", attribution=attribution)
     result["cameras"]["files"] = write_cameras(
@@ -176,7 +167,8 @@ def write_plan(plan: WardPlan, out: Path) -> dict[str, Any]:
 
     m = maps.base_map(data, title=label)
     maps.add_points_layers(m, points_plan)
-    maps.add_routes(m, routes["daily"].routes, routes["daily"].stops)
+    monday = plan.week.routes[plan.week.routes["service_day"] == 0]
+    maps.add_routes(m, monday)
     maps.add_heatmap(
         m,
         hot.reports.reports,

@@ -13,6 +13,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from gomrac.api._cli import emit, read_groups
+from gomrac.api.commands import service_options
 from gomrac.api.outputs import write_plan
 from gomrac.api.planning import PlanOptions, load_or_sample, plan_ward
 
@@ -35,6 +36,7 @@ def run_plan(args: argparse.Namespace, settings: Settings) -> int:
         facilities=args.facilities,
         refresh_roads=args.refresh_roads,
         population=args.population,
+        landfill=args.landfill,
         groups=read_groups(args, settings),
         progress=sys.stderr.isatty(),
     )
@@ -60,6 +62,7 @@ def run_plan(args: argparse.Namespace, settings: Settings) -> int:
         time_limit_s=args.time_limit,
         reports=getattr(args, "reports", None) or "synthetic",
         existing_points=existing,
+        **service_options(args),
     )
     sys.stderr.write("gomrac plan: points, routes, hotspots and cameras…\n")
     plan = plan_ward(data, settings=settings, options=options, is_sample=why is not None)
@@ -70,10 +73,10 @@ def run_plan(args: argparse.Namespace, settings: Settings) -> int:
 
 def _headline(result: dict[str, Any]) -> dict[str, Any]:
     """Pick the figures a ward official reads first."""
-    w, p, r, h, c = (
+    w, p, week, h, c = (
         result["ward"],
         result["points"],
-        result["routes_daily"],
+        result["week"],
         result["hotspots"],
         result["cameras"],
     )
@@ -83,11 +86,10 @@ def _headline(result: dict[str, Any]) -> dict[str, Any]:
         "waste_t_per_day": w["waste_t_per_day"],
         "gathering_points_new": p["new_points"],
         "households_within_walk_pct": p["covered_after_pct"],
-        "daily_routes_km": r["total_km"],
-        "daily_trucks": r["vehicles_used"],
-        "daily_trips": r["trips"],
-        "saving_vs_nearest_neighbour_pct": r["saving_pct"],
-        "co2_kg_per_day": r["co2_kg"],
+        "tonnes_per_week": {k: v["tonnes_per_week"] for k, v in week["streams"].items()},
+        "km_per_week": week["km_per_week"],
+        "co2_kg_per_week": week["co2_kg_per_week"],
+        "check_violations": week["check_violations"],
         "hotspots": h["hotspots"],
         "cameras_covered_weight_pct": c["covered_weight_pct"],
         "synthetic_layers": result["synthetic_layers"],

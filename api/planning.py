@@ -6,9 +6,10 @@ Each service is handed the one `Settings` object, takes the ward's data loaded o
 projected to EPSG:32648 once, in `load_area`), and returns a frozen, typed result. Writing files
 and drawing maps are the adapters' business (`gomrac.api.plan` for ``gomrac plan``).
 
-`plan_ward` is the composition the main job runs: gathering points → collection routes → dumping
-hotspots → cameras. Its defaults are declared once, in `PlanOptions`; the single commands use the
-same ones.
+`plan_ward` is the composition the main job runs: gathering points → the weekly service plan per
+waste stream (bins, collection days, routes to each stream's facility, the published schedule)
+→ dumping hotspots → cameras. Its defaults are declared once, in `PlanOptions`; the single
+commands use the same ones.
 
 Examples
 --------
@@ -32,13 +33,13 @@ from gomrac.api.pipeline import HANOI_SAMPLE, WardData, load_ward_data, ward_sum
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from gomrac.analysis.routing import Fleet
+    from gomrac.analysis.weekly import WeeklyPlan
     from gomrac.api.points import PointsPlan
-    from gomrac.api.routes import RoutesResult
     from gomrac.api.surveillance import CamerasResult, Hotspots, ReportSet
     from gomrac.geo.settings import Settings
+    from gomrac.geo.streams import StreamSet
 
-#: The collections planned by `plan_ward`, in order (see `gomrac.api.routes.COLLECTIONS`).
-COLLECTIONS: Final = ("daily", "recyclable")
 #: The label every output of the Hanoi stand-in carries.
 SAMPLE_LABEL: Final = "MẪU HÀ NỘI / Hanoi sample, not Hai Phong"
 
@@ -58,6 +59,9 @@ class PlanOptions:
     seed: int | None = None
     reports: str = "synthetic"  # a reports file, "db", or "synthetic" (labelled)
     existing_points: gpd.GeoDataFrame | None = None  # EPSG:4326, validated against the ward
+    streams: StreamSet | None = None  # the stream definitions (else the packaged defaults)
+    fleet: Fleet | None = None  # each stream's vehicle types (else one compactor type)
+    garage_lonlat: tuple[float, float] | None = None  # else the residual-waste facility
 
     def time_limit(self, settings: Settings) -> float:
         """Return the seconds per optimisation: this plan's, else the settings'."""
@@ -76,7 +80,7 @@ class WardPlan:
     label: str  # the area's name, with the sample label when it is the Hanoi stand-in
     is_sample: bool
     points: PointsPlan
-    routes: dict[str, RoutesResult]  # by collection ("daily", "recyclable")
+    week: WeeklyPlan  # the weekly service plan per stream: every published view derives from it
     reports: ReportSet
     hotspots: Hotspots
     cameras: CamerasResult
@@ -184,19 +188,14 @@ def plan_ward(
     options: PlanOptions | None = None,
     is_sample: bool = False,
 ) -> WardPlan:
-    """Plan one area end to end: points, routes per collection, hotspots and cameras.
+    """Plan one area end to end: points, the weekly service plan, hotspots and cameras.
 
     Reports and existing cameras with no public source come from the scenario generator when
     none are given, and are named in `WardPlan.synthetic_layers`.
     """
     from gomrac.api.points import PointsParams, plan_points
-    from gomrac.api.routes import RoutesParams, plan_routes
-    from gomrac.api.surveillance import (
-        analyse_hotspots,
-        demo_existing_cameras,
-        load_reports,
-        plan_cameras,
-    )
+    from gomrac.api.weekly import WeekParams, assignment_from_points_plan, plan_week
+    from gomrac.geo.facilities import load_facilities
 
     options = options or PlanOptions()
     limit, seed = options.time_limit(settings), options.seed_of(settings)
@@ -207,19 +206,42 @@ def plan_ward(
         params=PointsParams(walk_m=options.walk_m, time_limit_s=limit),
     )
     served = _served_points(points)
-    routes = {
-        collection: plan_routes(
-            data,
-            served,
-            params=RoutesParams(
-                collection=collection,
-                time_limit_s=limit,
-                two_tier=collection == "daily",
-                seed=seed,
-            ),
-        )
-        for collection in COLLECTIONS
-    }
+    week = plan_week(
+        data,
+        served,
+        streams=options.streams,
+        fleet=options.fleet,
+        assignment=assignment_from_points_plan(data, points),
+        facilities=load_facilities(settings=settings) if data.area.in_haiphong else None,
+        params=WeekParams(garage_lonlat=options.garage_lonlat),
+        time_limit_s=limit,
+        seed=seed,
+    )
+    return _surveillance(
+        data, settings, options, label, is_sample, points, week, served, limit, seed
+    )
+
+
+def _surveillance(
+    data: WardData,
+    settings: Settings,
+    options: PlanOptions,
+    label: str,
+    is_sample: bool,
+    points: PointsPlan,
+    week: WeeklyPlan,
+    served: gpd.GeoDataFrame,
+    limit: float,
+    seed: int,
+) -> WardPlan:
+    """Hotspots and cameras of a ward plan (its last two steps)."""
+    from gomrac.api.surveillance import (
+        analyse_hotspots,
+        demo_existing_cameras,
+        load_reports,
+        plan_cameras,
+    )
+
     synthetic: list[str] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntheticDataWarning)
@@ -243,7 +265,7 @@ def plan_ward(
         label=label,
         is_sample=is_sample,
         points=points,
-        routes=routes,
+        week=week,
         reports=reports,
         hotspots=hotspots,
         cameras=cameras,
@@ -260,8 +282,11 @@ def summarise(plan: WardPlan) -> dict[str, Any]:
         "ward": ward_summary(plan.data),
         "points": dict(plan.points.summary),
     }
-    for collection, res in plan.routes.items():
-        out[f"routes_{collection}"] = dict(res.summary)
+    out["week"] = {
+        "streams": {k: dict(v) for k, v in plan.week.totals.items()},
+        **plan.week.overall,
+        "notes": list(plan.week.notes),
+    }
     out["hotspots"] = dict(plan.hotspots.summary)
     out["cameras"] = dict(plan.cameras.summary)
     out["synthetic_layers"] = list(plan.synthetic_layers)

@@ -34,9 +34,16 @@ import pandas as pd
 import pyproj
 from shapely.geometry import LineString, Point
 
-from gomrac.analysis.distance import cost_matrix, nearest_source_cost, path_line, path_nodes
+from gomrac.analysis.distance import (
+    GraphArrays,
+    cost_matrix,
+    nearest_source_cost,
+    path_line,
+    path_nodes,
+    truck_stops,
+)
 from gomrac.analysis.errors import ApproximateDataWarning, InfeasibleError, ValidationError
-from gomrac.analysis.routing import CO2_KG_PER_L_DIESEL, Fleet, VehicleType
+from gomrac.analysis.routing import Fleet, VehicleType
 from gomrac.analysis.weekly import (
     PeriodicProblem,
     StreamService,
@@ -48,6 +55,7 @@ from gomrac.analysis.weekly import (
     visit_patterns,
 )
 from gomrac.api.points import aggregate_by_node
+from gomrac.api.routes import MAX_FACILITY_SNAP_M, MAX_STOP_WALK_M
 from gomrac.geo.crs import METRIC_CRS, WGS84, to_metric
 from gomrac.geo.gpx import write_gpx
 from gomrac.geo.layers import save_layer
@@ -68,8 +76,6 @@ TIMEZONE = "Asia/Ho_Chi_Minh"
 LEAD_MIN = 30
 #: Half-width of the announced arrival window (minutes).
 WINDOW_MIN = 15
-#: Farthest a facility may lie from the truck network and still count as reached, metres.
-MAX_FACILITY_SNAP_M = 1500.0
 SAMPLE_LABEL = "MẪU HÀ NỘI / Hanoi sample"
 _GEOD = pyproj.Geod(ellps="WGS84")
 _TEMPLATES = Path(__file__).with_name("templates")
@@ -86,6 +92,7 @@ class WeekParams:
     service_base_s: float = 120.0
     service_per_bin_s: float = 30.0
     garage_lonlat: tuple[float, float] | None = None
+    max_walk_m: float = MAX_STOP_WALK_M  # the crew's walk from a truck stop to its point
 
 
 def _line_km(line: LineString) -> float:
@@ -227,10 +234,28 @@ def plan_week(
     if week_start.weekday() != 0:
         msg = f"week_start must be a Monday, got {week_start:%A %Y-%m-%d}"
         raise ValidationError(msg)
-    nets = data.require_networks()
+    data.require_networks()
     demand = data.require_demand()
     notes: list[str] = []
     pts = to_metric(points).reset_index(drop=True)
+    # each point is served from a place on a truck street within the crew's walk (the street
+    # split there): the truck's km are the drawn lines
+    buildings = data.metric_layers.get("buildings")
+    stops = truck_stops(
+        data.truck_graph,
+        data.walk_arrays,
+        pts.geometry,
+        max_walk_m=params.max_walk_m,
+        obstacles=buildings.geometry if buildings is not None else None,
+    )
+    for cut in np.flatnonzero(~stops.reachable):
+        label = str(pts["point_id"].iloc[cut]) if "point_id" in pts else f"point {cut + 1}"
+        notes.append(f"{label} is not planned: {stops.reasons[cut]}")
+    stop_node = stops.node[stops.reachable]
+    pts = pts[stops.reachable].reset_index(drop=True)
+    if pts.empty:
+        msg = "no gathering point lies within reach of a truck street"
+        raise InfeasibleError(msg)
     ids = (
         [str(v) for v in pts["point_id"]]
         if "point_id" in pts
@@ -305,9 +330,12 @@ def plan_week(
     else:
         garage = fac_pos.get("residual", next(iter(fac_pos.values())))
         notes.append("garage assumed at the residual-waste facility (give the garage position)")
-    locs = gpd.GeoSeries([garage, *(Point(xy) for xy in distinct), *pts.geometry], crs=METRIC_CRS)
-    truck_t = data.truck_arrays
-    node_of, snap = truck_t.snap(locs)
+    truck_t = GraphArrays.from_graph(stops.graph, weight="travel_time")
+    fac_locs = gpd.GeoSeries([garage, *(Point(xy) for xy in distinct)], crs=METRIC_CRS)
+    fac_node, snap = truck_t.snap(fac_locs)
+    index = {int(n): i for i, n in enumerate(truck_t.nodes.tolist())}
+    node_of = np.concatenate([fac_node, [index[int(n)] for n in stop_node]]).astype(np.int64)
+    locs = gpd.GeoSeries(gpd.points_from_xy(*truck_t.xy[node_of].T), crs=METRIC_CRS)
     for j, xy in enumerate(distinct):
         if snap[1 + j] > MAX_FACILITY_SNAP_M:
             which = [s for s in codes if (fac_pos[s].x, fac_pos[s].y) == xy]
@@ -318,8 +346,8 @@ def plan_week(
             raise InfeasibleError(msg)
     fac_index = {s: 1 + distinct.index((fac_pos[s].x, fac_pos[s].y)) for s in codes}
     fac_of = {s: [j] for s, j in fac_index.items()}
-    duration = cost_matrix(truck_t, locs, locs)
-    distance = cost_matrix(truck_t, locs, locs, measure="length")
+    duration = cost_matrix(truck_t, locs, locs, include_access=False)
+    distance = cost_matrix(truck_t, locs, locs, measure="length", include_access=False)
     n0 = 1 + len(distinct)
 
     # frequencies, bins and service times
@@ -454,7 +482,7 @@ def plan_week(
     points_out = gpd.GeoDataFrame(point_rows, geometry="geometry", crs=METRIC_CRS).to_crs(WGS84)
 
     # street lines, trips
-    routes, trips = _routes_and_trips(solution, problem, locs, node_of, nets.truck, truck_t)
+    routes, trips = _routes_and_trips(solution, problem, locs, node_of, stops.graph, truck_t)
     wgs = locs.to_crs(WGS84)
     fac_df = pd.DataFrame(fac_rows)
     fac_df["name_vi"] = [streams[s].name_vi for s in fac_df["stream"]]
@@ -465,11 +493,11 @@ def plan_week(
     fac_df["garage_lat"] = round(float(wgs.iloc[0].y), 7)
 
     totals: dict[str, dict[str, float]] = {}
-    fuel_l = 0.0
+    co2_kg = 0.0
     for k, s in enumerate(codes):
         mine = routes[routes["stream"] == s]
         km = float(mine["km"].sum())
-        fuel_l += km * fleets[s][0].fuel_l_per_100km / 100.0
+        co2_kg += fleets[s][0].energy.co2_kg(km)
         truck_days = len(mine.drop_duplicates(["service_day", "vehicle"]))
         totals[s] = {
             "tonnes_per_week": round(float(rate[:, k].sum()) * 7 / 1000.0, 3),
@@ -484,7 +512,8 @@ def plan_week(
         "households": round(float(households.sum()), 1),
         "visits": len(v_out),
         "km_per_week": round(float(routes["km"].sum()), 3),
-        "co2_kg_per_week": round(fuel_l * CO2_KG_PER_L_DIESEL, 1),
+        "co2_kg_per_week": round(co2_kg, 1),
+        "unplanned_points": int((~stops.reachable).sum()),
         "solver_violations": len(solution.violations),
         "solve_s": round(solution.solve_s, 2),
     }
@@ -590,12 +619,8 @@ def _routes_and_trips(
                     path_locs = ([prev_end] if prev_end is not None else []) + seq
                     prev_end = seq[-1]
                     nodes = path_nodes(arrays, [int(node_ids[i]) for i in path_locs])
-                    line = path_line(G, nodes, weight=arrays.weight)
-                    # the exact stop positions begin and end the line (drivers see their stops)
-                    coords = [(wgs.iloc[path_locs[0]].x, wgs.iloc[path_locs[0]].y)]
-                    coords += list(line.coords)
-                    coords.append((wgs.iloc[path_locs[-1]].x, wgs.iloc[path_locs[-1]].y))
-                    lines.append((v_no, trip, LineString(coords)))
+                    # every stop is a node of `G`: the line runs through the stops themselves
+                    lines.append((v_no, trip, path_line(G, nodes, weight=arrays.weight)))
             cache[key] = lines
         vt = problem.fleet[dp.stream][0]
         prefix = VEHICLE_PREFIX.get(dp.stream, dp.stream)

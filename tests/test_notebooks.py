@@ -28,7 +28,7 @@ def test_walkthrough_runs(vanmieu_boundary: Path, tmp_path: Path) -> None:
     text = "\n".join(
         o.get("text", "") or str(o.get("data", {}).get("text/plain", "")) for o in outputs
     )
-    assert "'check_violations': 0" in text
+    assert "check_violations: 0" in text
     assert "SYNTHETIC" in text
     page = (tmp_path / "out" / "map.html").read_text(encoding="utf-8")
     assert "OpenStreetMap contributors" in page

@@ -37,17 +37,22 @@ def test_plan__le_chan_falls_back_to_labelled_sample(
     assert result["hanoi_sample"] is True and "Hanoi sample, not Hai Phong" in result["label"]
     assert set(result["synthetic_layers"]) == {"dumping reports", "existing cameras"}
     assert result["points"]["new_points"] > 0
-    assert result["routes_daily"]["check_violations"] == 0
-    assert result["routes_recyclable"]["streams"] == ["recyclable"]
+    week = result["week"]
+    assert week["check_violations"] == 0, week["check_messages"]
+    assert set(week["streams"]) == {"food", "recyclable", "residual"}
+    assert week["points"] == result["points"]["new_points"] + week["unplanned_points"]
     assert (
         result["cameras"]["covered_weight_pct"] >= result["cameras"]["baseline_densest_cells_pct"]
     )
     page = (tmp_path / "map.html").read_text(encoding="utf-8")
     assert "OpenStreetMap contributors" in page and "SYNTHETIC" in page
     assert "Hanoi sample" in page
-    schedule = (tmp_path / "schedule" / "lich_thu_gom.html").read_text(encoding="utf-8")
-    assert "MẪU" in schedule and "Lịch thu gom rác sinh hoạt" in schedule
-    assert list((tmp_path / "routes" / "daily" / "gpx").glob("*.gpx"))
+    schedule = (tmp_path / "week" / "lich_thu_gom" / "lich_thu_gom.html").read_text(
+        encoding="utf-8"
+    )
+    assert "MẪU" in schedule and "Lịch thu gom" in schedule
+    assert list((tmp_path / "week" / "gpx").glob("*.gpx"))
+    assert list((tmp_path / "week" / "lich_thu_gom" / "ics").glob("*.ics"))
 
 
 def test_plan__without_fallback_explains(tmp_path, monkeypatch, capsys) -> None:
