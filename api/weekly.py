@@ -159,6 +159,36 @@ def default_week_fleet(day_kg: float) -> Fleet:
     return Fleet((VehicleType(count=max(2, math.ceil(day_kg / vt.capacity_kg) + 1)),))
 
 
+def _open_every_shift(G: Any, fleet: Fleet) -> tuple[Any, str | None]:
+    """Return the truck network without the streets closed during any shift of the week.
+
+    Time-limited closures (``motor_vehicle:conditional`` and the like, read into weekly intervals
+    by `gomrac.geo.network`) apply when the truck passes; a week's routes share one network here,
+    so a street closed during some shift (the Old Quarter's weekend evenings, say) is left out
+    every day: no route uses a street at an hour it is closed, at the price of some detours on
+    the days it is open.
+    """
+    from gomrac.geo.network import routable
+    from gomrac.geo.restrictions import network_open_during, shift_windows
+
+    windows = [
+        w
+        for vt in fleet
+        for w in shift_windows(
+            vt.shift_start_s / 3600.0,
+            vt.shift_end_s / 3600.0 if math.isfinite(vt.shift_end_s) else 24.0 + 24.0,
+        )
+    ]
+    open_graph = network_open_during(G, windows)
+    closed = int(open_graph.graph.get("gomrac_closed_edges", 0))
+    if not closed:
+        return G, None
+    return routable(open_graph), (
+        f"{closed} truck-street edges closed during some shift of the week (time-limited "
+        "restrictions) are not used by the weekly routes"
+    )
+
+
 def _stand_in_facility(data: WardData) -> Point:
     """Return the truck-network node farthest from the area's centre (a labelled stand-in)."""
     arrays = data.truck_arrays
@@ -241,8 +271,11 @@ def plan_week(
     # each point is served from a place on a truck street within the crew's walk (the street
     # split there): the truck's km are the drawn lines
     buildings = data.metric_layers.get("buildings")
+    open_graph, closed_note = _open_every_shift(data.truck_graph, fleet or default_week_fleet(1.0))
+    if closed_note:
+        notes.append(closed_note)
     stops = truck_stops(
-        data.truck_graph,
+        open_graph,
         data.walk_arrays,
         pts.geometry,
         max_walk_m=params.max_walk_m,

@@ -693,6 +693,37 @@ def network_between(
     return _without(G, closed, label)
 
 
+def shift_windows(start_h: float, end_h: float) -> list[tuple[WeekTime, WeekTime]]:
+    """Return a daily shift's seven windows of the week (an end past 24 h is the next morning).
+
+    Examples
+    --------
+    >>> shift_windows(18, 26)[6]
+    (WeekTime(weekday=6, hour=18.0), WeekTime(weekday=0, hour=2.0))
+    """
+    if end_h - start_h >= 24:
+        return [(WeekTime(d, 0.0), WeekTime(d, 24.0)) for d in range(7)]
+    return [
+        (WeekTime(d, float(start_h % 24)), WeekTime((d + int(end_h // 24)) % 7, float(end_h % 24)))
+        for d in range(7)
+    ]
+
+
+def network_open_during(
+    G: nx.MultiDiGraph, windows: Iterable[tuple[dt.datetime | WeekTime, dt.datetime | WeekTime]]
+) -> nx.MultiDiGraph:
+    """Return a copy of `G` without the edges closed at any moment of any of the `windows`.
+
+    The network every shift of a week may use when one plan serves all of them: a street
+    closed during some shift (weekend evenings, say) is left out on every day.
+    """
+    closed: set[tuple[Hashable, Hashable, int]] = set()
+    for start, end in windows:
+        closed |= closed_between(G, start, end)
+    log.info("network_open_during: %d of %d edges closed", len(closed), G.number_of_edges())
+    return _without(G, closed, "open during every window")
+
+
 def closure_periods(G: nx.MultiDiGraph) -> list[tuple[int, int]]:
     """Split the week into periods in which the same edges are closed.
 

@@ -370,3 +370,26 @@ def test_rules_digest__changes_with_every_rule() -> None:
     }
     assert len(digests) == 5
     assert NetworkRules().digest() == base.digest()
+
+
+def test_network_open_during__night_shifts(hanoi_networks, hanoi_streets_file) -> None:
+    """The network of a week of 18:00–02:00 shifts has no way the XML closes at any half hour
+    of any of those shifts, and keeps those closed only outside them."""
+    from gomrac.geo.restrictions import network_open_during, shift_windows
+
+    conditional = _conditional_ways(str(hanoi_streets_file))
+    G = hanoi_networks.truck
+    in_truck = {w for _, _, d in G.edges(data=True) for w in _osmids(d["osmid"])} & set(conditional)
+    hours = [18 + h / 2 for h in range(16)]  # 18:00 ... 01:30
+    during = {
+        w
+        for w in in_truck
+        for day in range(7)
+        for h in hours
+        if _closed_by_hand(conditional[w], (day + int(h // 24)) % 7, h % 24)
+    }
+    assert len(during) >= 30
+    open_net = network_open_during(G, shift_windows(18, 26))
+    kept = {w for _, _, d in open_net.edges(data=True) for w in _osmids(d["osmid"])}
+    assert not kept & during
+    assert (in_truck - during) <= kept  # closed only by day (rush hours): kept for night shifts
