@@ -26,7 +26,6 @@ more than the baseline.
 from __future__ import annotations
 
 import argparse
-import inspect
 import subprocess
 import sys
 import time
@@ -46,14 +45,10 @@ DEFAULT_TIME_LIMIT_S = 30.0  # the CLI's --time-limit default (settings.time_lim
 
 def load_data(boundary: Path) -> Any:
     """The ward data of `boundary`, loaded as the CLI loads it."""
-    from gomrac.api.pipeline import load_ward_data
+    from gomrac.api.planning import load_area
+    from gomrac.geo.settings import settings_from_env
 
-    kwargs: dict[str, Any] = {"boundary": boundary}
-    if "settings" in inspect.signature(load_ward_data).parameters:
-        from gomrac.geo.settings import settings_from_env
-
-        kwargs["settings"] = settings_from_env()
-    return load_ward_data(**kwargs)
+    return load_area(boundary=boundary, settings=settings_from_env())
 
 
 def gathering_points(data: Any, time_limit_s: float, path: Path | None) -> gpd.GeoDataFrame:
@@ -73,19 +68,11 @@ def run_once(
     from gomrac.analysis.routing import check_plan, saving_pct
     from gomrac.api import routes as api_routes
 
-    params = api_routes.RoutesParams(time_limit_s=time_limit_s, seed=seed, two_tier=False)
-    solve = api_routes.solve
-    if workers != 1:  # the CLI runs one search; more are the planning layer's choice
-
-        def solve_with_workers(*args: Any, **kwargs: Any) -> Any:
-            return solve(*args, workers=workers, **kwargs)
-
-        api_routes.solve = solve_with_workers
+    params = api_routes.RoutesParams(
+        time_limit_s=time_limit_s, seed=seed, two_tier=False, workers=workers
+    )
     t0 = time.perf_counter()
-    try:
-        result = api_routes.plan_routes(data, points, params=params)
-    finally:
-        api_routes.solve = solve
+    result = api_routes.plan_routes(data, points, params=params)
     seconds = time.perf_counter() - t0
     plan, base = result.plan, result.baseline
     return {
