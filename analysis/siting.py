@@ -133,8 +133,11 @@ def candidate_sites(
     Returns
     -------
     tuple of geopandas.GeoDataFrame
-        ``(candidates, rejected)``: candidates with ``street``, ``access`` and ``rules_passed``;
-        rejected points with the ``reason``.
+        ``(candidates, rejected)``: candidates with ``street``, ``access``, one ``rule_<name>``
+        column per rule (``passed``, or ``no data`` where no site of that kind is mapped: a rule
+        is never called passed without evidence), ``rules`` (all of them, in words) and
+        ``rules_status`` (``passed`` only when every rule passed); rejected points with the
+        ``reason`` (the rule they failed).
     """
     rules = rules or SitingRules()
     require_metric(streets, "streets")
@@ -166,8 +169,20 @@ def candidate_sites(
     thinned = np.setdiff1d(np.nonzero(ok)[0], pts.index[ok][kept])
     reasons[thinned] = f"within {rules.min_spacing_m:g} m of another candidate"
     cands = pts[ok].iloc[kept].copy()
-    passed = ", ".join(f"{k} ≥ {v:g} m" for k, v in rules.exclusion_m.items() if v > 0)
-    cands["rules_passed"] = f"{passed}; spacing ≥ {rules.min_spacing_m:g} m"
+    # the evidence behind each rule: passed against mapped sites, or no data to check against
+    checked = []
+    for layer, dist in rules.exclusion_m.items():
+        if dist <= 0:
+            continue
+        gdf = sensitive.get(layer)
+        status = "passed" if gdf is not None and not gdf.empty else "no data"
+        cands[f"rule_{layer}"] = status
+        checked.append(f"{layer} ≥ {dist:g} m: {status}")
+    spacing = "passed" if rules.min_spacing_m > 0 else "no data"
+    cands["rule_spacing"] = spacing
+    checked.append(f"spacing ≥ {rules.min_spacing_m:g} m: {spacing}")
+    cands["rules"] = "; ".join(checked)
+    cands["rules_status"] = "no data" if any("no data" in c for c in checked) else "passed"
     cands["access"] = access
     cands = cands.reset_index(drop=True)
     cands.insert(0, "candidate_id", np.arange(len(cands)))

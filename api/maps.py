@@ -369,7 +369,7 @@ def add_points_layers(m: Any, plan: Any) -> None:
             "kg_per_day",
             "bins_660l",
             "bins_240l",
-            "rules_passed",
+            "rules",
         ],
         radius=8,
     )

@@ -308,7 +308,8 @@ def _proposed(
                     bulk_density_kg_m3=bulk_density_kg_m3,
                 )
             ),
-            "rules_passed": cand["rules_passed"],
+            "rules": cand["rules"],
+            "rules_status": cand["rules_status"],
             "status": "proposed",
             "geometry": sites.geometry.iloc[s],
         }
@@ -326,7 +327,8 @@ def _proposed(
         "kg_per_day",
         "bins_660l",
         "bins_240l",
-        "rules_passed",
+        "rules",
+        "rules_status",
         "status",
         *(f"{s}_kg_per_day" for s in STREAMS),
         "geometry",

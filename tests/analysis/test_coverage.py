@@ -106,6 +106,24 @@ def test_candidate_sites__exclusions_and_spacing() -> None:
     assert rejected["reason"].str.contains("school: Trường A").any()
     zones = exclusion_zones({"schools": school}, SitingRules())
     assert not cands.intersects(zones.union_all()).any()
+    # evidence: the school rule was checked against a mapped school; markets, hospitals and
+    # water have no mapped site here, so those rules are "no data", never "passed"
+    assert (cands["rule_schools"] == "passed").all()
+    assert (cands[["rule_markets", "rule_hospitals", "rule_water"]] == "no data").all().all()
+    assert (cands["rules_status"] == "no data").all()
+    assert "markets ≥ 30 m: no data" in cands["rules"].iloc[0]
+
+
+def test_candidate_sites__all_rules_with_evidence() -> None:
+    """With a mapped site of every kind, every rule of every candidate says passed."""
+    far = {
+        k: gpd.GeoDataFrame({"name": [k]}, geometry=[Point(X0 + 500, Y0 + 900)], crs=32648)
+        for k in SitingRules().exclusion_m
+    }
+    cands, _ = candidate_sites(_streets(), box(X0 - 10, Y0 - 10, X0 + 1010, Y0 + 10), sensitive=far)
+    assert len(cands) > 5
+    assert (cands["rules_status"] == "passed").all()
+    assert not cands["rules"].str.contains("no data").any()
 
 
 def test_point_capacity() -> None:
