@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gomrac.analysis.errors import GomracError
+from gomrac.analysis.errors import GomracError, ValidationError
 from gomrac.api import commands, plan
 from gomrac.api._cli import COMMANDS, area_args, command, emit, load
 from gomrac.geo.settings import Settings, settings_from_env
@@ -65,6 +65,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--database-url", help="else GOMRAC_DATABASE_URL or data/gomrac.sqlite")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (several: the settings come from the GOMRAC_* environment of each)",
+    )
+    p.add_argument(
+        "--proxy-headers",
+        action="store_true",
+        help="trust X-Forwarded-For from the local reverse proxy (client addresses for limits)",
+    )
+
+    users = sub.add_parser("users", help="staff accounts").add_subparsers(dest="sub", required=True)
+    p = users.add_parser("add", help="create a staff account (the password is read from stdin)")
+    p.add_argument("username")
+    p.add_argument(
+        "--role", required=True, choices=["ward_office", "police", "waste_company", "admin"]
+    )
+    p.add_argument("--ward", action="append", default=[], help="ward code (repeat for several)")
+    p.add_argument("--full-name")
+    p.add_argument("--database-url", help="else GOMRAC_DATABASE_URL or data/gomrac.sqlite")
+    p.add_argument("--json", action="store_true")
 
     commands.add_parsers(sub)
     return parser
@@ -170,13 +192,56 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from gomrac.api.main import create_app
 
+    if args.workers < 1:
+        msg = "--workers must be at least 1"
+        raise ValidationError(msg)
+    if args.database_url and args.workers > 1:
+        msg = "with several --workers, give the database as GOMRAC_DATABASE_URL (each reads it)"
+        raise ValidationError(msg)
     if args.database_url:
         settings = settings.model_copy(update={"database_url": args.database_url})
     sys.stderr.write(
         f"gomrac: serving on http://{args.host}:{args.port} "
-        f"(Open311: /open311/v2/discovery.json, docs: /docs)\n"
+        f"(web pages: /, Open311: /open311/v2/discovery.json, docs: /docs)\n"
     )
-    uvicorn.run(create_app(settings), host=args.host, port=args.port)
+    proxy = {"proxy_headers": args.proxy_headers, "forwarded_allow_ips": "127.0.0.1"}
+    if args.workers > 1:
+        uvicorn.run(
+            "gomrac.api.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            **proxy,
+        )
+    else:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, **proxy)
+    return 0
+
+
+@command("users add")
+def _users_add(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    from gomrac.api.web.accounts import add_user
+
+    if args.database_url:
+        settings = settings.model_copy(update={"database_url": args.database_url})
+    password = (
+        getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    )
+    staff = add_user(
+        settings,
+        username=args.username,
+        password=password,
+        role=args.role,
+        ward_codes=args.ward,
+        full_name=args.full_name,
+    )
+    emit(
+        {"username": staff.username, "role": staff.role, "wards": list(staff.ward_codes)},
+        as_json=args.json,
+    )
     return 0
 
 

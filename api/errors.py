@@ -9,7 +9,8 @@ UnknownWardError       404     a ward code or name that matches no unit
 DataNotFoundError      404     a report, plan or data file that does not exist
 InfeasibleError        422     an optimisation model with no feasible solution
 other GomracError      400
-RequestValidationError 422     FastAPI's own parameter checks (400 under /open311/)
+RequestValidationError 422     FastAPI's own parameter checks (400 under /open311/, where
+                              a format other than json or xml names both)
 anything else          500     logged with its traceback; the body gives no internals
 =====================  ======  =========================================================
 
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from gomrac.analysis.errors import (
     CRSError,
@@ -35,7 +37,7 @@ from gomrac.analysis.errors import (
     UnknownWardError,
     ValidationError,
 )
-from gomrac.api.open311 import XML_MEDIA_TYPE, to_xml
+from gomrac.api.web.formats import UNSUPPORTED_FORMAT, XML_MEDIA_TYPE, to_xml
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -109,10 +111,25 @@ async def _gomrac_error(request: Request, exc: Exception) -> Response:
     return error_response(request, status_code, str(exc))
 
 
+def _allowed_methods(request: Request) -> str:
+    """Methods of every route whose path matches the request (the router names only one's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-    return error_response(request, exc.status_code, message, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return error_response(request, exc.status_code, message, headers=headers or None)
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -123,10 +140,18 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _bad_format(exc: RequestValidationError) -> str | None:
+    for err in exc.errors():
+        if tuple(err.get("loc", ())) == ("path", "fmt"):
+            return UNSUPPORTED_FORMAT.format(fmt=err.get("input"))
+    return None
+
+
 async def _request_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if is_open311(request.url.path):
-        return error_response(request, 400, _describe_validation(exc))
+        message = _bad_format(exc) or _describe_validation(exc)
+        return error_response(request, 400, message)
     return JSONResponse(status_code=422, content={"detail": _describe_validation(exc)})
 
 

@@ -2,12 +2,13 @@
 
 Run it with uvicorn's factory mode::
 
-    GOMRAC_DATABASE_URL=sqlite:///data/gomrac.sqlite uvicorn --factory api.main:create_app
+    GOMRAC_DATABASE_URL=sqlite:///data/gomrac.sqlite uvicorn --factory gomrac.api.main:create_app
 
 Each app owns its engine (from `Settings.database_url`) and migrates the schema to the latest
-Alembic revision at startup. Routers of other resources are added with ``app.include_router``
-on the app this returns (or in `create_app` next to the Open311 ones); their endpoints reach
-the engine and settings through ``request.app.state.engine`` / ``request.app.state.settings``.
+Alembic revision at startup. The routers live in `gomrac.api.web` (one per resource: Open311,
+sign-in, staff); routers of other resources are added with ``create_app(routers=...)``; their
+endpoints reach the settings, a session and the signed-in account through the dependencies of
+`gomrac.api.web.deps`.
 """
 
 from __future__ import annotations
@@ -15,19 +16,21 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from gomrac.analysis.errors import DataNotFoundError
-from gomrac.api import open311
+from gomrac.analysis.errors import ConfigError, DataNotFoundError
 from gomrac.api.errors import error_response_for, install_exception_handlers
+from gomrac.api.web import auth, open311, staff
 from gomrac.geo.db import init_db, make_engine
-from gomrac.geo.settings import Settings
+from gomrac.geo.lookup import ward_index
+from gomrac.geo.settings import Settings, settings_from_env
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -107,6 +110,26 @@ async def _empty_receive() -> Message:
     return {"type": "http.disconnect"}
 
 
+def _document_open311_errors(app: FastAPI) -> None:
+    """Drop FastAPI's default 422 from the Open311 operations.
+
+    They answer 400 with the spec's error list (documented on each operation), never 422.
+    """
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = original()
+            for path, item in schema.get("paths", {}).items():
+                if path.startswith("/open311/"):
+                    for operation in item.values():
+                        operation.get("responses", {}).pop("422", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
+
+
 def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
     """
     Build the API: engine, startup migration, error handlers, body-size guard, routers.
@@ -116,7 +139,7 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     settings
         API settings; read from the ``GOMRAC_*`` environment when omitted.
     routers
-        More routers to include after the Open311 and staff ones.
+        More routers to include after the Open311, sign-in and staff ones.
 
     Returns
     -------
@@ -124,14 +147,14 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
         With ``state.settings`` and ``state.engine`` set; the schema is migrated when the
         app starts (uvicorn, or ``with TestClient(app)``).
     """
-    settings = settings if settings is not None else Settings()
+    settings = settings if settings is not None else settings_from_env()
     engine = make_engine(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(init_db, engine)
         try:
-            await run_in_threadpool(open311.load_boundaries, settings.data_dir)
+            await run_in_threadpool(ward_index, settings=settings)
         except DataNotFoundError as exc:  # the API still serves reads; POST will say why
             log.warning("Open311 intake cannot check locations: %s", exc)
         yield
@@ -145,12 +168,29 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     )
     app.state.settings = settings
     app.state.engine = engine
+    try:
+        open311.install_post_limits(app.state, settings)
+    except ValueError as exc:
+        msg = f"GOMRAC_BLOCKED_CLIENTS: {exc}; give addresses or networks such as 10.0.0.0/8"
+        raise ConfigError(msg) from None
     install_exception_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PATCH"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            expose_headers=["X-Total-Count", "ETag", "Last-Modified", "Retry-After"],
+            max_age=3600,
+        )
     app.include_router(open311.router)
-    app.include_router(open311.staff_router)
+    app.include_router(auth.router)
+    app.include_router(staff.router)
     for router in routers:
         app.include_router(router)
+
+    _document_open311_errors(app)
 
     @app.get("/health", tags=["health"])
     def health(request: Request) -> JSONResponse:

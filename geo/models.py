@@ -17,6 +17,14 @@ and a finer ward-office workflow inside (``workflow_status``)::
 
 Every change of a report or a dump site appends a row to ``report_update`` or
 ``dump_site_update`` (who, when, which field, old and new value, note).
+
+A report's ``publication`` is ``pending`` (seen by staff only), ``published`` (in the public
+Open311 answers) or ``hidden`` (withdrawn by staff); ``idempotency_key`` is the client's key of
+the POST that created it, unique, so that a retried POST finds the first report.
+
+Staff sign in with a ``user_account`` (argon2 password hash, one of `ROLES`, the ward codes it
+works for); a sign-in issues an ``access_token`` of which only the SHA-256 is stored (it expires
+and can be revoked); failed sign-ins are kept in ``sign_in_failure`` for the lockout.
 """
 
 from __future__ import annotations
@@ -54,6 +62,8 @@ OPEN311_STATUSES: Final = ("open", "closed")
 WORKFLOW_STATUSES: Final = ("received", "verified", "assigned", "cleaned", "duplicate", "rejected")
 OPEN_WORKFLOW_STATUSES: Final = ("received", "verified", "assigned")
 CLOSED_WORKFLOW_STATUSES: Final = ("cleaned", "duplicate", "rejected")
+PUBLICATION_STATES: Final = ("pending", "published", "hidden")
+ROLES: Final = ("ward_office", "police", "waste_company", "admin")
 
 
 def open311_status(workflow_status: str) -> str:
@@ -217,6 +227,7 @@ class Report(Base):
         CheckConstraint(
             "duplicate_of IS NULL OR workflow_status = 'duplicate'", name="duplicate_of"
         ),
+        CheckConstraint(_in("publication", PUBLICATION_STATES), name="publication"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -248,6 +259,11 @@ class Report(Base):
     ward_code: Mapped[str | None] = mapped_column(String(16), index=True)
     source: Mapped[str | None] = mapped_column(String(500), default="open311")
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    publication: Mapped[str] = mapped_column(
+        String(16), default="published", server_default="published"
+    )
+    original_photo_path: Mapped[str | None] = mapped_column(Text)  # staff only, if kept
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), index=True, unique=True)
     geom: Mapped[WKBElement] = mapped_column(
         Geometry("POINT", srid=SRID, spatial_index=True), nullable=False
     )
@@ -351,3 +367,44 @@ class Plan(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     result: Mapped[str | None] = mapped_column(Text)  # GeoJSON FeatureCollection text
+
+
+class UserAccount(Base):
+    """A staff account: who signs in, with which role, for which wards."""
+
+    __tablename__ = "user_account"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, never the password
+    role: Mapped[str] = mapped_column(String(32))
+    ward_codes: Mapped[list[str]] = mapped_column(JSON, default=list)  # [] for admin: all
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AccessToken(Base):
+    """A sign-in's bearer token, stored as its SHA-256 only; expires, can be revoked."""
+
+    __tablename__ = "access_token"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class SignInFailure(Base):
+    """A failed sign-in: the name tried and the client address, for the lockout."""
+
+    __tablename__ = "sign_in_failure"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

@@ -23,8 +23,20 @@ GOMRAC_MAX_BODY_BYTES          largest request body (413 above)                8
 GOMRAC_DUPLICATE_DISTANCE_M    radius for duplicate reports, metres            50
 GOMRAC_DUPLICATE_WINDOW_H      time window for duplicate reports, hours        72
 GOMRAC_JURISDICTION_ID         Open311 jurisdiction                            ``haiphong.gov.vn``
-GOMRAC_STAFF_TOKEN             shared secret for the staff endpoints           unset (refused)
 GOMRAC_OPEN311_MAX_PAGE_SIZE   cap on ``page_size`` of GET requests            1000
+GOMRAC_OPEN311_PAGE_SIZE       ``page_size`` of GET requests when not given    50
+GOMRAC_PUBLISH_REPORTS         ``immediately`` or ``after_review`` by staff    ``after_review``
+GOMRAC_KEEP_ORIGINAL_PHOTOS    keep the unstripped photo for staff             false
+GOMRAC_POST_LIMIT              reports per client address per window           10
+GOMRAC_POST_LIMIT_PER_DEVICE   reports per ``device_id`` per window            10
+GOMRAC_POST_LIMIT_WINDOW_S     the posting limits' window, seconds             600
+GOMRAC_BLOCKED_CLIENTS         JSON list of refused addresses or networks      ``[]``
+GOMRAC_BLOCKED_DEVICES         JSON list of refused ``device_id`` values       ``[]``
+GOMRAC_CORS_ORIGINS            JSON list of origins a browser may post from    ``[]``
+GOMRAC_TOKEN_LIFETIME_H        hours a staff sign-in token stays valid         12
+GOMRAC_SIGN_IN_MAX_FAILURES    failed sign-ins per account before lockout      5
+GOMRAC_SIGN_IN_MAX_PER_CLIENT  failed sign-ins per client address              20
+GOMRAC_SIGN_IN_LOCKOUT_MIN     lockout window, minutes                         15
 =============================  ==============================================  =====================
 
 ``GOMRAC_PUBLISH_PHOTOS`` exists because residents' photos may show people's faces, house
@@ -35,9 +47,9 @@ Set to false, uploaded photos are still stored for the ward office but not publi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gomrac.analysis.errors import ConfigError, DataNotFoundError
@@ -80,8 +92,20 @@ class Settings(BaseSettings):
     duplicate_distance_m: float = Field(default=50.0, ge=0)
     duplicate_window_h: float = Field(default=72.0, ge=0)
     jurisdiction_id: str = "haiphong.gov.vn"
-    staff_token: SecretStr | None = None
     open311_max_page_size: int = Field(default=1000, gt=0)
+    open311_page_size: int = Field(default=50, gt=0)
+    publish_reports: Literal["immediately", "after_review"] = "after_review"
+    keep_original_photos: bool = False
+    post_limit: int = Field(default=10, ge=0)  # 0: no limit
+    post_limit_per_device: int = Field(default=10, ge=0)
+    post_limit_window_s: float = Field(default=600.0, gt=0)
+    blocked_clients: tuple[str, ...] = ()
+    blocked_devices: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
+    token_lifetime_h: float = Field(default=12.0, gt=0)
+    sign_in_max_failures: int = Field(default=5, gt=0)
+    sign_in_max_per_client: int = Field(default=20, gt=0)
+    sign_in_lockout_min: float = Field(default=15.0, gt=0)
 
     @field_validator("data_dir", "cache_dir")
     @classmethod
@@ -99,17 +123,6 @@ class Settings(BaseSettings):
         unknown = set(value) - set(PHOTO_TYPES)
         if unknown:
             msg = f"photo types {sorted(unknown)} cannot be checked; choose from {PHOTO_TYPES}"
-            raise ValueError(msg)
-        return value
-
-    @field_validator("staff_token")
-    @classmethod
-    def _strong_token(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or value.get_secret_value() == "":
-            return None
-        secret = value.get_secret_value()
-        if secret.lower() in {"changethis", "changeme", "secret", "token"} or len(secret) < 16:
-            msg = "GOMRAC_STAFF_TOKEN must be a random string of at least 16 characters"
             raise ValueError(msg)
         return value
 

@@ -43,9 +43,12 @@ from gomrac.geo.models import (
     DUMP_SITE_STATUSES,
     GATHERING_POINT_STATUSES,
     PLAN_KINDS,
+    PUBLICATION_STATES,
+    ROLES,
     SRID,
     WASTE_STREAMS,
     WORKFLOW_STATUSES,
+    AccessToken,
     Base,
     Camera,
     DumpSite,
@@ -56,6 +59,8 @@ from gomrac.geo.models import (
     Report,
     ReportUpdate,
     ResidentialGroup,
+    SignInFailure,
+    UserAccount,
     UTCDateTime,
     Ward,
     open311_status,
@@ -688,6 +693,9 @@ def create_report(
     merge_duplicates: bool = True,
     duplicate_distance_m: float = 50.0,
     duplicate_window_h: float = 72.0,
+    publication: str = "published",
+    original_photo_path: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Report:
     """
     Store a new citizen report, link it to an open duplicate, and write its first audit rows.
@@ -725,6 +733,12 @@ def create_report(
         Who the audit trail names as creator.
     merge_duplicates, duplicate_distance_m, duplicate_window_h
         Duplicate detection switch, radius in metres and time window in hours.
+    publication
+        ``published`` (public at once) or ``pending`` (public after staff review).
+    original_photo_path
+        The photo as uploaded, metadata included, kept for staff only (None: not kept).
+    idempotency_key
+        The client's key of this POST; unique (see `find_report_by_key`).
 
     Returns
     -------
@@ -742,6 +756,9 @@ def create_report(
         msg = "service_code is required"
         raise ValidationError(msg)
     actor = _check_actor(actor)
+    if publication not in PUBLICATION_STATES:
+        msg = f"publication {publication!r} is not one of {PUBLICATION_STATES}"
+        raise ValidationError(msg)
     now = utcnow()
     requested = _to_datetime(requested_datetime) if requested_datetime is not None else now
     if merge_duplicates and _dialect(session) == "postgresql":
@@ -766,6 +783,9 @@ def create_report(
         "agency_responsible": agency_responsible,
         "service_notice": service_notice,
         "source": source,
+        "publication": publication,
+        "original_photo_path": original_photo_path,
+        "idempotency_key": idempotency_key,
     }
     columns = Report.__table__.columns
     for name, value in values.items():
@@ -1296,3 +1316,160 @@ def list_plans(
         stmt = stmt.where(Plan.kind == kind)
     stmt = stmt.order_by(Plan.created_at.desc(), Plan.id.desc()).limit(limit)
     return list(session.scalars(stmt))
+
+
+def find_report_by_key(session: Session, idempotency_key: str) -> Report | None:
+    """Return the report created by the POST with this client key, or None."""
+    return session.scalar(select(Report).where(Report.idempotency_key == idempotency_key))
+
+
+def set_report_publication(
+    session: Session,
+    report_id: int,
+    *,
+    publication: str,
+    actor: str,
+    note: str | None = None,
+) -> Report:
+    """
+    Publish, hold back or hide a report, and record the change in its audit trail.
+
+    Raises
+    ------
+    DataNotFoundError
+        If the report does not exist.
+    ValidationError
+        If the state is not one of `PUBLICATION_STATES` or `actor` is empty.
+    """
+    actor = _check_actor(actor)
+    if publication not in PUBLICATION_STATES:
+        msg = f"publication {publication!r} is not one of {PUBLICATION_STATES}"
+        raise ValidationError(msg)
+    report = get_report(session, report_id, for_update=True)
+    old = report.publication
+    if old == publication and not note:
+        return report
+    now = utcnow()
+    report.publication = publication
+    report.updated_datetime = now
+    _audit(
+        session,
+        report,
+        actor=actor,
+        field="publication",
+        old=old,
+        new=publication,
+        note=note,
+        at=now,
+    )
+    session.flush()
+    log.info("set_report_publication: %s %s -> %s by %s", report_id, old, publication, actor)
+    return report
+
+
+# --------------------------------------------------------------------------------------------
+# staff accounts, tokens and sign-in failures
+# --------------------------------------------------------------------------------------------
+
+
+def add_user_account(
+    session: Session,
+    *,
+    username: str,
+    password_hash: str,
+    role: str,
+    ward_codes: list[str],
+    full_name: str | None = None,
+) -> UserAccount:
+    """
+    Store a staff account (the password arrives hashed; see `gomrac.api.web.accounts`).
+
+    Raises
+    ------
+    ValidationError
+        If the name is taken or malformed, the role unknown, or a non-admin has no ward.
+    """
+    if role not in ROLES:
+        msg = f"role {role!r} is not one of {ROLES}"
+        raise ValidationError(msg)
+    if role != "admin" and not ward_codes:
+        msg = f"a {role} account needs at least one ward code"
+        raise ValidationError(msg)
+    if session.scalar(select(UserAccount.id).where(UserAccount.username == username)):
+        msg = f"username {username!r} is taken"
+        raise ValidationError(msg)
+    account = UserAccount(
+        username=username,
+        password_hash=password_hash,
+        role=role,
+        ward_codes=sorted(set(ward_codes)),
+        full_name=full_name,
+        active=True,
+    )
+    session.add(account)
+    session.flush()
+    log.info("add_user_account: %s (%s, wards %s)", username, role, account.ward_codes)
+    return account
+
+
+def get_user_account(session: Session, username: str) -> UserAccount | None:
+    """Return the account with this username, or None."""
+    return session.scalar(select(UserAccount).where(UserAccount.username == username))
+
+
+def add_access_token(
+    session: Session, *, token_hash: str, user_id: int, expires_at: dt.datetime
+) -> AccessToken:
+    """Store the SHA-256 of an issued token with its expiry."""
+    token = AccessToken(token_hash=token_hash, user_id=user_id, expires_at=expires_at)
+    session.add(token)
+    session.flush()
+    return token
+
+
+def account_for_token(session: Session, token_hash: str, *, now: dt.datetime) -> UserAccount | None:
+    """Return the active account of an unexpired, unrevoked token, or None."""
+    stmt = (
+        select(UserAccount)
+        .join(AccessToken, AccessToken.user_id == UserAccount.id)
+        .where(
+            AccessToken.token_hash == token_hash,
+            AccessToken.revoked_at.is_(None),
+            AccessToken.expires_at > now,
+            UserAccount.active.is_(True),
+        )
+    )
+    return session.scalar(stmt)
+
+
+def revoke_access_token(session: Session, token_hash: str) -> bool:
+    """Revoke a token; whether it existed and was still valid."""
+    token = session.get(AccessToken, token_hash)
+    if token is None or token.revoked_at is not None:
+        return False
+    token.revoked_at = utcnow()
+    session.flush()
+    return True
+
+
+def record_sign_in_failure(session: Session, *, username: str, client: str) -> None:
+    """Remember one failed sign-in (names and addresses cut to their column widths)."""
+    session.add(SignInFailure(username=username[:64], client=client[:64], at=utcnow()))
+    session.flush()
+
+
+def count_sign_in_failures(
+    session: Session, *, since: dt.datetime, username: str | None = None, client: str | None = None
+) -> int:
+    """Failed sign-ins since `since` for a username or a client address."""
+    stmt = select(func.count()).select_from(SignInFailure).where(SignInFailure.at >= since)
+    if username is not None:
+        stmt = stmt.where(SignInFailure.username == username[:64])
+    if client is not None:
+        stmt = stmt.where(SignInFailure.client == client[:64])
+    return int(session.scalar(stmt) or 0)
+
+
+def clear_sign_in_failures(session: Session, *, username: str) -> None:
+    """Forget an account's failed sign-ins (after a successful one)."""
+    session.execute(delete(SignInFailure).where(SignInFailure.username == username[:64]))

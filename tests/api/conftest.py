@@ -12,15 +12,22 @@ the Open311 wiki) and compares.
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import struct
+import subprocess
+import sys
+import time
 import warnings
 import xml.etree.ElementTree as ET
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from starlette.exceptions import StarletteDeprecationWarning
@@ -39,7 +46,6 @@ with warnings.catch_warnings():
     )
     from fastapi.testclient import TestClient
 
-STAFF_TOKEN = "test-staff-token-0123456789"
 XML_CONTENT_TYPE = "text/xml; charset=utf-8"  # GeoReport v2, "Format Support"
 XML_DECLARATION = re.compile(
     rb"""<\?xml version=["']1\.0["'] encoding=["']UTF-8["']\?>""", re.IGNORECASE
@@ -57,20 +63,23 @@ XML_LIST_ITEMS = {
 
 
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path, data_dir: Path) -> Settings:
-    """API settings on the test database, with a staff token and a temporary media folder."""
+def api_settings(db_url: str, tmp_path: Path, data_dir: Path) -> Settings:
+    """API settings on the test database with a temporary media folder; reports are published
+    at once and posting is not rate-limited (tests of those settings set their own)."""
     return Settings(
         database_url=db_url,
         data_dir=data_dir,
         media_dir=tmp_path / "media",
-        staff_token=STAFF_TOKEN,
+        publish_reports="immediately",
+        post_limit=0,
+        post_limit_per_device=0,
     )
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def client(api_settings: Settings) -> Iterator[TestClient]:
     """A started app (schema migrated) and a client for it."""
-    app = create_app(settings)
+    app = create_app(api_settings)
     with TestClient(app) as test_client:
         yield test_client
 
@@ -87,10 +96,35 @@ def count_reports(client: TestClient) -> Any:
     return count
 
 
+LE_CHAN_WARD = "11383"  # Phường Lê Chân (official 2025 code)
+BACH_LONG_VI_WARD = "11948"  # Đặc khu Bạch Long Vĩ
+PASSWORD = "correct horse battery staple"
+
+
 @pytest.fixture
-def staff_headers() -> dict[str, str]:
-    """Authorization header with the staff token."""
-    return {"Authorization": f"Bearer {STAFF_TOKEN}"}
+def sign_in(client: TestClient) -> Any:
+    """Function creating an account (role, wards) and answering its Authorization header."""
+    from gomrac.api.web.accounts import create_account
+
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+
+    def make(username: str, role: str, wards: list[str]) -> dict[str, str]:
+        with make_sessionmaker(engine)() as session:
+            create_account(
+                session, username=username, password=PASSWORD, role=role, ward_codes=wards
+            )
+            session.commit()
+        response = client.post("/api/auth/token", data={"username": username, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    return make
+
+
+@pytest.fixture
+def staff_headers(sign_in: Any) -> dict[str, str]:
+    """Authorization header of a Lê Chân ward-office account."""
+    return sign_in("lan.nguyen", "ward_office", [LE_CHAN_WARD])
 
 
 @pytest.fixture
@@ -174,3 +208,91 @@ def xml_matches_json() -> Any:
         assert _from_xml(element) == _as_text(body)
 
     return compare
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SERVER_START_TIMEOUT_S = 60.0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A uvicorn process serving the app on 127.0.0.1."""
+
+    base: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+
+@pytest.fixture
+def start_server(db_url: str, tmp_path: Path, data_dir: Path) -> Iterator[Any]:
+    """
+    Function starting uvicorn on the test database (``GOMRAC_*`` overrides as keywords);
+    every server it started is stopped (or killed) afterwards.
+    """
+    started: list[Server] = []
+
+    def start(**env_overrides: str) -> Server:
+        port = _free_port()
+        env = {
+            **os.environ,
+            "GOMRAC_DATABASE_URL": db_url,
+            "GOMRAC_DATA_DIR": str(data_dir),
+            "GOMRAC_MEDIA_DIR": str(tmp_path / "media"),
+            "GOMRAC_PUBLISH_REPORTS": "immediately",
+            "GOMRAC_POST_LIMIT": "0",
+            "GOMRAC_POST_LIMIT_PER_DEVICE": "0",
+            **{f"GOMRAC_{k.upper()}": v for k, v in env_overrides.items()},
+        }
+        log_path = tmp_path / f"uvicorn-{port}.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(  # our own interpreter and module
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    "gomrac.api.main:create_app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        server = Server(base=f"http://127.0.0.1:{port}", port=port, proc=proc, log_path=log_path)
+        started.append(server)
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"uvicorn exited early:\n{log_path.read_text(errors='replace')}")
+            try:
+                if httpx.get(f"{server.base}/health", timeout=2).status_code == 200:
+                    return server
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"uvicorn did not start:\n{log_path.read_text(errors='replace')}")
+            time.sleep(0.1)
+
+    yield start
+    for server in started:
+        if server.proc.poll() is None:
+            server.proc.terminate()
+            try:
+                server.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.proc.kill()
+                server.proc.wait(timeout=15)

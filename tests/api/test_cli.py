@@ -121,3 +121,29 @@ def test_points_plan__json_keys(vanmieu_boundary, tmp_path) -> None:
     assert [r["p"] for r in s["curve"]] == [2, 8]
     assert (tmp_path / "points_map.html").exists()
     assert "OpenStreetMap" in (tmp_path / "points_map.html").read_text(encoding="utf-8")
+
+
+def test_users_add__reads_password_from_stdin(tmp_path, monkeypatch, capsys) -> None:
+    """`gomrac users add` creates an account that can sign in; an unknown ward is refused."""
+    import io
+
+    from fastapi.testclient import TestClient
+
+    from gomrac.api.cli import main
+    from gomrac.api.main import create_app
+    from gomrac.geo.settings import Settings
+
+    url = f"sqlite:///{tmp_path / 'g.sqlite'}"
+    monkeypatch.setattr("sys.stdin", io.StringIO("một mật khẩu dài đủ\n"))
+    args = ["users", "add", "lan", "--role", "ward_office", "--ward", "11383"]
+    assert main([*args, "--database-url", url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["wards"] == ["11383"]
+    with TestClient(create_app(Settings(database_url=url, media_dir=tmp_path / "m"))) as client:
+        ok = client.post(
+            "/api/auth/token", data={"username": "lan", "password": "một mật khẩu dài đủ"}
+        )
+        assert ok.status_code == 200, ok.text
+    monkeypatch.setattr("sys.stdin", io.StringIO("một mật khẩu dài đủ\n"))
+    bad = ["users", "add", "minh", "--role", "police", "--ward", "99999", "--database-url", url]
+    assert main(bad) == 2
+    assert "99999" in capsys.readouterr().err

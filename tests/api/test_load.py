@@ -44,6 +44,8 @@ def live_server(db_url: str, tmp_path: Path, data_dir: Path) -> Iterator[str]:
         "GOMRAC_DATABASE_URL": db_url,
         "GOMRAC_DATA_DIR": str(data_dir),
         "GOMRAC_MEDIA_DIR": str(tmp_path / "media"),
+        "GOMRAC_POST_LIMIT": "0",  # one client posts them all
+        "GOMRAC_POST_LIMIT_PER_DEVICE": "0",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
     }
     log_path = tmp_path / "uvicorn.log"

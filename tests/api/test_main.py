@@ -37,11 +37,11 @@ def _raising_router() -> APIRouter:
 
 
 @pytest.fixture
-def app_client(settings: Any) -> Any:
+def app_client(api_settings: Any) -> Any:
     """A client on an app with an extra router that raises each domain error."""
     from fastapi.testclient import TestClient  # imported quietly by conftest
 
-    app = create_app(settings, routers=[_raising_router()])
+    app = create_app(api_settings, routers=[_raising_router()])
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 

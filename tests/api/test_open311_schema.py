@@ -314,13 +314,40 @@ def test_post_and_get__xml(client: Any, read_xml: Any, xml_matches_json: Any) ->
     xml_matches_json(single, client.get(f"/open311/v2/requests/{rid}.json").json())
 
 
+def test_post__control_characters_refused(client: Any, count_reports: Any) -> None:
+    """A control character other than tab or a line break in a text field is a 400 that names
+    it, and nothing is stored (PostgreSQL cannot store NUL; the others are no report's text)."""
+    for text, code in (("rác\x00tràn", "U+0000"), ("rác\x0btràn", "U+000B")):
+        response = client.post("/open311/v2/requests.json", data={**POSTED, "description": text})
+        assert response.status_code == 400
+        assert response.json() == [
+            {
+                "code": 400,
+                "description": f"description contains the control character {code}; "
+                "send plain text (tabs and line breaks are fine)",
+            }
+        ]
+    assert count_reports() == 0
+
+
 def test_get__xml_survives_control_characters(client: Any, read_xml: Any) -> None:
-    """A description with a character XML 1.0 cannot carry still gives a well-formed answer."""
-    data = {**POSTED, "description": "rác\x0btràn\x1fra đường"}
-    rid = client.post("/open311/v2/requests.json", data=data).json()[0]["service_request_id"]
-    assert (
-        client.get(f"/open311/v2/requests/{rid}.json").json()[0]["description"]
-        == (data["description"])
+    """A stored description (e.g. imported) with a character XML 1.0 cannot carry still gives a
+    well-formed XML answer, the character written as U+FFFD."""
+    from shapely.geometry import Point
+
+    from gomrac.geo import store
+    from gomrac.geo.db import session_scope
+
+    with session_scope(client.app.state.engine) as session:
+        report = store.create_report(
+            session,
+            service_code="household_waste",
+            point=Point(106.6854, 20.8378),
+            description="rác\x0btràn\x1fra đường",
+        )
+        rid = str(report.id)
+    assert client.get(f"/open311/v2/requests/{rid}.json").json()[0]["description"] == (
+        "rác\x0btràn\x1fra đường"
     )
     single = read_xml(client.get(f"/open311/v2/requests/{rid}.xml"), "service_requests")
     assert single.findtext("request/description") == "rác\ufffdtràn\ufffdra đường"
