@@ -13,6 +13,8 @@ three times, each with its fleet offered to the same search:
 - ``electric``: every compactor electric.
 
 Electric CO₂ is the grid's (Vietnam 2023: 0.6592 kg/kWh, charging losses included), never zero.
+An electric truck's running cost per km is the diesel one's with the energy's price swapped, so
+the mixed fleet's search prefers the electric trucks where their range allows.
 Per scenario: trucks used, km, diesel litres, kWh, CO₂ (kg), the energy's cost and the plan's
 cost (million VND), and `check_plan`'s violations (each electric truck within its range).
 Prices and consumptions are local assumptions (`gomrac.analysis.energy`).
@@ -37,7 +39,10 @@ def fleets(total_kg: float) -> dict[str, Any]:
 
     base = default_fleet(total_kg)
     vt = base[0]
-    ev = replace(vt, name="electric compactor", drivetrain=Electric())
+    electric = Electric()
+    # the running cost per km changes by the energy's price: diesel's out, electricity's in
+    per_km = vt.cost_per_km_vnd - vt.energy.cost_vnd(1.0) + electric.cost_vnd(1.0)
+    ev = replace(vt, name="electric compactor", drivetrain=electric, cost_per_km_vnd=per_km)
     half = max(1, vt.count // 2)
     return {
         "diesel": base,
