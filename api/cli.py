@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--walk-m", type=float, default=300.0)
     p.add_argument("--budget", type=int, default=10, help="cameras to site")
     p.add_argument("--existing", type=Path, help="existing gathering points file")
+    p.add_argument(
+        "--siting-rules", type=Path, help="siting distances (TOML; e.g. Decision 229/2025's)"
+    )
     commands.service_args(p)
     p.add_argument(
         "--reports", help="dumping reports file or 'db' (else a labelled synthetic demo)"

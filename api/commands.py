@@ -31,6 +31,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--model", choices=["mclp", "pmedian"], default="mclp")
     p.add_argument("--curve", type=str, help="comma-separated p values: print coverage against p")
     p.add_argument("--bins-per-point", type=int, default=12, help="660 L bins a point can hold")
+    p.add_argument(
+        "--siting-rules", type=Path, help="siting distances (TOML; e.g. Decision 229/2025's)"
+    )
     p.add_argument("--collections-per-day", type=float, default=2.0)
     p.add_argument(
         "--alley-points", action="store_true", help="also site transfer points in alleys"
@@ -173,6 +176,14 @@ def _report_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic scenario")
 
 
+def siting_rules(args: argparse.Namespace) -> dict[str, Any]:
+    """`PointsParams`' rules from ``--siting-rules FILE`` (none: the documented defaults)."""
+    from gomrac.geo.siting_rules import load_siting_rules
+
+    path = getattr(args, "siting_rules", None)
+    return {"rules": load_siting_rules(path)} if path else {}
+
+
 def service_args(p: argparse.ArgumentParser) -> None:
     """Add the options of a weekly service plan: streams, fleet, garage and landfill."""
     p.add_argument("--streams", type=Path, help="stream definitions (TOML; see geo/streams.toml)")
@@ -270,6 +281,7 @@ def points_params(args: argparse.Namespace, settings: Settings) -> Any:
         collections_per_day=args.collections_per_day,
         time_limit_s=args.time_limit or settings.time_limit_s,
         alley_points=args.alley_points,
+        **siting_rules(args),
     )
 
 

@@ -13,7 +13,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from gomrac.api._cli import emit, read_groups
-from gomrac.api.commands import service_options
+from gomrac.api.commands import service_options, siting_rules
 from gomrac.api.outputs import write_plan
 from gomrac.api.planning import PlanOptions, load_or_sample, plan_ward
 
@@ -63,6 +63,7 @@ def run_plan(args: argparse.Namespace, settings: Settings) -> int:
         reports=getattr(args, "reports", None) or "synthetic",
         existing_points=existing,
         **service_options(args),
+        siting_rules=siting_rules(args).get("rules"),
     )
     sys.stderr.write("gomrac plan: points, routes, hotspots and cameras…\n")
     plan = plan_ward(data, settings=settings, options=options, is_sample=why is not None)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from gomrac.analysis.errors import DataNotFoundError, SyntheticDataWarning
+from gomrac.analysis.siting import SitingRules
 from gomrac.api.pipeline import HANOI_SAMPLE, WardData, load_ward_data, ward_summary
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class PlanOptions:
     streams: StreamSet | None = None  # the stream definitions (else the packaged defaults)
     fleet: Fleet | None = None  # each stream's vehicle types (else one compactor type)
     garage_lonlat: tuple[float, float] | None = None  # else the residual-waste facility
+    siting_rules: SitingRules | None = None  # else the documented defaults
 
     def time_limit(self, settings: Settings) -> float:
         """Return the seconds per optimisation: this plan's, else the settings'."""
@@ -203,7 +205,11 @@ def plan_ward(
     points = plan_points(
         data,
         existing=options.existing_points,
-        params=PointsParams(walk_m=options.walk_m, time_limit_s=limit),
+        params=PointsParams(
+            walk_m=options.walk_m,
+            time_limit_s=limit,
+            rules=options.siting_rules or SitingRules(),
+        ),
     )
     served = _served_points(points)
     week = plan_week(
