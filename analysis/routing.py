@@ -253,6 +253,10 @@ class VehicleType:
         The vehicle's energy (`gomrac.analysis.energy.Diesel` or `Electric`); ``None`` is a
         diesel truck burning `fuel_l_per_100km`. An electric truck's range bounds the kilometres
         of its shift (it charges at the garage between shifts), and its CO₂ is the grid's.
+    width_m, gross_weight_t, height_m
+        The vehicle's size as the road tags see it (``maxwidth``, ``maxweight``, ``maxheight``);
+        ``None`` leaves the network's default truck profile in force. The planning layer builds
+        the truck network for the largest vehicle of the fleet.
     """
 
     name: str = "compactor 7 t / 14 m3"
@@ -267,6 +271,9 @@ class VehicleType:
     unload_s: float = 20 * 60.0
     fuel_l_per_100km: float = 40.0
     drivetrain: Diesel | Electric | None = None
+    width_m: float | None = None
+    gross_weight_t: float | None = None
+    height_m: float | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -283,6 +290,10 @@ class VehicleType:
             problems.append("unload_s and costs must be non-negative")
         if self.fuel_l_per_100km < 0:
             problems.append("fuel_l_per_100km must be non-negative")
+        for name in ("width_m", "gross_weight_t", "height_m"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                problems.append(f"{name} must be positive")
         if problems:
             msg = f"VehicleType {self.name!r}: " + "; ".join(problems) + "."
             raise ValidationError(msg)

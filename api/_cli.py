@@ -96,6 +96,15 @@ def read_groups(args: argparse.Namespace, settings: Settings) -> Any:
     return groups
 
 
+def fleet_rules(args: argparse.Namespace) -> Any:
+    """Return the truck network's rules for ``--fleet FILE``'s largest vehicle (or None)."""
+    if not getattr(args, "fleet", None):
+        return None
+    from gomrac.api.routes import fleet_from_file, truck_rules
+
+    return truck_rules(fleet_from_file(args.fleet))
+
+
 def load(
     args: argparse.Namespace,
     settings: Settings,
@@ -109,6 +118,7 @@ def load(
     return load_ward_data(
         args.ward,
         settings=settings,
+        rules=fleet_rules(args),
         boundary=args.boundary,
         osm_path=args.osm,
         facilities_path=args.facilities,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from gomrac.api._cli import emit, read_groups
+from gomrac.api._cli import emit, fleet_rules, read_groups
 from gomrac.api.commands import service_options, siting_rules
 from gomrac.api.outputs import write_plan
 from gomrac.api.planning import PlanOptions, load_or_sample, plan_ward
@@ -37,6 +37,7 @@ def run_plan(args: argparse.Namespace, settings: Settings) -> int:
         refresh_roads=args.refresh_roads,
         population=args.population,
         landfill=args.landfill,
+        rules=fleet_rules(args),
         groups=read_groups(args, settings),
         progress=sys.stderr.isatty(),
     )

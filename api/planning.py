@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from gomrac.analysis.weekly import WeeklyPlan
     from gomrac.api.points import PointsPlan
     from gomrac.api.surveillance import CamerasResult, Hotspots, ReportSet
+    from gomrac.geo.network import NetworkRules
     from gomrac.geo.settings import Settings
     from gomrac.geo.streams import StreamSet
 
@@ -104,6 +105,7 @@ def load_area(
     population: float | None = None,
     groups: gpd.GeoDataFrame | None = None,
     landfill: str | None = None,
+    rules: NetworkRules | None = None,
     refresh_roads: bool = False,
     require_roads: bool = True,
     progress: bool = False,
@@ -128,6 +130,9 @@ def load_area(
         Residential groups (EPSG:4326); else estimated from the demand.
     landfill
         The facility the trucks unload at (else Tràng Cát, or the nearest).
+    rules
+        Which ways the truck and handcart networks take (`gomrac.api.routes.truck_rules` builds
+        them for a fleet's largest vehicle); the documented defaults when None.
     refresh_roads
         Rebuild the road networks instead of reading the cache.
     require_roads
@@ -144,6 +149,7 @@ def load_area(
         population=population,
         groups=groups,
         landfill=landfill,
+        rules=rules,
         refresh_roads=refresh_roads,
         require_roads=require_roads,
         progress=progress,

@@ -16,7 +16,7 @@ import json
 import logging
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +54,7 @@ from gomrac.geo.settings import DEFAULT_TIME_LIMIT_S
 
 if TYPE_CHECKING:
     from gomrac.api.pipeline import WardData
+    from gomrac.geo.network import NetworkRules
 
 log = logging.getLogger(__name__)
 
@@ -503,13 +504,37 @@ def _hhmm(text: object) -> float:
     return h * 3600.0 + m * 60.0
 
 
+def truck_rules(fleet: Fleet) -> NetworkRules:
+    """Network rules for the largest vehicle of `fleet`: its width, weight and height.
+
+    A dimension no vehicle type gives keeps the default truck profile's (`COMPACTOR_TRUCK`).
+    """
+    from gomrac.geo.network import NetworkRules
+    from gomrac.geo.restrictions import COMPACTOR_TRUCK
+
+    def largest(name: str) -> float | None:
+        values = [getattr(vt, name) for vt in fleet if getattr(vt, name) is not None]
+        return max(values) if values else None
+
+    width, weight, height = largest("width_m"), largest("gross_weight_t"), largest("height_m")
+    profile = replace(
+        COMPACTOR_TRUCK,
+        name=f"{COMPACTOR_TRUCK.name} (fleet)",
+        width_m=width if width is not None else COMPACTOR_TRUCK.width_m,
+        gross_weight_t=weight if weight is not None else COMPACTOR_TRUCK.gross_weight_t,
+        height_m=height if height is not None else COMPACTOR_TRUCK.height_m,
+    )
+    return NetworkRules(truck=profile)
+
+
 def fleet_from_file(path: str | Path) -> Fleet:
     """Read a fleet from CSV or JSON: one vehicle type a row.
 
     Columns (all but ``count`` optional, defaults of `VehicleType`): ``name, count, capacity_kg,
     capacity_m3, shift_start`` (HH:MM), ``shift_end`` (HH:MM; before the start means the next
-    day), ``unload_min, cost_per_km_vnd, fixed_cost_vnd, fuel_l_per_100km``; and the energy:
-    ``energy`` (``diesel`` or ``electric``) with ``l_per_100km`` or ``kwh_per_km,
+    day), ``unload_min, cost_per_km_vnd, fixed_cost_vnd, fuel_l_per_100km``; the size the road
+    tags see, ``width_m, gross_weight_t, height_m`` (the network is built for the largest); and
+    the energy: ``energy`` (``diesel`` or ``electric``) with ``l_per_100km`` or ``kwh_per_km,
     battery_kwh, charge_kw, charge_efficiency, grid_kg_co2_per_kwh`` (see
     `gomrac.analysis.energy`). An electric type's charger must refill it between shifts.
     """
@@ -551,6 +576,9 @@ def _vehicle_type(row: dict[str, Any]) -> VehicleType:
         "cost_per_km_vnd",
         "fixed_cost_vnd",
         "fuel_l_per_100km",
+        "width_m",
+        "gross_weight_t",
+        "height_m",
     ):
         if key in row and pd.notna(row[key]):
             kw[key] = row[key] if key == "name" else float(row[key])

@@ -336,3 +336,21 @@ def test_fleet_from_file__electric(tmp_path) -> None:
     )
     with pytest.raises(ValidationError, match="to charge 300 kWh at 10 kW"):
         fleet_from_file(path)
+
+
+def test_truck_rules__largest_vehicle_of_the_fleet(tmp_path) -> None:
+    """The truck network is built for the fleet's widest, heaviest and tallest vehicle."""
+    from gomrac.api.routes import truck_rules
+    from gomrac.geo.restrictions import COMPACTOR_TRUCK
+
+    path = tmp_path / "fleet.csv"
+    path.write_text(
+        "name,count,width_m,gross_weight_t\nsmall,2,1.9,5\nlarge,1,2.5,16\n", encoding="utf-8"
+    )
+    fleet = fleet_from_file(path)
+    truck = truck_rules(fleet).truck
+    assert (truck.width_m, truck.gross_weight_t) == (2.5, 16)
+    assert truck.height_m == COMPACTOR_TRUCK.height_m  # no type gives one: the default stays
+    path.write_text("name,count,width_m\nbad,1,-2\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="width_m must be positive"):
+        fleet_from_file(path)
