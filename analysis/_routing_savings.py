@@ -132,7 +132,11 @@ def savings_routes(problem: CollectionProblem) -> list[tuple[int, list[list[int]
         return float(problem.service_s[t].sum() + arc[t[:-1], t[1:]].sum())
 
     pending = sorted(trips.values(), key=lambda t: (-trip_time(t), t[0]))
-    pool = [k for k, vt in enumerate(fleet) for _ in range(vt.count)]
+    # a new vehicle is the cheapest type still available (fixed cost, then cost per km)
+    by_cost = sorted(
+        range(len(fleet)), key=lambda k: (fleet[k].fixed_cost_vnd, fleet[k].cost_per_km_vnd)
+    )
+    pool = [k for k in by_cost for _ in range(fleet[k].count)]
     vehicles: list[tuple[int, list[list[int]]]] = []
     for trip in pending:
         best: tuple[float, int] | None = None

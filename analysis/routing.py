@@ -171,7 +171,6 @@ _UNREACHABLE = 1 << 40
 """Solver value for an unreachable pair: large, yet several of them still fit an int64 sum."""
 
 _INT_MAX = int(np.iinfo(np.int64).max)
-_NO_FUEL = Diesel(l_per_100km=1e-12)  # a vehicle given 0 L/100 km (a handcart): no fuel, no CO2
 _M3_TO_L = 1000.0
 _TOL_S = 1e-6
 
@@ -304,16 +303,16 @@ class VehicleType:
         return self.shift_end_s - self.shift_start_s
 
     @property
-    def energy(self) -> Diesel | Electric:
-        """Return the drivetrain: the one given, else diesel at `fuel_l_per_100km`."""
+    def energy(self) -> Diesel | Electric | None:
+        """Return the drivetrain: the one given, else diesel at `fuel_l_per_100km` (None at 0)."""
         if self.drivetrain is not None:
             return self.drivetrain
-        return Diesel(l_per_100km=self.fuel_l_per_100km) if self.fuel_l_per_100km > 0 else _NO_FUEL
+        return Diesel(l_per_100km=self.fuel_l_per_100km) if self.fuel_l_per_100km > 0 else None
 
     @property
     def range_m(self) -> float:
         """Return the metres one shift may drive (an electric truck's range; else unbounded)."""
-        return 1000.0 * self.energy.range_km
+        return 1000.0 * self.energy.range_km if self.energy is not None else math.inf
 
 
 @dataclass(frozen=True)
@@ -1002,9 +1001,9 @@ def _assemble_plan(
         drive = vt.energy
         if isinstance(drive, Electric):
             kwh += drive.energy(r.km)
-        else:
+        elif drive is not None:
             fuel += drive.energy(r.km)
-        co2 += drive.co2_kg(r.km)
+        co2 += drive.co2_kg(r.km) if drive is not None else 0.0
     served = seen > 0
     bounds = route_bounds(problem)
     gap = 100.0 * (cost - bounds.cost_vnd) / cost if cost > 0 else 0.0
@@ -1617,8 +1616,8 @@ def check_plan(
 def nearest_neighbour_plan(problem: CollectionProblem) -> CollectionPlan:
     """Greedy baseline: always drive to the nearest client that still fits, else unload.
 
-    Each vehicle (fleet order) leaves its garage at the shift start and repeatedly goes to the
-    nearest unserved client (by distance, ties by time) whose load still fits in the body and
+    Each vehicle (cheapest type first) leaves its garage at the shift start and repeatedly goes
+    to the nearest unserved client (by distance, ties by time) whose load still fits in the body and
     which it can serve within its time window and still unload and be back before the shift
     ends. When none fits it unloads at the nearest landfill and starts a new trip; when none would
     fit even after unloading, it makes its last unload (at the landfill on the way home) and goes
@@ -1637,7 +1636,13 @@ def nearest_neighbour_plan(problem: CollectionProblem) -> CollectionPlan:
     t0 = time.perf_counter()
     served = np.zeros(problem.n_clients, dtype=bool)
     routes: list[VehicleRoute] = []
-    for k, vt in enumerate(problem.fleet):
+    # the cheapest vehicle types go out first (fixed cost, then cost per km)
+    order = sorted(
+        range(len(problem.fleet)),
+        key=lambda k: (problem.fleet[k].fixed_cost_vnd, problem.fleet[k].cost_per_km_vnd),
+    )
+    for k in order:
+        vt = problem.fleet[k]
         g = problem.garage_of(k)
         home_t = [problem._home_leg(k, c)[2] for c in problem.clients]
         for _ in range(vt.count):

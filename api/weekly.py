@@ -530,7 +530,8 @@ def plan_week(
     for k, s in enumerate(codes):
         mine = routes[routes["stream"] == s]
         km = float(mine["km"].sum())
-        co2_kg += fleets[s][0].energy.co2_kg(km)
+        drive = fleets[s][0].energy
+        co2_kg += drive.co2_kg(km) if drive is not None else 0.0
         truck_days = len(mine.drop_duplicates(["service_day", "vehicle"]))
         totals[s] = {
             "tonnes_per_week": round(float(rate[:, k].sum()) * 7 / 1000.0, 3),

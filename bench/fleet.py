@@ -41,7 +41,8 @@ def fleets(total_kg: float) -> dict[str, Any]:
     vt = base[0]
     electric = Electric()
     # the running cost per km changes by the energy's price: diesel's out, electricity's in
-    per_km = vt.cost_per_km_vnd - vt.energy.cost_vnd(1.0) + electric.cost_vnd(1.0)
+    diesel_per_km = vt.energy.cost_vnd(1.0) if vt.energy is not None else 0.0
+    per_km = vt.cost_per_km_vnd - diesel_per_km + electric.cost_vnd(1.0)
     ev = replace(vt, name="electric compactor", drivetrain=electric, cost_per_km_vnd=per_km)
     half = max(1, vt.count // 2)
     return {
