@@ -14,6 +14,7 @@ sees across a junction or a canal, not along the streets.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ import shapely
 from scipy import sparse
 
 from gomrac.analysis._validate import require_metric
-from gomrac.analysis.errors import InfeasibleError, ValidationError
+from gomrac.analysis.errors import ValidationError
+from gomrac.analysis.location import MaximalCoverage
 
 if TYPE_CHECKING:
     from typing import Self
@@ -605,24 +607,6 @@ def _as_csr(m: object, shape: tuple[int, int] | None, name: str) -> sparse.csr_a
     return arr
 
 
-def _greedy_max_cover(
-    a: sparse.csr_array, gain: npt.NDArray[np.float64], k: int
-) -> npt.NDArray[np.int64]:
-    """Greedy maximal covering (1 - 1/e approximation): repeatedly add the best marginal site."""
-    left = gain.astype(np.float64).copy()
-    chosen: list[int] = []
-    for _ in range(min(k, a.shape[0])):
-        marginal = a @ left
-        if chosen:
-            marginal[chosen] = -1.0
-        j = int(np.argmax(marginal))
-        if marginal[j] <= 0:
-            break
-        chosen.append(j)
-        left[a[[j]].indices] = 0.0
-    return np.array(chosen, dtype=np.int64)
-
-
 class CameraSiting:
     r"""
     Maximal covering of weighted targets with a budget of k new cameras (MCLP), exact with HiGHS.
@@ -972,10 +956,13 @@ class CameraSiting:
         seed: int = 0,
     ) -> CameraPlan:
         """
-        Solve the MCLP exactly with HiGHS (branch and bound) within a time limit.
+        Solve the MCLP exactly within a time limit, with the location engine's model.
 
-        HiGHS starts from the greedy plan (best marginal site first, a 1 − 1/e approximation), so
-        a plan at least that good comes back even when the time limit strikes early.
+        Targets already fully covered, of zero weight or seen by no candidate are dropped; the
+        rest go to `gomrac.analysis.location.MaximalCoverage.from_coverage` with the weight each
+        target would add (:math:`w_i (1 - b_i)`) and ``p = k``. That model starts HiGHS from its
+        greedy plan (best marginal site first, a 1 − 1/e approximation) improved by vertex
+        substitution, so a plan at least that good comes back when the time limit strikes early.
 
         Parameters
         ----------
@@ -991,15 +978,9 @@ class CameraSiting:
         Returns
         -------
         CameraPlan
-            The plan; ``status`` is ``"optimal"`` or ``"time_limit"``.
-
-        Raises
-        ------
-        InfeasibleError
-            If HiGHS ends without any feasible plan (it should not: no camera is feasible).
+            The plan; ``status`` is ``"optimal"`` or ``"time_limit"``; ``gap`` is relative to
+            the whole covered weight (the weight covered before included).
         """
-        import highspy
-
         t0 = time.perf_counter()
         gain = self._gain()
         inc = self.incidence
@@ -1012,70 +993,21 @@ class CameraSiting:
         elif self.k >= len(live_c):
             chosen = live_c
         else:
-            a = sub[live_c].tocsr().astype(np.float64)  # candidates x targets
-            n_x, n_y = a.shape
-            # rows 0..n_y-1: y_i - sum_j a_ij x_j <= 0 ; row n_y: sum_j x_j <= k
-            top = sparse.hstack([-a.T, sparse.eye_array(n_y)], format="csc")
-            budget = sparse.hstack(
-                [sparse.csr_array(np.ones((1, n_x))), sparse.csr_array((1, n_y))], format="csc"
+            # the maximal covering model of analysis.location, over targets x candidates
+            model = MaximalCoverage.from_coverage(sub[live_c].T, gain[live_t], p=self.k)
+            res = model.solve(
+                time_limit_s=max(float(time_limit_s), 1e-3),
+                mip_rel_gap=mip_rel_gap,
+                threads=threads,
+                seed=seed,
             )
-            m = sparse.vstack([top, budget], format="csc")
-            m.sort_indices()
-            lp = highspy.HighsLp()
-            lp.num_col_ = n_x + n_y
-            lp.num_row_ = n_y + 1
-            lp.col_cost_ = np.concatenate([np.zeros(n_x), gain[live_t]])
-            lp.col_lower_ = np.zeros(n_x + n_y)
-            lp.col_upper_ = np.ones(n_x + n_y)
-            lp.row_lower_ = np.full(n_y + 1, -highspy.kHighsInf)
-            lp.row_upper_ = np.concatenate([np.zeros(n_y), [float(self.k)]])
-            lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-            lp.a_matrix_.start_ = m.indptr.astype(np.int32)
-            lp.a_matrix_.index_ = m.indices.astype(np.int32)
-            lp.a_matrix_.value_ = m.data.astype(np.float64)
-            lp.sense_ = highspy.ObjSense.kMaximize
-            lp.offset_ = float((self.weights * self.value_before).sum())
-            lp.integrality_ = [highspy.HighsVarType.kInteger] * n_x + [
-                highspy.HighsVarType.kContinuous
-            ] * n_y
-            h = highspy.Highs()
-            h.setOptionValue("output_flag", False)
-            h.setOptionValue("time_limit", float(time_limit_s))
-            h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-            h.setOptionValue("random_seed", int(seed))
-            if threads is not None:
-                h.setOptionValue("threads", int(threads))
-            h.passModel(lp)
-            # warm start (and fallback) from the greedy plan, which is always feasible
-            start = _greedy_max_cover(a, gain[live_t], self.k)
-            seen0 = np.asarray(a[start].sum(axis=0)).ravel() > 0 if len(start) else np.zeros(n_y)
-            x0 = np.zeros(n_x)
-            x0[start] = 1.0
-            col0 = np.concatenate([x0, seen0.astype(np.float64)])
-            h.setSolution(n_x + n_y, np.arange(n_x + n_y, dtype=np.int32), col0)
-            h.run()
-            ms = h.getModelStatus()
-            info = h.getInfo()
-            has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
-            if ms == highspy.HighsModelStatus.kOptimal:
-                status, gap = "optimal", float(max(0.0, info.mip_gap))
-                x = np.asarray(h.getSolution().col_value[:n_x])
-                chosen = live_c[x > 0.5]
-            elif ms in {
-                highspy.HighsModelStatus.kTimeLimit,
-                highspy.HighsModelStatus.kInterrupt,
-                highspy.HighsModelStatus.kSolutionLimit,
-                highspy.HighsModelStatus.kIterationLimit,
-            }:
-                status, gap = "time_limit", float(info.mip_gap)
-                if has_sol:
-                    x = np.asarray(h.getSolution().col_value[:n_x])
-                    chosen = live_c[x > 0.5]
-                else:  # stopped before any incumbent: keep the greedy start
-                    chosen, gap = live_c[start], float("nan")
-            else:
-                msg = f"HiGHS ended with {h.modelStatusToString(ms)} and no camera plan."
-                raise InfeasibleError(msg)
+            chosen = live_c[res.new_sites]
+            if res.status != "optimal":
+                status = "time_limit"
+                # relative to all covered weight, the value before the new cameras included
+                before = float((self.weights * self.value_before).sum())
+                total = res.objective + before
+                gap = (res.bound - res.objective) / total if total > 0 else math.inf
         chosen = self._prune(np.asarray(chosen, dtype=np.int64))
         plan = self.evaluate(
             chosen, method="highs", status=status, gap=gap, solve_s=time.perf_counter() - t0

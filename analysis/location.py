@@ -18,11 +18,15 @@ class              question                                     reference
                    with ``p`` new sites                         (1970)
 =================  ===========================================  ==================================
 
-Each class is built with ``from_cost_matrix(...)`` and solved with ``solve()``, which returns a
-frozen `SitingResult`. Models are solved exactly with HiGHS (``highspy``); when the exact model is
-too large or HiGHS stops at the time limit, a heuristic (greedy + vertex substitution, with a
-Lagrangian lower bound for the p-median) supplies or improves the solution, and the result states
-the proven `bound` and `gap` honestly.
+Each class is built with ``from_cost_matrix(...)`` (`MaximalCoverage` also with
+``from_coverage(...)``, a boolean coverage matrix, for camera siting) and solved with ``solve()``,
+which returns a frozen `SitingResult`. Models are solved exactly with HiGHS (``highspy``, through
+the one wrapper in ``_highs``); when the exact model is too large or HiGHS stops at the time
+limit, a heuristic (greedy + vertex substitution, with a Lagrangian lower bound for the
+p-median) supplies or improves the solution, and the result states the proven `bound` and `gap`
+honestly. The
+capacitated LSCP is solved by capacity cuts on the uncapacitated cover (``_capacity_cuts``), the
+small-``p`` p-median by a Lagrangian branch and bound on sites (``_pmedian``).
 
 `coverage_curve` solves the MCLP for several ``p`` so planners can trade points against coverage.
 """
@@ -31,19 +35,18 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, Self, TypeVar
 
-import highspy
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from gomrac.analysis._capacity_cuts import CapacityCutLoop
+from gomrac.analysis._highs import Mip, MipStatus
+from gomrac.analysis._pmedian import Median, branch_and_bound, pm_heuristic
 from gomrac.analysis.errors import GomracError, InfeasibleError, ValidationError
 
 __all__ = [
@@ -64,15 +67,18 @@ BoolArray = npt.NDArray[np.bool_]
 _ScalarT = TypeVar("_ScalarT", bound=np.generic)
 Method = Literal["auto", "mip", "heuristic"]
 Status = Literal["optimal", "time_limit", "heuristic"]
-_MipStatus = Literal["optimal", "time_limit", "infeasible", "no_solution"]
 
 _METHODS = ("auto", "mip", "heuristic")
+Formulation = Literal["cuts", "assignment"]
+_FORMULATIONS = ("cuts", "assignment")
 #: Largest MIP (constraint-matrix non-zeros) that ``method="auto"`` hands to HiGHS.
 DEFAULT_MAX_MIP_NONZEROS = 20_000_000
 #: p-median radius models with at most this many client-site pairs are built untruncated.
 _FULL_RADIUS_NNZ = 1_000_000
 #: capacitated models with more assignment pairs use aggregated linking rows (see _add_linking).
 _STRONG_LINKING_MAX_PAIRS = 20_000
+#: uncapacitated p-medians with at most this many new sites are proven by `branch_and_bound`.
+_TREE_MAX_P = 10
 #: p-median radius models with more rows get an LP probe before the MIP (see _radius_mip).
 _LP_PROBE_ROWS = 50_000
 
@@ -240,7 +246,6 @@ def _as_float_vector(values: npt.ArrayLike, name: str, size: int, *, allow_inf: 
 def _validate(
     cost_m: npt.ArrayLike,
     households: npt.ArrayLike,
-    *,
     demand_kg: npt.ArrayLike | None,
     capacity_kg: npt.ArrayLike | None,
     fixed: Iterable[int] | npt.ArrayLike | None,
@@ -332,7 +337,9 @@ def _check_solve_args(time_limit_s: float, mip_rel_gap: float, method: str) -> N
         raise ValidationError(msg)
 
 
-def _reach_report(data: _Data, radius_m: float | None) -> tuple[BoolArray, list[InfeasibleDemand]]:
+def _reach_report(
+    data: _Data, radius_m: float | None, *, unreached: str = "unreachable on the network"
+) -> tuple[BoolArray, list[InfeasibleDemand]]:
     """Demand units that some site can serve, and the others with reasons."""
     finite = np.isfinite(data.cost_m)
     reach = finite if radius_m is None else finite & (data.cost_m <= radius_m)
@@ -344,270 +351,11 @@ def _reach_report(data: _Data, radius_m: float | None) -> tuple[BoolArray, list[
         for i in np.flatnonzero(~ok):
             near = float(nearest[i])
             if not math.isfinite(near):
-                reason = "unreachable on the network"
+                reason = unreached
             else:
                 reason = f"no permitted site within {radius_m:g} m (nearest {near:.0f} m)"
             rows.append(InfeasibleDemand(int(i), reason, near))
     return ok, rows
-
-
-# --------------------------------------------------------------------------------------------
-# HiGHS plumbing
-# --------------------------------------------------------------------------------------------
-
-_HIGHS_LOCK = threading.Lock()
-_highs_banner_done = False
-
-
-def _new_highs() -> highspy.Highs:
-    """Create a silent HiGHS instance (the first construction prints a banner on fd 1; hide it)."""
-    global _highs_banner_done
-    with _HIGHS_LOCK:
-        if _highs_banner_done:
-            h = highspy.Highs()
-        else:
-            h = _without_stdout(highspy.Highs)
-            _highs_banner_done = True
-    h.setOptionValue("output_flag", False)
-    return h
-
-
-def _without_stdout(factory: Callable[[], highspy.Highs]) -> highspy.Highs:
-    try:
-        sys.stdout.flush()
-        saved = os.dup(1)
-    except (OSError, ValueError):
-        return factory()
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        return factory()
-    finally:
-        os.dup2(saved, 1)
-        os.close(devnull)
-        os.close(saved)
-
-
-@dataclass
-class _MipOutcome:
-    status: _MipStatus
-    x: FloatArray | None
-    objective: float
-    bound: float
-    run_s: float
-
-
-class _Mip:
-    """A sparse MIP assembled column- and row-block-wise, passed to HiGHS in one call."""
-
-    def __init__(self) -> None:
-        self.ncol = 0
-        self.nrow = 0
-        self.large = False
-        self._cost: list[FloatArray] = []
-        self._lb: list[FloatArray] = []
-        self._ub: list[FloatArray] = []
-        self._int: list[npt.NDArray[np.int32]] = []
-        self._r: list[IntArray] = []
-        self._c: list[IntArray] = []
-        self._v: list[FloatArray] = []
-        self._rlo: list[FloatArray] = []
-        self._rhi: list[FloatArray] = []
-
-    def add_cols(
-        self, cost: npt.ArrayLike, lb: npt.ArrayLike, ub: npt.ArrayLike, *, integer: bool
-    ) -> IntArray:
-        cost_a = np.atleast_1d(np.asarray(cost, dtype=np.float64))
-        k = cost_a.shape[0]
-        self._cost.append(cost_a)
-        self._lb.append(np.broadcast_to(np.asarray(lb, dtype=np.float64), (k,)).copy())
-        self._ub.append(np.broadcast_to(np.asarray(ub, dtype=np.float64), (k,)).copy())
-        self._int.append(np.full(k, 1 if integer else 0, dtype=np.int32))
-        idx = np.arange(self.ncol, self.ncol + k, dtype=np.int64)
-        self.ncol += k
-        return idx
-
-    def add_rows(
-        self,
-        lo: npt.ArrayLike,
-        hi: npt.ArrayLike,
-        rows: npt.ArrayLike,
-        cols: npt.ArrayLike,
-        vals: npt.ArrayLike,
-        *,
-        count: int,
-    ) -> None:
-        """Add `count` rows; `rows` holds local row numbers 0..count-1 of each non-zero."""
-        self._rlo.append(np.broadcast_to(np.asarray(lo, dtype=np.float64), (count,)).copy())
-        self._rhi.append(np.broadcast_to(np.asarray(hi, dtype=np.float64), (count,)).copy())
-        r = np.asarray(rows, dtype=np.int64) + self.nrow
-        c = np.asarray(cols, dtype=np.int64)
-        v = np.broadcast_to(np.asarray(vals, dtype=np.float64), r.shape).copy()
-        self._r.append(r)
-        self._c.append(c)
-        self._v.append(v)
-        self.nrow += count
-
-    @property
-    def nnz(self) -> int:
-        return int(sum(r.size for r in self._r))
-
-    def solve(
-        self,
-        *,
-        maximize: bool,
-        offset: float,
-        time_limit_s: float,
-        mip_rel_gap: float,
-        threads: int | None,
-        seed: int,
-        start: FloatArray | None = None,
-        relax: bool = False,
-        presolve: bool | None = None,
-    ) -> _MipOutcome:
-        """Pass the model to HiGHS, optionally with a full start vector, and run it.
-
-        With `relax`, integrality is dropped and HiGHS solves the LP relaxation (a bound).
-
-        Large single-sourcing models (``large=True``) are solved without HiGHS presolve: its
-        reductions do not shrink them, and its setup can overrun the time limit by minutes.
-        `presolve` forces it on or off.
-
-        The answer is checked: HiGHS 1.16 with presolve and a start vector can report a
-        solution whose cost is not the objective it reports (and a bound above the optimum).
-        Such a run is repeated without presolve; if that disagrees too, the solution is kept
-        at its true cost with no bound.
-        """
-        inf = highspy.kHighsInf
-        cost = np.concatenate(self._cost) if self._cost else np.zeros(0)
-        lb = np.concatenate(self._lb) if self._lb else np.zeros(0)
-        ub = np.concatenate(self._ub) if self._ub else np.zeros(0)
-        integ = np.concatenate(self._int) if self._int else np.zeros(0, dtype=np.int32)
-        if relax:
-            integ = np.zeros_like(integ)
-        rlo = np.concatenate(self._rlo) if self._rlo else np.zeros(0)
-        rhi = np.concatenate(self._rhi) if self._rhi else np.zeros(0)
-        if self.nrow:
-            a = sp.csr_matrix(
-                (np.concatenate(self._v), (np.concatenate(self._r), np.concatenate(self._c))),
-                shape=(self.nrow, self.ncol),
-            )
-            a.sum_duplicates()
-            a_start = a.indptr.astype(np.int32)
-            a_index = a.indices.astype(np.int32)
-            a_value = a.data.astype(np.float64)
-        else:
-            a_start = np.zeros(1, dtype=np.int32)
-            a_index = np.zeros(0, dtype=np.int32)
-            a_value = np.zeros(0)
-        ub = np.where(np.isinf(ub), inf, ub)
-        rlo = np.where(np.isneginf(rlo), -inf, rlo)
-        rhi = np.where(np.isposinf(rhi), inf, rhi)
-        h = _new_highs()
-        h.setOptionValue("time_limit", float(max(time_limit_s, 0.01)))
-        h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-        h.setOptionValue("random_seed", int(seed))
-        if threads is not None:
-            h.setOptionValue("threads", int(threads))
-        presolve_on = not self.large if presolve is None else presolve
-        if not presolve_on:
-            h.setOptionValue("presolve", "off")
-        status = h.passModel(
-            self.ncol,
-            self.nrow,
-            int(a_value.size),
-            int(highspy.MatrixFormat.kRowwise),
-            int(highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize),
-            float(offset),
-            cost,
-            lb,
-            ub,
-            rlo,
-            rhi,
-            a_start,
-            a_index,
-            a_value,
-            integ,
-        )
-        if status == highspy.HighsStatus.kError:
-            msg = "HiGHS rejected the siting model (internal error while passing the model)."
-            raise GomracError(msg)
-        if start is not None:
-            h.setSolution(
-                self.ncol, np.arange(self.ncol, dtype=np.int32), np.asarray(start, np.float64)
-            )
-        t0 = time.perf_counter()
-        # HiGHS checks its time limit coarsely in some phases; interrupt it from the simplex,
-        # IPM and MIP callbacks once the limit is passed by a small grace period
-        hard_stop = t0 + float(time_limit_s) + 0.5 + 0.05 * float(time_limit_s)
-
-        def _interrupt(event: highspy.HighsCallbackEvent) -> None:
-            if time.perf_counter() > hard_stop:
-                event.interrupt()
-
-        h.cbSimplexInterrupt += _interrupt
-        h.cbIpmInterrupt += _interrupt
-        h.cbMipInterrupt += _interrupt
-        h.run()
-        run_s = time.perf_counter() - t0
-        ms = h.getModelStatus()
-        info = h.getInfo()
-        has_x = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        is_mip = bool(integ.any())
-        obj = float(info.objective_function_value)
-        bound = float(info.mip_dual_bound) if is_mip else obj
-        x = np.array(h.getSolution().col_value, dtype=np.float64) if has_x else None
-        true_obj = float(cost @ x) + float(offset) if x is not None else obj
-        if x is not None and abs(true_obj - obj) > 1e-6 * max(1.0, abs(obj)):
-            log.warning(
-                "HiGHS reported objective %g for a solution of cost %g (presolve %s)",
-                obj,
-                true_obj,
-                "on" if presolve_on else "off",
-            )
-            no_bound = math.inf if maximize else -math.inf
-            first = _MipOutcome("time_limit", x, true_obj, no_bound, run_s)
-            left = float(time_limit_s) - run_s
-            if not presolve_on or left <= 0.05:
-                return first
-            again = self.solve(
-                maximize=maximize,
-                offset=offset,
-                time_limit_s=left,
-                mip_rel_gap=mip_rel_gap,
-                threads=threads,
-                seed=seed,
-                start=start,
-                relax=relax,
-                presolve=False,
-            )
-            again.run_s += run_s
-            better = again.x is not None and (
-                again.objective >= true_obj if maximize else again.objective <= true_obj
-            )
-            if better:
-                return again
-            first.run_s = again.run_s
-            return first
-        mst = highspy.HighsModelStatus
-        if ms == mst.kOptimal:
-            return _MipOutcome("optimal", x, obj, bound, run_s)
-        if ms in (mst.kInfeasible, mst.kUnboundedOrInfeasible):
-            return _MipOutcome("infeasible", None, math.nan, math.nan, run_s)
-        if ms in (
-            mst.kTimeLimit,
-            mst.kIterationLimit,
-            mst.kSolutionLimit,
-            mst.kInterrupt,
-            mst.kMemoryLimit,
-            mst.kObjectiveBound,
-            mst.kObjectiveTarget,
-        ):
-            if x is None:
-                return _MipOutcome("no_solution", None, math.nan, bound, run_s)
-            return _MipOutcome("time_limit", x, obj, bound, run_s)
-        msg = f"HiGHS failed on the siting model: {h.modelStatusToString(ms)}."
-        raise GomracError(msg)
 
 
 # --------------------------------------------------------------------------------------------
@@ -622,11 +370,6 @@ def _rel_gap(objective: float, bound: float) -> float:
     if objective == 0:
         return math.inf
     return diff / abs(objective)
-
-
-def _is_integral(values: FloatArray) -> bool:
-    v = values[np.isfinite(values)]
-    return bool(np.all(np.abs(v - np.rint(v)) <= 1e-9 * np.maximum(1.0, np.abs(v))))
 
 
 def _nearest_open(
@@ -700,7 +443,7 @@ def _drop_unused_new(open_sites: IntArray, assignment: IntArray, fixed: IntArray
 
 
 def _add_linking(
-    mip: _Mip,
+    mip: Mip,
     pi: IntArray,
     pj: IntArray,
     x: IntArray,
@@ -759,291 +502,172 @@ def _infeasible_capacity_message(
     return msg + (f"; {detail}" if detail else "") + "."
 
 
-# --------------------------------------------------------------------------------------------
-# p-median heuristic core (also used for the uncapacitated MCLP, as a 0/1-cost p-median)
-# --------------------------------------------------------------------------------------------
+def _add_single_sourcing(
+    mip: Mip,
+    pi: IntArray,
+    pj: IntArray,
+    y_cols: IntArray,
+    *,
+    x_cost: FloatArray,
+    rows: IntArray,
+    n_rows: int,
+    exactly_one: bool,
+    q: FloatArray,
+    cap: FloatArray,
+    fixed_mask: BoolArray,
+) -> IntArray:
+    """Add the single-sourcing block of the capacitated models; return its ``x`` columns.
+
+    One binary ``x`` per pair ``(pi[k], pj[k])`` costing ``x_cost[k]``, in row ``rows[k]`` of
+    ``sum_j x_ij = 1`` (``<= 1`` unless `exactly_one`), the linking rows of `_add_linking`, and
+    per capacitated site ``sum_i q_i x_ij - Q_j y_j <= 0`` (``<= Q_j`` for an existing site
+    without a ``y`` column, ``y_cols[j] == -1``). `q` is indexed like `pi`.
+    """
+    x = mip.add_cols(x_cost, 0.0, 1.0, integer=True)
+    mip.add_rows(1.0 if exactly_one else -np.inf, 1.0, rows, x, 1.0, count=n_rows)
+    _add_linking(mip, pi, pj, x, y_cols, q=q, cap=cap, fixed_mask=fixed_mask)
+    used = np.unique(pj)
+    capped = used[np.isfinite(cap[used])]
+    if capped.size:
+        site_row = np.full(cap.size, -1, dtype=np.int64)
+        site_row[capped] = np.arange(capped.size)
+        sel = site_row[pj] >= 0
+        has_y = y_cols[capped] >= 0
+        with_y = capped[has_y]
+        mip.add_rows(
+            -np.inf,
+            np.where(has_y, 0.0, cap[capped]),
+            np.concatenate([site_row[pj[sel]], site_row[with_y]]),
+            np.concatenate([x[sel], y_cols[with_y]]),
+            np.concatenate([q[pi[sel]], -cap[with_y]]),
+            count=capped.size,
+        )
+    return x
 
 
-class _Median:
-    """Dense weighted-cost p-median: greedy, vertex substitution, ILS and a Lagrangian bound.
+#: ``(pi, pj, x)``: demand unit, site and column of each assignment variable
+_Pairs = tuple[IntArray, IntArray, IntArray]
 
-    ``W[i, j]`` is the weighted cost of serving demand ``i`` from site ``j``; unreachable pairs
-    carry a penalty ``big`` larger than any feasible total, so infeasible solutions show up as
-    a cost >= ``big``.
+
+class _LocationModel:
+    """Shared core of `SetCover`, `MaximalCoverage` and `PMedian`.
+
+    Holds the validated inputs and does what the three models share: which demand units a
+    radius lets in, decoding a HiGHS solution into open sites and assignments, a start vector
+    from a heuristic plan, the LP-relaxation bound, and the frozen `SitingResult` with its log
+    line. Each model adds its formulation (class docstring), its heuristics and its ``solve``;
+    every HiGHS call goes through the one wrapper, `gomrac.analysis._highs.Mip`.
+
+    The inputs every model's ``from_cost_matrix`` takes:
+
+    ``cost_m``
+        ``(n_demand, n_candidates)`` network walking distances (metres), ``np.inf`` where a
+        site cannot be reached.
+    ``households``
+        Households per demand unit (the weights, >= 0).
+    ``demand_kg``
+        Waste per demand unit (kg, e.g. per day); needed with ``capacity_kg``.
+    ``capacity_kg``
+        Capacity of each candidate site (kg, same period), ``np.inf`` for unlimited; None for
+        an uncapacitated model.
+    ``fixed``
+        Indices of candidate sites that already exist: always open, not counted.
+
+    Wrong shapes, NaN, negative values or out-of-range ``fixed`` indices raise
+    `ValidationError`, naming the input and the first bad position.
     """
 
-    def __init__(self, W: FloatArray, fixed: BoolArray, allowed: BoolArray, p: int) -> None:
-        finite = np.isfinite(W)
-        row_max = np.where(finite, W, 0.0).max(axis=1) if W.size else np.zeros(0)
-        self.big = float(1.0 + 2.0 * row_max.sum())
-        self.W_inf = W
-        self.W = np.where(finite, W, self.big)
-        self.fixed = fixed
-        self.free = allowed & ~fixed
-        self.p = p
-        self.n, self.m = W.shape
-        self.integral = _is_integral(W)
+    model_name = ""
+    #: why a demand unit that no site reaches cannot be served
+    _unreached = "unreachable on the network"
 
-    # -- evaluation ------------------------------------------------------------------------
-    def cost(self, open_mask: BoolArray) -> float:
-        if not open_mask.any():
-            return math.inf
-        c = float(self.W_inf[:, open_mask].min(axis=1).sum())
-        return c
+    def __init__(self, data: _Data) -> None:
+        self._data = data
 
-    def greedy(self) -> BoolArray:
-        open_mask = self.fixed.copy()
-        cand = np.flatnonzero(self.free)
-        if open_mask.any():  # noqa: SIM108 - mirrors the `cur is None` branches below
-            cur = self.W[:, open_mask].min(axis=1)
+    def _summary(self, res: SitingResult) -> str:
+        """One log line about a result (without the class name)."""
+        return f"objective {res.objective:g} (bound {res.bound:g}, {res.status})"
+
+    def _reach(self, radius_m: float) -> tuple[BoolArray, list[InfeasibleDemand], BoolArray]:
+        """Coverable units, the others with their reasons, and the pairs within `radius_m`."""
+        d = self._data
+        ok, infeasible = _reach_report(d, radius_m, unreached=self._unreached)
+        within = np.isfinite(d.cost_m) & (d.cost_m <= radius_m) & ok[:, None]
+        return ok, infeasible, within
+
+    def _decode(
+        self, xv: FloatArray, y_cols: IntArray, pairs: _Pairs | None, radius_m: float
+    ) -> tuple[IntArray, IntArray]:
+        """Open sites and assignment of a solution (nearest open site when there is no ``x``)."""
+        d = self._data
+        has = y_cols >= 0
+        open_new = np.flatnonzero(has)[xv[y_cols[has]] > 0.5]
+        open_sites = np.union1d(open_new, d.fixed).astype(np.int64)
+        if pairs is None:
+            assign, _ = _nearest_open(d.cost_m, open_sites, radius_m)
         else:
-            cur = None
-        for _ in range(self.p):
-            cand = cand[~open_mask[cand]]
-            if cand.size == 0:
-                break
-            Wc = self.W[:, cand]
-            if cur is None:
-                j = cand[int(Wc.sum(axis=0).argmin())]
-                cur = self.W[:, j].copy()
-            else:
-                gain = np.maximum(cur[:, None] - Wc, 0.0).sum(axis=0)
-                j = cand[int(gain.argmax())]
-                cur = np.minimum(cur, self.W[:, j])
-            open_mask[j] = True
-        return open_mask
+            pi, pj, x = pairs
+            assign = np.full(d.n, -1, dtype=np.int64)
+            chosen = xv[x] > 0.5
+            assign[pi[chosen]] = pj[chosen]
+        return _drop_unused_new(open_sites, assign, d.fixed), assign
 
-    def local_search(self, open_mask: BoolArray, deadline: float) -> BoolArray:
-        """Best-improvement vertex substitution (fast interchange, Whitaker 1983)."""
-        open_mask = open_mask.copy()
-        W = self.W
-        n = self.n
-        rows = np.arange(n)
-        cap = 2.0 * self.big + 1.0
-        while time.perf_counter() < deadline:
-            O = np.flatnonzero(open_mask)  # noqa: E741 - O is the set of open sites
-            closed = np.flatnonzero(self.free & ~open_mask)
-            removable = self.free[O]
-            if closed.size == 0 or not removable.any():
-                break
-            Wo = W[:, O]
-            if O.size == 1:
-                c1 = np.zeros(n, dtype=np.int64)
-                d1 = Wo[:, 0]
-                d2 = np.full(n, cap)
-            else:
-                two = np.argpartition(Wo, 1, axis=1)[:, :2]
-                a, b = Wo[rows, two[:, 0]], Wo[rows, two[:, 1]]
-                swap = b < a
-                c1 = np.where(swap, two[:, 1], two[:, 0])
-                d1 = np.minimum(a, b)
-                d2 = np.maximum(a, b)
-            Wc = W[:, closed]
-            gain = np.maximum(d1[:, None] - Wc, 0.0).sum(axis=0)
-            loss = np.bincount(c1, weights=d2 - d1, minlength=O.size)
-            M = np.where(Wc < d2[:, None], d2[:, None] - np.maximum(Wc, d1[:, None]), 0.0)
-            S = sp.csr_matrix((np.ones(n), (c1, rows)), shape=(O.size, n))
-            extra = np.asarray(S @ M)
-            profit = gain[None, :] - loss[:, None] + extra
-            profit[~removable, :] = -np.inf
-            k = int(profit.argmax())
-            r, c = divmod(k, closed.size)
-            if profit[r, c] <= 1e-9 * max(1.0, float(d1.sum())):
-                break
-            open_mask[O[r]] = False
-            open_mask[closed[c]] = True
-        return open_mask
+    @staticmethod
+    def _start(
+        ncol: int,
+        y_cols: IntArray,
+        pairs: _Pairs | None,
+        open_sites: IntArray,
+        assign: IntArray,
+    ) -> FloatArray:
+        """Start vector of a plan: its ``y`` (and ``x``) columns at one, the rest at zero."""
+        v = np.zeros(ncol)
+        ys = y_cols[open_sites]
+        v[ys[ys >= 0]] = 1.0
+        if pairs is not None:
+            pi, pj, x = pairs
+            v[x[assign[pi] == pj]] = 1.0
+        return v
 
-    def ils(
-        self,
-        open_mask: BoolArray,
-        best_cost: float,
-        deadline: float,
-        *,
-        rng: np.random.Generator,
-        max_rounds: int,
-        patience: int = 100,
-        stop_at: float = -math.inf,
-    ) -> tuple[BoolArray, float]:
-        """Run an iterated local search: random k-swap kicks followed by vertex substitution.
-
-        Stops after `max_rounds` kicks, `patience` kicks in a row without improvement, at
-        `deadline`, or once the cost reaches `stop_at` (a lower bound).
-        """
-        best = open_mask.copy()
-        rounds = 0
-        since = 0
-        while (
-            rounds < max_rounds
-            and since < patience
-            and time.perf_counter() < deadline
-            and best_cost > stop_at + 1e-9 * max(1.0, abs(stop_at))
-        ):
-            rounds += 1
-            since += 1
-            cur = best.copy()
-            O = np.flatnonzero(cur & self.free)  # noqa: E741 - O is the set of open sites
-            closed = np.flatnonzero(self.free & ~cur)
-            if O.size == 0 or closed.size == 0:
-                break
-            k = int(rng.integers(1, min(4, O.size, closed.size) + 1))
-            cur[rng.choice(O, size=k, replace=False)] = False
-            cur[rng.choice(closed, size=k, replace=False)] = True
-            cur = self.local_search(cur, deadline)
-            c = self.cost(cur)
-            if c < best_cost - 1e-9 * max(1.0, abs(best_cost)):
-                best, best_cost = cur, c
-                since = 0
-        return best, best_cost
-
-    # -- Lagrangian relaxation of the assignment constraints ----------------------------------
-    def lagrangian(
-        self,
-        ub: float,
-        deadline: float,
-        *,
-        max_iter: int = 3000,
-        incumbent: BoolArray | None = None,
-    ) -> tuple[float, BoolArray, BoolArray, BoolArray | None]:
-        """Subgradient optimisation of the Lagrangian dual (Beasley 1993).
-
-        Relaxing ``sum_j x_ij = 1`` with multipliers ``lam_i`` gives
-        ``L(lam) = sum_i lam_i + sum_{j open} rho_j`` with
-        ``rho_j = sum_i min(0, W_ij - lam_i)``, minimised by opening the fixed sites and the
-        `p` free sites of smallest ``rho_j``; every ``L(lam)`` is a lower bound. Multipliers
-        are capped at each client's K-th smallest cost (still a valid bound), so only the K
-        nearest sites of each client enter the sums: K is twice the rank of the incumbent's
-        distances, which keeps the cap inactive near the optimum on typical instances.
-
-        Returns the best lower bound, the sites that cannot be open in any solution strictly
-        better than `ub` (``fix0``), those that must be open in any such solution (``fix1``),
-        and the best primal open set seen (or None).
-        """
-        W = self.W_inf
-        n, m = W.shape
-        free_idx = np.flatnonzero(self.free)
-        p = self.p
-        fixed = self.fixed
-        no = np.zeros(m, dtype=bool)
-        if not math.isfinite(ub) or n == 0:  # no feasible incumbent to steer the step size
-            return (-math.inf if n else 0.0), no, no.copy(), None
-        # the K nearest sites of each client, with the (K+1)-th cost as the multiplier cap
-        K = m
-        if incumbent is not None and m > 64:
-            c_inc = W[:, incumbent].min(axis=1)
-            rank = (c_inc[:, None] > W).sum(axis=1)
-            K = int(min(m, max(32, 2 * np.percentile(rank, 99) + 8)))
-        if m > K:
-            part = np.argpartition(W, K, axis=1)[:, : K + 1]
-            vals = np.take_along_axis(W, part, axis=1)
-            o = np.argsort(vals, axis=1, kind="stable")
-            cols = np.take_along_axis(part, o, axis=1)
-            vals = np.take_along_axis(vals, o, axis=1)
-            cap = vals[:, K].copy()
-            cols, vals = cols[:, :K], vals[:, :K]
-        else:
-            cols = np.broadcast_to(np.arange(m), (n, m))
-            vals = W
-            cap = np.full(n, np.inf)
-        flat_cols = np.ascontiguousarray(cols).ravel()
-        lam = np.where(np.isfinite(vals[:, 0]), vals[:, 0], 0.0)
-        best_lb = -math.inf
-        fix0 = no.copy()
-        fix1 = no.copy()
-        theta = 2.0
-        stall = 0
-        tol = 1e-7 * max(1.0, abs(ub))
-        best_open: BoolArray | None = None
-        best_open_cost = ub
-        target = ub
-        buf = np.empty(vals.shape)
-        for it in range(max_iter):
-            if time.perf_counter() > deadline:
-                break
-            np.subtract(vals, lam[:, None], out=buf)
-            np.minimum(buf, 0.0, out=buf)
-            rho = np.bincount(flat_cols, weights=buf.ravel(), minlength=m)
-            L = float(lam.sum() + rho[fixed].sum())
-            sel = np.zeros(m, dtype=bool)
-            sel[fixed] = True
-            rf = rho[free_idx]
-            if p > 0:
-                order = np.argsort(rf, kind="stable")
-                sel[free_idx[order[:p]]] = True
-                L += float(rf[order[:p]].sum())
-                rho_p = float(rf[order[p - 1]])
-                rho_next = float(rf[order[p]]) if p < free_idx.size else math.inf
-            else:
-                rho_p, rho_next = -math.inf, math.inf
-            if best_lb < L:
-                best_lb = L
-                stall = 0
-            else:
-                stall += 1
-            # variable fixing against strictly better solutions than the incumbent
-            not_sel = self.free & ~sel
-            if p > 0:
-                fix0 |= not_sel & (L + rho - rho_p > ub + tol)
-                fix1 |= self.free & sel & (L - rho + rho_next > ub + tol)
-            else:
-                fix0 |= not_sel
-            if self._closed(best_lb, ub):
-                break
-            # primal: the Lagrangian open set is a feasible p-median solution
-            if it % 5 == 0:
-                c = self.cost(sel)
-                if c < best_open_cost - tol:
-                    best_open_cost, best_open = c, sel.copy()
-                    target = min(target, c)
-            covered = ((buf < 0) & sel[cols]).sum(axis=1)
-            g = 1.0 - covered
-            norm = float(g @ g)
-            if norm == 0:
-                break
-            step = theta * (target - L) / norm
-            if step <= 0:
-                step = theta * max(1.0, abs(target)) * 1e-3 / norm
-            lam = np.clip(lam + step * g, 0.0, cap)
-            if stall >= 30:
-                theta /= 2.0
-                stall = 0
-                if theta < 1e-4:
-                    break
-        return self._round_bound(best_lb), fix0, fix1, best_open
-
-    def _round_bound(self, lb: float) -> float:
-        if self.integral and math.isfinite(lb):
-            return float(math.ceil(lb - 1e-6))
-        return lb
-
-    def _closed(self, lb: float, ub: float) -> bool:
-        return self._round_bound(lb) >= ub - 1e-9 * max(1.0, abs(ub))
-
-
-def _pm_heuristic(
-    med: _Median,
-    deadline: float,
-    *,
-    rng: np.random.Generator,
-    ils_rounds: int,
-    patience: int,
-    lagrangian_deadline: float,
-) -> tuple[BoolArray, float, float, BoolArray, BoolArray]:
-    """Greedy + interchange + ILS for the upper bound, Lagrangian for the lower bound."""
-    start = med.greedy()
-    best = med.local_search(start, deadline)
-    ub = med.cost(best)
-    lb, fix0, fix1, lr_open = med.lagrangian(ub, lagrangian_deadline, incumbent=best)
-    if lr_open is not None and med.cost(lr_open) < ub:
-        cand = med.local_search(lr_open, deadline)
-        c = med.cost(cand)
-        if c < ub:
-            best, ub = cand, c
-    if not med._closed(lb, ub):
-        best, ub = med.ils(
-            best, ub, deadline, rng=rng, max_rounds=ils_rounds, patience=patience, stop_at=lb
+    @staticmethod
+    def _relaxation(
+        mip: Mip, *, maximize: bool, offset: float, time_limit_s: float
+    ) -> float | None:
+        """Optimal value of the LP relaxation of `mip`, or None if HiGHS did not finish."""
+        out = mip.solve(
+            relax=True,
+            maximize=maximize,
+            offset=offset,
+            time_limit_s=time_limit_s,
+            mip_rel_gap=0.0,
+            threads=None,
+            seed=0,
         )
-    return best, ub, lb, fix0, fix1
+        return out.objective if out.status == "optimal" else None
+
+    def _finish(
+        self,
+        open_sites: IntArray,
+        assign: IntArray,
+        obj: float,
+        bound: float,
+        status: Status,
+        t0: float,
+        infeasible: list[InfeasibleDemand],
+    ) -> SitingResult:
+        res = _result(
+            model=self.model_name,
+            data=self._data,
+            open_sites=open_sites,
+            assignment=assign,
+            objective=obj,
+            bound=bound,
+            status=status,
+            t0=t0,
+            infeasible=infeasible,
+        )
+        log.info("%s: %s in %.2f s", type(self).__name__, self._summary(res), res.solve_s)
+        return res
 
 
 # --------------------------------------------------------------------------------------------
@@ -1051,7 +675,7 @@ def _pm_heuristic(
 # --------------------------------------------------------------------------------------------
 
 
-class SetCover:
+class SetCover(_LocationModel):
     r"""Location set covering problem, LSCP (Toregas, Swain, ReVelle & Bergman 1971).
 
     Open the fewest new sites so that every demand unit with at least one permitted site within
@@ -1081,14 +705,20 @@ class SetCover:
     :math:`F` the existing sites, :math:`q_i` the waste (``demand_kg``) and :math:`Q_j` the site
     capacity (``capacity_kg``). Only pairs within the radius get assignment variables.
 
+    With capacities, ``solve()`` does not hand this model to HiGHS as it stands (at city scale
+    it stalls with a gap of several per cent): it solves the uncapacitated cover with capacity
+    cuts separated by max-flow, checks single sourcing on the master's sites and repairs them
+    for an upper bound, until both bounds meet (`CapacityCutLoop`, module ``_capacity_cuts``;
+    ``formulation="assignment"`` solves the model above instead).
+
     Without capacities, each covered unit is assigned to its nearest open site.
     """
 
     model_name = "set_cover"
 
     def __init__(self, data: _Data, service_radius_m: float) -> None:
-        self._data = data
-        self.service_radius_m = service_radius_m
+        super().__init__(data)
+        self.service_radius_m = _check_radius(service_radius_m)
 
     @classmethod
     def from_cost_matrix(
@@ -1102,24 +732,16 @@ class SetCover:
         fixed: Sequence[int] | npt.ArrayLike | None = None,
     ) -> Self:
         """
-        Build the model from a demand-by-candidate network distance matrix.
+        Build the LSCP from a demand-by-candidate network distance matrix.
+
+        `cost_m`, `households`, `demand_kg`, `capacity_kg` and `fixed` are the inputs every
+        location model shares (see `_LocationModel`); without `capacity_kg` the cover is
+        uncapacitated.
 
         Parameters
         ----------
-        cost_m
-            ``(n_demand, n_candidates)`` network walking distances (metres); ``np.inf`` where
-            a site cannot be reached.
-        households
-            Households per demand unit (weights, >= 0).
         service_radius_m
             Maximum walking distance to a gathering point (metres).
-        demand_kg
-            Waste per demand unit (kg, e.g. per day); needed with `capacity_kg`.
-        capacity_kg
-            Capacity of each candidate site (kg, same period as `demand_kg`); ``np.inf`` for
-            unlimited; None for an uncapacitated model.
-        fixed
-            Indices of candidate sites that already exist (always open, not counted).
 
         Returns
         -------
@@ -1128,12 +750,9 @@ class SetCover:
         Raises
         ------
         ValidationError
-            On wrong shapes, NaN, negative values or out-of-range `fixed` indices.
+            On bad inputs (see `_LocationModel`) or a negative radius.
         """
-        data = _validate(
-            cost_m, households, demand_kg=demand_kg, capacity_kg=capacity_kg, fixed=fixed
-        )
-        return cls(data, _check_radius(service_radius_m))
+        return cls(_validate(cost_m, households, demand_kg, capacity_kg, fixed), service_radius_m)
 
     def solve(
         self,
@@ -1143,6 +762,7 @@ class SetCover:
         method: Method = "auto",
         threads: int | None = None,
         seed: int = 0,
+        formulation: Formulation = "cuts",
     ) -> SitingResult:
         """
         Solve the LSCP with HiGHS (``method="auto"`` or ``"mip"``) or greedily.
@@ -1161,6 +781,11 @@ class SetCover:
             HiGHS threads (None: HiGHS decides).
         seed
             HiGHS random seed.
+        formulation
+            With capacities: ``"cuts"`` (capacity cuts on the uncapacitated cover, see
+            `CapacityCutLoop`) or ``"assignment"`` (one single-sourcing MIP with a variable per
+            unit-site pair, as in the class docstring; kept for comparison). Both are exact;
+            the cuts prove city-size instances in seconds. Ignored without capacities.
 
         Returns
         -------
@@ -1173,11 +798,13 @@ class SetCover:
             If capacities cannot hold the waste of all coverable demand units.
         """
         _check_solve_args(time_limit_s, mip_rel_gap, method)
+        if formulation not in _FORMULATIONS:
+            msg = f"`formulation` must be one of {_FORMULATIONS}, got {formulation!r}."
+            raise ValidationError(msg)
         t0 = time.perf_counter()
         d = self._data
         R = self.service_radius_m
-        ok, infeasible = _reach_report(d, R)
-        within = np.isfinite(d.cost_m) & (d.cost_m <= R) & ok[:, None]
+        ok, infeasible, within = self._reach(R)
         capacitated = d.capacity_kg is not None
         if capacitated:
             self._precheck_capacity(within, ok)
@@ -1195,10 +822,22 @@ class SetCover:
             status: Status = "optimal" if bound >= obj - 1e-9 else "heuristic"
             return self._finish(open_sites, assign, obj, min(bound, obj), status, t0, infeasible)
 
+        if capacitated and formulation == "cuts":
+            return self._solve_with_cuts(
+                within,
+                ok,
+                heur,
+                t0=t0,
+                deadline=t0 + time_limit_s,
+                mip_rel_gap=mip_rel_gap,
+                threads=threads,
+                seed=seed,
+                infeasible=infeasible,
+            )
         mip, y_cols, x_info = self._build(within, ok)
         start = None
         if heur is not None:
-            start = self._start_vector(mip.ncol, y_cols, x_info, heur)
+            start = self._start(mip.ncol, y_cols, x_info, *heur)
         out = mip.solve(
             maximize=False,
             offset=0.0,
@@ -1224,7 +863,7 @@ class SetCover:
             bound = min(max(mip_bound, trivial), obj)
             status = "optimal" if obj - bound < 0.5 else "heuristic"
             return self._finish(open_sites, assign, obj, bound, status, t0, infeasible)
-        open_sites, assign = self._decode(out.x, y_cols, x_info, within)
+        open_sites, assign = self._decode(out.x, y_cols, x_info, R)
         obj = float(np.setdiff1d(open_sites, d.fixed).size)
         bound = min(max(mip_bound, trivial), obj)
         status = "optimal" if out.status == "optimal" else "time_limit"
@@ -1233,6 +872,52 @@ class SetCover:
         return self._finish(open_sites, assign, obj, bound, status, t0, infeasible)
 
     # -- internals -----------------------------------------------------------------------
+    def _solve_with_cuts(
+        self,
+        within: BoolArray,
+        ok: BoolArray,
+        heur: tuple[IntArray, IntArray] | None,
+        *,
+        t0: float,
+        deadline: float,
+        mip_rel_gap: float,
+        threads: int | None,
+        seed: int,
+        infeasible: list[InfeasibleDemand],
+    ) -> SitingResult:
+        """Solve the capacitated LSCP by capacity cuts (`CapacityCutLoop`)."""
+        d = self._data
+        assert d.capacity_kg is not None and d.demand_kg is not None
+
+        def repair(mask: BoolArray) -> tuple[IntArray, IntArray, bool]:
+            return _greedy_capacitated(
+                d, within, ok, max_new=None, by_households=False, initial=mask
+            )
+
+        loop = CapacityCutLoop(within, ok, d.cost_m, d.demand_kg, d.capacity_kg, d.fixed_mask)
+        out = loop.run(
+            deadline=deadline,
+            start=heur,
+            lower_bound=self._trivial_bound(within, ok),
+            repair=repair,
+            mip_rel_gap=mip_rel_gap,
+            threads=threads,
+            seed=seed,
+        )
+        if out.infeasible:
+            raise InfeasibleError(self._infeasible_message(within, ok))
+        if out.open_sites is None or out.assignment is None:
+            msg = (
+                f"no single-sourced cover found within time_limit_s={deadline - t0:g} "
+                f"(lower bound {out.bound:g} new sites); raise the time limit."
+            )
+            raise GomracError(msg)
+        open_sites = _drop_unused_new(out.open_sites, out.assignment, d.fixed)
+        obj = float(np.setdiff1d(open_sites, d.fixed).size)
+        bound = min(out.bound, obj)
+        status: Status = "optimal" if obj - bound < 0.5 else "time_limit"
+        return self._finish(open_sites, out.assignment, obj, bound, status, t0, infeasible)
+
     def _trivial_bound(self, within: BoolArray, ok: BoolArray) -> float:
         """Return a lower bound on the number of new sites needed.
 
@@ -1298,10 +983,10 @@ class SetCover:
 
     def _build(
         self, within: BoolArray, ok: BoolArray
-    ) -> tuple[_Mip, IntArray, tuple[IntArray, IntArray, IntArray] | None]:
+    ) -> tuple[Mip, IntArray, tuple[IntArray, IntArray, IntArray] | None]:
         d = self._data
         fixed_mask = d.fixed_mask
-        mip = _Mip()
+        mip = Mip()
         m = d.m
         y_cols = np.full(m, -1, dtype=np.int64)
         if d.capacity_kg is None:
@@ -1316,129 +1001,41 @@ class SetCover:
                 )
             return mip, y_cols, None
         assert d.demand_kg is not None
-        cap = d.capacity_kg
-        q = d.demand_kg
         pi, pj = np.nonzero(within)
         used = np.unique(pj)
         new_used = used[~fixed_mask[used]]
         y_cols[new_used] = mip.add_cols(np.ones(new_used.size), 0.0, 1.0, integer=True)
-        x = mip.add_cols(np.zeros(pi.size), 0.0, 1.0, integer=True)
-        # assignment: sum_j x_ij = 1 for covered demand units
         demand_rows = np.full(d.n, -1, dtype=np.int64)
         cov = np.flatnonzero(ok)
         demand_rows[cov] = np.arange(cov.size)
-        mip.add_rows(1.0, 1.0, demand_rows[pi], x, 1.0, count=cov.size)
-        _add_linking(mip, pi, pj, x, y_cols, q=q, cap=cap, fixed_mask=fixed_mask)
-        # capacity: sum_i q_i x_ij - Q_j y_j <= 0 (<= Q_j for fixed sites)
-        capped = used[np.isfinite(cap[used])]
-        if capped.size:
-            site_row = np.full(m, -1, dtype=np.int64)
-            site_row[capped] = np.arange(capped.size)
-            sel = site_row[pj] >= 0
-            r = [site_row[pj[sel]]]
-            c = [x[sel]]
-            v = [q[pi[sel]]]
-            new_c = capped[~fixed_mask[capped]]
-            r.append(site_row[new_c])
-            c.append(y_cols[new_c])
-            v.append(-cap[new_c])
-            hi = np.where(fixed_mask[capped], cap[capped], 0.0)
-            mip.add_rows(
-                -np.inf,
-                hi,
-                np.concatenate(r),
-                np.concatenate(c),
-                np.concatenate(v),
-                count=capped.size,
-            )
+        x = _add_single_sourcing(
+            mip,
+            pi,
+            pj,
+            y_cols,
+            x_cost=np.zeros(pi.size),
+            rows=demand_rows[pi],
+            n_rows=cov.size,
+            exactly_one=True,
+            q=d.demand_kg,
+            cap=d.capacity_kg,
+            fixed_mask=fixed_mask,
+        )
         return mip, y_cols, (pi, pj, x)
-
-    def _start_vector(
-        self,
-        ncol: int,
-        y_cols: IntArray,
-        x_info: tuple[IntArray, IntArray, IntArray] | None,
-        heur: tuple[IntArray, IntArray],
-    ) -> FloatArray:
-        open_sites, assign = heur
-        v = np.zeros(ncol)
-        ys = y_cols[open_sites]
-        v[ys[ys >= 0]] = 1.0
-        if x_info is not None:
-            pi, pj, x = x_info
-            v[x[assign[pi] == pj]] = 1.0
-        return v
-
-    def _decode(
-        self,
-        xv: FloatArray,
-        y_cols: IntArray,
-        x_info: tuple[IntArray, IntArray, IntArray] | None,
-        within: BoolArray,
-    ) -> tuple[IntArray, IntArray]:
-        d = self._data
-        has = y_cols >= 0
-        open_new = np.flatnonzero(has)[xv[y_cols[has]] > 0.5]
-        open_sites = np.union1d(open_new, d.fixed).astype(np.int64)
-        if x_info is None:
-            assign, _ = _nearest_open(d.cost_m, open_sites, self.service_radius_m)
-        else:
-            pi, pj, x = x_info
-            assign = np.full(d.n, -1, dtype=np.int64)
-            chosen = xv[x] > 0.5
-            assign[pi[chosen]] = pj[chosen]
-        return _drop_unused_new(open_sites, assign, d.fixed), assign
 
     def _lp_bound(self, within: BoolArray, ok: BoolArray, time_limit_s: float) -> float:
         mip, _, _ = self._build(within, ok)
         if mip.ncol == 0:
             return 0.0
-        out = mip.solve(
-            relax=True,
-            maximize=False,
-            offset=0.0,
-            time_limit_s=time_limit_s,
-            mip_rel_gap=0.0,
-            threads=None,
-            seed=0,
-        )
-        if out.status != "optimal":
-            return 0.0
-        return float(math.ceil(out.objective - 1e-6))
+        value = self._relaxation(mip, maximize=False, offset=0.0, time_limit_s=time_limit_s)
+        return 0.0 if value is None else float(math.ceil(value - 1e-6))
 
-    def _finish(
-        self,
-        open_sites: IntArray,
-        assign: IntArray,
-        obj: float,
-        bound: float,
-        status: Status,
-        t0: float,
-        infeasible: list[InfeasibleDemand],
-    ) -> SitingResult:
-        res = _result(
-            model=self.model_name,
-            data=self._data,
-            open_sites=open_sites,
-            assignment=assign,
-            objective=obj,
-            bound=bound,
-            status=status,
-            t0=t0,
-            infeasible=infeasible,
+    def _summary(self, res: SitingResult) -> str:
+        return (
+            f"{res.new_sites.size} new sites (bound {res.bound:g}, {res.status}) covering "
+            f"{100 * res.covered_share:.1f}% of households, {len(res.infeasible)} demand units "
+            f"out of reach, R={self.service_radius_m:g} m"
         )
-        log.info(
-            "SetCover: %d new sites (bound %g, %s) covering %.1f%% of households, "
-            "%d demand units out of reach, R=%g m, in %.2f s",
-            res.new_sites.size,
-            res.bound,
-            res.status,
-            100 * res.covered_share,
-            len(res.infeasible),
-            self.service_radius_m,
-            res.solve_s,
-        )
-        return res
 
 
 def _cover_greedy(
@@ -1582,7 +1179,8 @@ def _drop_sites(
     while changed:
         changed = False
         new_open = np.flatnonzero(open_mask & ~d.fixed_mask)
-        load = cap[new_open] - left[new_open]
+        served = assign >= 0  # not cap - left: both are inf for unlimited sites
+        load = np.bincount(assign[served], weights=q[served], minlength=d.m)[new_open]
         for j in new_open[np.argsort(load, kind="stable")]:
             units = np.flatnonzero(assign == j)
             units = units[np.argsort(-q[units], kind="stable")]
@@ -1610,7 +1208,7 @@ def _drop_sites(
 # --------------------------------------------------------------------------------------------
 
 
-class MaximalCoverage:
+class MaximalCoverage(_LocationModel):
     r"""Maximal covering location problem, MCLP (Church & ReVelle 1974).
 
     With :math:`p` new sites (plus the existing ones), maximise the households within the
@@ -1644,9 +1242,9 @@ class MaximalCoverage:
     model_name = "maximal_coverage"
 
     def __init__(self, data: _Data, service_radius_m: float, p: int) -> None:
-        self._data = data
-        self.service_radius_m = service_radius_m
-        self.p = p
+        super().__init__(data)
+        self.service_radius_m = _check_radius(service_radius_m)
+        self.p = _check_p(p, data)
 
     @classmethod
     def from_cost_matrix(
@@ -1661,25 +1259,17 @@ class MaximalCoverage:
         fixed: Sequence[int] | npt.ArrayLike | None = None,
     ) -> Self:
         """
-        Build the model from a demand-by-candidate network distance matrix.
+        Build the MCLP from a demand-by-candidate network distance matrix.
+
+        `cost_m`, `households`, `demand_kg`, `capacity_kg` and `fixed` are the inputs every
+        location model shares (see `_LocationModel`).
 
         Parameters
         ----------
-        cost_m
-            ``(n_demand, n_candidates)`` network walking distances (metres); ``np.inf`` where
-            a site cannot be reached.
-        households
-            Households per demand unit (weights, >= 0).
         service_radius_m
             Maximum walking distance to a gathering point (metres).
         p
             Number of new sites to open (existing `fixed` sites come on top).
-        demand_kg
-            Waste per demand unit (kg); needed with `capacity_kg`.
-        capacity_kg
-            Capacity of each candidate site (kg); None for an uncapacitated model.
-        fixed
-            Indices of candidate sites that already exist.
 
         Returns
         -------
@@ -1688,12 +1278,68 @@ class MaximalCoverage:
         Raises
         ------
         ValidationError
-            On bad shapes or values, or `p` larger than the number of non-fixed candidates.
+            On bad inputs, or `p` larger than the number of non-fixed candidates.
         """
-        data = _validate(
-            cost_m, households, demand_kg=demand_kg, capacity_kg=capacity_kg, fixed=fixed
-        )
-        return cls(data, _check_radius(service_radius_m), _check_p(p, data))
+        data = _validate(cost_m, households, demand_kg, capacity_kg, fixed)
+        return cls(data, service_radius_m, p)
+
+    @classmethod
+    def from_coverage(
+        cls,
+        coverage: npt.ArrayLike | sp.sparray | sp.spmatrix,
+        weights: npt.ArrayLike,
+        *,
+        p: int,
+        fixed: Sequence[int] | npt.ArrayLike | None = None,
+    ) -> Self:
+        r"""
+        Build the MCLP from a boolean coverage matrix rather than distances and a radius.
+
+        For coverage that is not a walk within a radius: cameras see a target or not (range,
+        field of view and line of sight, `gomrac.analysis.cameras.visibility`). The model is
+        the same (class docstring) with :math:`N_i = \{j : \text{coverage}_{ij}\}`; a target
+        no candidate covers is listed in ``result.infeasible`` as ``"no candidate covers it"``.
+
+        Parameters
+        ----------
+        coverage
+            ``(n_targets, n_candidates)`` booleans (dense or scipy sparse): candidate ``j``
+            covers target ``i``.
+        weights
+            Weight of each target (>= 0), e.g. dumping reports; ``result.objective`` is the
+            covered weight.
+        p
+            Number of new sites to open (existing `fixed` sites come on top).
+        fixed
+            Indices of candidates that already exist.
+
+        Returns
+        -------
+        MaximalCoverage
+
+        Raises
+        ------
+        ValidationError
+            If `coverage` is not a 2-D matrix of booleans (or 0/1), or on bad `weights`, `p`
+            or `fixed`.
+        """
+        if isinstance(coverage, sp.sparray | sp.spmatrix):
+            arr = np.asarray(coverage.toarray())
+        else:
+            arr = np.asarray(coverage)
+        if arr.ndim != 2 or not (arr.dtype == bool or np.issubdtype(arr.dtype, np.number)):
+            msg = (
+                "`coverage` must be a 2-D boolean matrix (targets x candidates), got "
+                f"shape {arr.shape} of {arr.dtype}."
+            )
+            raise ValidationError(msg)
+        if arr.dtype != bool and not np.isin(arr, (0, 1)).all():
+            msg = "`coverage` must hold booleans or 0/1 values."
+            raise ValidationError(msg)
+        cost = np.where(arr.astype(bool), 0.0, np.inf)
+        model = cls(_validate(cost, weights, None, None, fixed), 0.0, p)
+        model._unreached = "no candidate covers it"
+        return model
 
     def solve(
         self,
@@ -1732,8 +1378,7 @@ class MaximalCoverage:
         deadline = t0 + time_limit_s
         d = self._data
         R = self.service_radius_m
-        ok, infeasible = _reach_report(d, R)
-        within = np.isfinite(d.cost_m) & (d.cost_m <= R) & ok[:, None]
+        ok, infeasible, within = self._reach(R)
         rng = np.random.default_rng(seed)
 
         heur: tuple[IntArray, IntArray, float] | None = None  # open sites, assignment, bound
@@ -1746,7 +1391,12 @@ class MaximalCoverage:
         mip, y_cols, x_info, offset = self._build(within, ok)
         start = None
         if heur is not None:
-            start = self._start_vector(mip.ncol, y_cols, x_info, heur[0], heur[1], within)
+            start = self._start(mip.ncol, y_cols, x_info, heur[0], heur[1])
+            if x_info is None:  # z_i (the last columns): covered by the start's sites
+                by_fixed = (within & d.fixed_mask[None, :]).any(axis=1)
+                need = ok & ~by_fixed & (d.households > 0)
+                cov = within[need][:, heur[0]].any(axis=1)
+                start[mip.ncol - int(need.sum()) :] = cov.astype(np.float64)
         out = mip.solve(
             maximize=True,
             offset=offset,
@@ -1766,7 +1416,7 @@ class MaximalCoverage:
             if math.isfinite(out.bound):
                 bound = min(bound, out.bound)
             return self._finish_heur(open_sites, assign, bound, t0, infeasible)
-        open_sites, assign = self._decode(out.x, y_cols, x_info)
+        open_sites, assign = self._decode(out.x, y_cols, x_info, R)
         obj = float(d.households[assign >= 0].sum())
         # no more than every coverable household (HiGHS may give no bound at all)
         bound = max(min(float(out.bound), float(d.households[ok].sum())), obj)
@@ -1778,11 +1428,11 @@ class MaximalCoverage:
     # -- internals -----------------------------------------------------------------------
     def _build(
         self, within: BoolArray, ok: BoolArray
-    ) -> tuple[_Mip, IntArray, tuple[IntArray, IntArray, IntArray] | None, float]:
+    ) -> tuple[Mip, IntArray, tuple[IntArray, IntArray, IntArray] | None, float]:
         d = self._data
         fixed_mask = d.fixed_mask
         h = d.households
-        mip = _Mip()
+        mip = Mip()
         y_cols = np.full(d.m, -1, dtype=np.int64)
         if d.capacity_kg is None:
             by_fixed = (within & fixed_mask[None, :]).any(axis=1)
@@ -1810,79 +1460,31 @@ class MaximalCoverage:
                 )
             return mip, y_cols, None, offset
         assert d.demand_kg is not None
-        cap = d.capacity_kg
-        q = d.demand_kg
         pi, pj = np.nonzero(within)
         used = np.unique(pj)
         new_used = used[~fixed_mask[used]]
         y_cols[new_used] = mip.add_cols(np.zeros(new_used.size), 0.0, 1.0, integer=True)
-        x = mip.add_cols(h[pi], 0.0, 1.0, integer=True)
         rows = np.full(d.n, -1, dtype=np.int64)
         cov = np.flatnonzero(ok)
         rows[cov] = np.arange(cov.size)
-        mip.add_rows(-np.inf, 1.0, rows[pi], x, 1.0, count=cov.size)
-        _add_linking(mip, pi, pj, x, y_cols, q=q, cap=cap, fixed_mask=fixed_mask)
-        capped = used[np.isfinite(cap[used])]
-        if capped.size:
-            site_row = np.full(d.m, -1, dtype=np.int64)
-            site_row[capped] = np.arange(capped.size)
-            sel = site_row[pj] >= 0
-            new_c = capped[~fixed_mask[capped]]
-            mip.add_rows(
-                -np.inf,
-                np.where(fixed_mask[capped], cap[capped], 0.0),
-                np.concatenate([site_row[pj[sel]], site_row[new_c]]),
-                np.concatenate([x[sel], y_cols[new_c]]),
-                np.concatenate([q[pi[sel]], -cap[new_c]]),
-                count=capped.size,
-            )
+        x = _add_single_sourcing(
+            mip,
+            pi,
+            pj,
+            y_cols,
+            x_cost=h[pi],
+            rows=rows[pi],
+            n_rows=cov.size,
+            exactly_one=False,
+            q=d.demand_kg,
+            cap=d.capacity_kg,
+            fixed_mask=fixed_mask,
+        )
         if new_used.size:
             mip.add_rows(
                 -np.inf, float(self.p), np.zeros(new_used.size), y_cols[new_used], 1.0, count=1
             )
         return mip, y_cols, (pi, pj, x), 0.0
-
-    def _start_vector(
-        self,
-        ncol: int,
-        y_cols: IntArray,
-        x_info: tuple[IntArray, IntArray, IntArray] | None,
-        open_sites: IntArray,
-        assign: IntArray,
-        within: BoolArray,
-    ) -> FloatArray:
-        d = self._data
-        v = np.zeros(ncol)
-        ys = y_cols[open_sites]
-        v[ys[ys >= 0]] = 1.0
-        if x_info is None:
-            by_fixed = (within & d.fixed_mask[None, :]).any(axis=1)
-            need = within.any(axis=1) & ~by_fixed & (d.households > 0)
-            cov = within[need][:, open_sites].any(axis=1)
-            v[ncol - int(need.sum()) :] = cov.astype(np.float64)
-        else:
-            pi, pj, x = x_info
-            v[x[assign[pi] == pj]] = 1.0
-        return v
-
-    def _decode(
-        self,
-        xv: FloatArray,
-        y_cols: IntArray,
-        x_info: tuple[IntArray, IntArray, IntArray] | None,
-    ) -> tuple[IntArray, IntArray]:
-        d = self._data
-        has = y_cols >= 0
-        open_new = np.flatnonzero(has)[xv[y_cols[has]] > 0.5]
-        open_sites = np.union1d(open_new, d.fixed).astype(np.int64)
-        if x_info is None:
-            assign, _ = _nearest_open(d.cost_m, open_sites, self.service_radius_m)
-        else:
-            pi, pj, x = x_info
-            assign = np.full(d.n, -1, dtype=np.int64)
-            chosen = xv[x] > 0.5
-            assign[pi[chosen]] = pj[chosen]
-        return _drop_unused_new(open_sites, assign, d.fixed), assign
 
     def _heuristic(
         self,
@@ -1911,7 +1513,7 @@ class MaximalCoverage:
                 bound = self._lp_bound(within, ok, deadline - time.perf_counter())
             return open_sites, assign, bound
         U = np.where(within, 0.0, h[:, None])
-        med = _Median(U, d.fixed_mask, np.ones(d.m, dtype=bool), self.p)
+        med = Median(U, d.fixed_mask, np.ones(d.m, dtype=bool), self.p)
         open_mask = med.local_search(med.greedy(), deadline)
         unc = med.cost(open_mask)
         lb = float(h.sum() - total)  # households no site can cover stay uncovered
@@ -1938,16 +1540,10 @@ class MaximalCoverage:
         total = float(self._data.households[ok].sum())
         if mip.ncol == 0:
             return offset
-        out = mip.solve(
-            relax=True,
-            maximize=True,
-            offset=offset,
-            time_limit_s=max(time_limit_s, 1.0),
-            mip_rel_gap=0.0,
-            threads=None,
-            seed=0,
+        value = self._relaxation(
+            mip, maximize=True, offset=offset, time_limit_s=max(time_limit_s, 1.0)
         )
-        return out.objective if out.status == "optimal" else total
+        return total if value is None else value
 
     def _finish_heur(
         self,
@@ -1964,38 +1560,12 @@ class MaximalCoverage:
         open_sites = _drop_unused_new(open_sites, assign, d.fixed)
         return self._finish(open_sites, assign, obj, bound, status, t0, infeasible)
 
-    def _finish(
-        self,
-        open_sites: IntArray,
-        assign: IntArray,
-        obj: float,
-        bound: float,
-        status: Status,
-        t0: float,
-        infeasible: list[InfeasibleDemand],
-    ) -> SitingResult:
-        res = _result(
-            model=self.model_name,
-            data=self._data,
-            open_sites=open_sites,
-            assignment=assign,
-            objective=obj,
-            bound=bound,
-            status=status,
-            t0=t0,
-            infeasible=infeasible,
+    def _summary(self, res: SitingResult) -> str:
+        total = max(float(self._data.households.sum()), 1e-12)
+        return (
+            f"p={self.p}, {100 * res.covered_share:.1f}% of households covered (bound "
+            f"{100 * res.bound / total:.1f}%, {res.status}), R={self.service_radius_m:g} m"
         )
-        log.info(
-            "MaximalCoverage: p=%d, %.1f%% of households covered (bound %.1f%%, %s), "
-            "R=%g m, in %.2f s",
-            self.p,
-            100 * res.covered_share,
-            100 * res.bound / max(float(self._data.households.sum()), 1e-12),
-            res.status,
-            self.service_radius_m,
-            res.solve_s,
-        )
-        return res
 
 
 # --------------------------------------------------------------------------------------------
@@ -2003,7 +1573,20 @@ class MaximalCoverage:
 # --------------------------------------------------------------------------------------------
 
 
-class PMedian:
+@dataclass(frozen=True)
+class _Run:
+    """The options of one ``solve()`` call, handed to a model's internal steps."""
+
+    t0: float
+    deadline: float
+    mip_rel_gap: float
+    threads: int | None
+    seed: int
+    method: Method
+    rng: np.random.Generator
+
+
+class PMedian(_LocationModel):
     r"""p-median problem (Hakimi 1964; ReVelle & Swain 1970).
 
     With :math:`p` new sites plus the existing ones, minimise the household-weighted walking
@@ -2030,8 +1613,12 @@ class PMedian:
     ``method="auto"`` first runs greedy + vertex substitution (fast interchange) with iterated
     local search for an upper bound and Lagrangian relaxation of the assignment constraints
     (subgradient) for a lower bound; sites that cannot appear in a better solution are fixed by
-    Lagrangian reduced costs. If the gap is still open, HiGHS solves the radius formulation
-    over the remaining sites. Models with more than a million client-site pairs are truncated
+    Lagrangian reduced costs. If the gap is still open and :math:`p \le 10`, a Lagrangian
+    branch and bound on sites proves the optimum (`gomrac.analysis._pmedian.branch_and_bound`:
+    with few sites the LP bound is about 1 % short and HiGHS branches slowly on the radius
+    model, while fixing a site open or closed moves the Lagrangian bound a lot); with larger
+    :math:`p`, HiGHS solves the radius formulation over the remaining sites. Models with more
+    than a million client-site pairs are truncated
     per client (the k-nearest restriction, k about twice the rank of the incumbent distance);
     the last kept :math:`z_i^k` prices every farther site at :math:`D_i^{k+1}`, so the
     truncated optimum is still a valid lower bound, and clients whose optimal distance goes
@@ -2046,8 +1633,11 @@ class PMedian:
     model_name = "p_median"
 
     def __init__(self, data: _Data, p: int) -> None:
-        self._data = data
-        self.p = p
+        super().__init__(data)
+        self.p = _check_p(p, data)
+        if self.p == 0 and data.fixed.size == 0:
+            msg = "`p` must be >= 1 when no site is fixed: every demand needs an open site."
+            raise ValidationError(msg)
 
     @classmethod
     def from_cost_matrix(
@@ -2061,23 +1651,16 @@ class PMedian:
         fixed: Sequence[int] | npt.ArrayLike | None = None,
     ) -> Self:
         """
-        Build the model from a demand-by-candidate network distance matrix.
+        Build the p-median from a demand-by-candidate network distance matrix.
+
+        `cost_m`, `households`, `demand_kg`, `capacity_kg` and `fixed` are the inputs every
+        location model shares (see `_LocationModel`); here `cost_m` may hold any finite
+        distance, there is no radius.
 
         Parameters
         ----------
-        cost_m
-            ``(n_demand, n_candidates)`` network walking distances (metres); ``np.inf`` where
-            a site cannot be reached.
-        households
-            Households per demand unit (weights, >= 0).
         p
             Number of new sites to open (existing `fixed` sites come on top).
-        demand_kg
-            Waste per demand unit (kg); needed with `capacity_kg`.
-        capacity_kg
-            Capacity of each candidate site (kg); None for the uncapacitated p-median.
-        fixed
-            Indices of candidate sites that already exist.
 
         Returns
         -------
@@ -2086,17 +1669,10 @@ class PMedian:
         Raises
         ------
         ValidationError
-            On bad shapes or values, `p` larger than the non-fixed candidates, or no site at
-            all (``p == 0`` and no fixed site).
+            On bad inputs, `p` larger than the non-fixed candidates, or no site at all
+            (``p == 0`` and no fixed site).
         """
-        data = _validate(
-            cost_m, households, demand_kg=demand_kg, capacity_kg=capacity_kg, fixed=fixed
-        )
-        p_ = _check_p(p, data)
-        if p_ == 0 and data.fixed.size == 0:
-            msg = "`p` must be >= 1 when no site is fixed: every demand needs an open site."
-            raise ValidationError(msg)
-        return cls(data, p_)
+        return cls(_validate(cost_m, households, demand_kg, capacity_kg, fixed), p)
 
     def solve(
         self,
@@ -2150,14 +1726,11 @@ class PMedian:
         h = d.households[rows]
         W = np.where(np.isfinite(cost), h[:, None] * np.where(np.isfinite(cost), cost, 0), np.inf)
         rng = np.random.default_rng(seed)
+        run = _Run(t0, deadline, mip_rel_gap, threads, seed, method, rng)
         if d.capacity_kg is not None:
-            open_sites, assign_sub, obj, bound, status = self._solve_capacitated(
-                rows, W, deadline, mip_rel_gap, threads, seed, method, rng
-            )
+            open_sites, assign_sub, obj, bound, status = self._solve_capacitated(rows, W, run)
         else:
-            open_sites, obj, bound, status = self._solve_uncapacitated(
-                W, deadline, mip_rel_gap, threads, seed, method, rng, max_mip_nonzeros, t0
-            )
+            open_sites, obj, bound, status = self._solve_uncapacitated(W, run, max_mip_nonzeros)
             assign_sub = None
         assign = np.full(d.n, -1, dtype=np.int64)
         if assign_sub is None:
@@ -2165,48 +1738,31 @@ class PMedian:
             assign[rows] = a
         else:
             assign[rows] = assign_sub
-        res = _result(
-            model=self.model_name,
-            data=d,
-            open_sites=open_sites,
-            assignment=assign,
-            objective=obj,
-            bound=bound,
-            status=status,
-            t0=t0,
-            infeasible=infeasible,
+        return self._finish(open_sites, assign, obj, bound, status, t0, infeasible)
+
+    def _summary(self, res: SitingResult) -> str:
+        d = self._data
+        return (
+            f"p={self.p} on {d.n} demand units x {d.m} sites, objective {res.objective:.6g} "
+            f"(bound {res.bound:.6g}, gap {100 * res.gap:.3g}%, {res.status})"
         )
-        log.info(
-            "PMedian: p=%d on %d demand units x %d sites, objective %.6g (bound %.6g, gap "
-            "%.3g%%, %s) in %.2f s",
-            self.p,
-            d.n,
-            d.m,
-            res.objective,
-            res.bound,
-            100 * res.gap,
-            res.status,
-            res.solve_s,
-        )
-        return res
 
     # -- uncapacitated -------------------------------------------------------------------
     def _solve_uncapacitated(
-        self,
-        W: FloatArray,
-        deadline: float,
-        mip_rel_gap: float,
-        threads: int | None,
-        seed: int,
-        method: Method,
-        rng: np.random.Generator,
-        max_nnz: int,
-        t0: float,
+        self, W: FloatArray, run: _Run, max_nnz: int
     ) -> tuple[IntArray, float, float, Status]:
+        t0, deadline, mip_rel_gap, method, rng = (
+            run.t0,
+            run.deadline,
+            run.mip_rel_gap,
+            run.method,
+            run.rng,
+        )
+        threads, seed = run.threads, run.seed
         d = self._data
         fixed_mask = d.fixed_mask
         allowed = np.ones(d.m, dtype=bool)
-        med = _Median(W, fixed_mask, allowed, self.p)
+        med = Median(W, fixed_mask, allowed, self.p)
         total = deadline - t0
 
         def done(
@@ -2245,7 +1801,7 @@ class PMedian:
             return done(out_open, ub, lb, "optimal" if st == "optimal" else "time_limit")
 
         heur_share = 0.9 if method == "heuristic" else 0.25
-        best, ub, lb, fix0, fix1 = _pm_heuristic(
+        best, ub, lb, fix0, fix1 = pm_heuristic(
             med,
             t0 + heur_share * total,
             rng=rng,
@@ -2262,6 +1818,14 @@ class PMedian:
             return done(best, ub, lb, status)
         if (fix0 & fix1).any() or fix1.sum() > self.p or (med.free & ~fix0).sum() < self.p:
             return done(best, ub, ub, "optimal")  # no strictly better solution exists
+        if self.p <= _TREE_MAX_P:
+            # small p: the LP bound is about 1 % short and HiGHS branches slowly on the radius
+            # model; a Lagrangian branch and bound on sites closes such gaps in a few dozen nodes
+            tree = branch_and_bound(
+                med, best, ub, fix0, fix1, deadline=deadline, mip_rel_gap=mip_rel_gap
+            )
+            lb = max(lb, tree.bound)
+            return done(tree.open_mask, tree.cost, lb, "optimal" if tree.proven else "time_limit")
         est = self._radius_nnz(med, fix0)
         if est > max_nnz:
             log.info("PMedian: radius model would have %d non-zeros; heuristic only", est)
@@ -2282,13 +1846,13 @@ class PMedian:
         return done(best, ub, lb, "optimal" if st == "optimal" else "time_limit")
 
     @staticmethod
-    def _radius_nnz(med: _Median, fix0: BoolArray) -> int:
+    def _radius_nnz(med: Median, fix0: BoolArray) -> int:
         allowed = ~fix0
         return int(2 * np.isfinite(med.W_inf[:, allowed]).sum())
 
     def _radius_mip(
         self,
-        med: _Median,
+        med: Median,
         fix0: BoolArray,
         fix1: BoolArray | None,
         incumbent: BoolArray | None,
@@ -2296,7 +1860,7 @@ class PMedian:
         mip_rel_gap: float,
         threads: int | None,
         seed: int,
-    ) -> tuple[BoolArray | None, float, float, _MipStatus]:
+    ) -> tuple[BoolArray | None, float, float, MipStatus]:
         """Solve the radius formulation, truncated at the incumbent distances, to optimality.
 
         Returns the best open mask found by the MIP (or None), its true cost, a lower bound
@@ -2318,7 +1882,7 @@ class PMedian:
         best_mask: BoolArray | None = None
         best_cost = math.inf
         lower = -math.inf
-        status: _MipStatus = "no_solution"
+        status: MipStatus = "no_solution"
         start_mask = incumbent
         while True:
             remaining = deadline - time.perf_counter()
@@ -2398,15 +1962,15 @@ class PMedian:
 
     @staticmethod
     def _build_radius(
-        med: _Median,
+        med: Median,
         allowed_idx: IntArray,
         sorted_w: FloatArray,
         order: IntArray,
         trunc: FloatArray,
         fix1: BoolArray | None,
-    ) -> tuple[_Mip, IntArray, list[tuple[FloatArray, IntArray]], float]:
+    ) -> tuple[Mip, IntArray, list[tuple[FloatArray, IntArray]], float]:
         n = sorted_w.shape[0]
-        mip = _Mip()
+        mip = Mip()
         fixed_local = med.fixed[allowed_idx]
         lb = fixed_local.astype(np.float64)
         if fix1 is not None:
@@ -2485,7 +2049,7 @@ class PMedian:
         z_blocks: list[tuple[FloatArray, IntArray]],
         allowed_idx: IntArray,
         mask: BoolArray,
-        med: _Median,
+        med: Median,
     ) -> FloatArray:
         v = np.zeros(ncol)
         v[y_local] = mask[allowed_idx].astype(np.float64)
@@ -2496,16 +2060,15 @@ class PMedian:
 
     # -- capacitated ---------------------------------------------------------------------
     def _solve_capacitated(
-        self,
-        rows: IntArray,
-        W: FloatArray,
-        deadline: float,
-        mip_rel_gap: float,
-        threads: int | None,
-        seed: int,
-        method: Method,
-        rng: np.random.Generator,
+        self, rows: IntArray, W: FloatArray, run: _Run
     ) -> tuple[IntArray, IntArray, float, float, Status]:
+        deadline, mip_rel_gap, threads, seed, method = (
+            run.deadline,
+            run.mip_rel_gap,
+            run.threads,
+            run.seed,
+            run.method,
+        )
         d = self._data
         assert d.capacity_kg is not None and d.demand_kg is not None
         cap = d.capacity_kg
@@ -2539,32 +2102,29 @@ class PMedian:
             raise InfeasibleError(msg)
         n = rows.size
         pi, pj = np.nonzero(reach)
-        mip = _Mip()
+        mip = Mip()
         y = mip.add_cols(np.zeros(d.m), fixed_mask.astype(np.float64), 1.0, integer=True)
-        x = mip.add_cols(W[pi, pj], 0.0, 1.0, integer=True)
-        mip.add_rows(1.0, 1.0, pi, x, 1.0, count=n)
+        x = _add_single_sourcing(
+            mip,
+            pi,
+            pj,
+            y,
+            x_cost=W[pi, pj],
+            rows=pi,
+            n_rows=n,
+            exactly_one=True,
+            q=q,
+            cap=cap,
+            fixed_mask=fixed_mask,
+        )
         free_idx = np.flatnonzero(~fixed_mask)
         mip.add_rows(
             float(self.p), float(self.p), np.zeros(free_idx.size), y[free_idx], 1.0, count=1
         )
-        _add_linking(mip, pi, pj, x, y, q=q, cap=cap, fixed_mask=fixed_mask)
-        capped = np.flatnonzero(np.isfinite(cap))
-        if capped.size:
-            site_row = np.full(d.m, -1, dtype=np.int64)
-            site_row[capped] = np.arange(capped.size)
-            sel = site_row[pj] >= 0
-            mip.add_rows(
-                -np.inf,
-                0.0,
-                np.concatenate([site_row[pj[sel]], site_row[capped]]),
-                np.concatenate([x[sel], y[capped]]),
-                np.concatenate([q[pi[sel]], -cap[capped]]),
-                count=capped.size,
-            )
         # warm start: uncapacitated heuristic sites, then nearest site with room
         start = None
         if method != "mip":
-            med = _Median(W, fixed_mask, np.ones(d.m, dtype=bool), self.p)
+            med = Median(W, fixed_mask, np.ones(d.m, dtype=bool), self.p)
             open_mask = med.local_search(med.greedy(), time.perf_counter() + 1.0)
             a = _capacitated_assign(cost, q, cap, np.flatnonzero(open_mask))
             if (a >= 0).all():
@@ -2699,7 +2259,7 @@ def coverage_curve(
     radius = _check_radius(service_radius_m)
     out: list[CoverageCurveRow] = []
     for p in p_values:
-        model = MaximalCoverage(data, radius, _check_p(p, data))
+        model = MaximalCoverage(data, radius, p)
         res = model.solve(time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
         out.append(CoverageCurveRow(int(p), res.covered_share, res.objective, res.gap, res.solve_s))
     return out

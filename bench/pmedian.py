@@ -284,6 +284,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             row[f"{solver}_gap_pct"] = _gap_pct(obj, best)
             row[f"{solver}_s"] = float(out["seconds"])
             row[f"{solver}_status"] = out["status"]
+            # time to proof: the wall time when the solver proved optimality, else empty
+            row[f"{solver}_proof_s"] = (
+                float(out["seconds"]) if out["status"] == "optimal" else math.nan
+            )
             if solver == "gomrac":
                 row["gomrac_bound"] = float(out["bound"])
             if "build_s" in out:
@@ -302,6 +306,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary[f"{solver}_mean_gap_pct"] = float(np.mean(gaps)) if gaps else math.nan
         summary[f"{solver}_max_gap_pct"] = float(np.max(gaps)) if gaps else math.nan
         summary[f"{solver}_total_s"] = float(sum(r[f"{solver}_s"] for r in rows))
+        summary[f"{solver}_proven"] = sum(1 for r in rows if r[f"{solver}_status"] == "optimal")
+        proofs = [r[f"{solver}_proof_s"] for r in rows if math.isfinite(r[f"{solver}_proof_s"])]
+        summary[f"{solver}_max_proof_s"] = float(max(proofs)) if proofs else math.nan
     emit([summary], as_json=args.json, title="summary")
     return 0
 

@@ -211,6 +211,38 @@ def test_camera_siting__brute_force_optimum(seed) -> None:
     assert plan.covered_weight_after == pytest.approx(value)
 
 
+def test_camera_siting__solved_by_the_location_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Camera siting hands its targets to `MaximalCoverage.from_coverage` (one MCLP engine) with
+    the weight each target would add, and keeps that model's sites."""
+    from gomrac.analysis import cameras
+    from gomrac.analysis.location import MaximalCoverage
+
+    calls: list[tuple[tuple[int, int], float, int]] = []
+    original = MaximalCoverage.from_coverage.__func__
+
+    def spy(cls, coverage, weights, *, p, fixed=None):
+        calls.append((coverage.shape, float(np.sum(weights)), p))
+        return original(cls, coverage, weights, p=p, fixed=fixed)
+
+    monkeypatch.setattr(cameras.MaximalCoverage, "from_coverage", classmethod(spy))
+    rng = np.random.default_rng(11)
+    inc = rng.uniform(size=(12, 40)) < 0.15
+    w = rng.uniform(1, 5, size=40)
+    security = rng.uniform(size=(1, 40)) < 0.3
+    plan = CameraSiting.from_incidence(
+        inc, w, k=3, security_incidence=security, security_credit=0.5
+    ).solve(time_limit_s=30)
+    before = np.where(security.any(axis=0), 0.5, 0.0)
+    seen = inc.any(axis=0)
+    assert len(calls) == 1
+    shape, weight, p = calls[0]
+    assert shape == (int(seen.sum()), int(inc.any(axis=1).sum()))  # live targets x candidates
+    assert weight == pytest.approx(float((w * (1 - before))[seen].sum()))
+    assert p == 3
+    assert plan.status == "optimal"
+    assert plan.covered_weight_after == pytest.approx(_brute_force(inc, w, 3, before))
+
+
 def test_camera_siting__keeps_fixed_cameras() -> None:
     """A target already seen by a fixed camera costs no new camera and counts as covered."""
     inc = np.array([[1, 0], [0, 1]], dtype=bool)  # candidate 0 sees A, candidate 1 sees B

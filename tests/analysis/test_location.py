@@ -230,6 +230,158 @@ def test_set_cover__heuristic_bound_brackets_optimum() -> None:
     _check_assignment(heur, cost, 300)
 
 
+def _bf_capacitated_cover(
+    cost: np.ndarray,
+    radius: float,
+    q: np.ndarray,
+    cap: np.ndarray,
+    fixed: tuple[int, ...],
+) -> int | None:
+    """Fewest new sites with a single-sourced assignment of every coverable unit, by enumeration."""
+    within = cost <= radius
+    sub = np.flatnonzero(within.any(axis=1))
+    m = cost.shape[1]
+    for size in range(m - len(fixed) + 1):
+        for s in _free_subsets(m, fixed, size):
+            val = _bf_assign(
+                cost[sub],
+                within[sub],
+                q[sub],
+                cap,
+                s,
+                weight=np.ones(sub.size),
+                maximise_weight=False,
+            )
+            if math.isfinite(val):
+                return size
+    return None
+
+
+def _capacitated_instance(
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]]:
+    """Ten units and seven sites of 40, 55 or 80 kg, some unlimited, some already existing."""
+    rng = np.random.default_rng(100 + seed)
+    cost, hh, q = _instance(100 + seed, n=10, m=7)
+    cap = rng.choice([40.0, 55.0, 80.0], size=7)
+    if seed % 3 == 0:
+        cap[int(rng.integers(7))] = np.inf
+    fixed = (int(rng.integers(7)),) if seed % 2 else ()
+    return cost, hh, q, cap, fixed
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("formulation", ["cuts", "assignment"])
+def test_set_cover__capacity_cuts_match_brute_force(seed: int, formulation: str) -> None:
+    """Both capacitated formulations prove the enumerated optimum (or its absence)."""
+    cost, hh, q, cap, fixed = _capacitated_instance(seed)
+    radius = 480.0
+    best = _bf_capacitated_cover(cost, radius, q, cap, fixed)
+    model = SetCover.from_cost_matrix(
+        cost, hh, service_radius_m=radius, demand_kg=q, capacity_kg=cap, fixed=fixed
+    )
+    if best is None:
+        with pytest.raises(InfeasibleError, match="set cover is infeasible"):
+            model.solve(formulation=formulation)  # type: ignore[arg-type]
+        return
+    res = model.solve(formulation=formulation)  # type: ignore[arg-type]
+    assert res.status == "optimal"
+    assert res.objective == best == res.new_sites.size
+    assert res.bound == best
+    coverable = (cost <= radius).any(axis=1)
+    assert ((res.assignment >= 0) == coverable).all()
+    assert set(fixed) <= set(res.open_sites.tolist())
+    _check_assignment(res, cost, radius)
+    _check_loads(res, q, cap)
+
+
+def test_set_cover__capacity_cuts_bind_on_the_brute_force_instances() -> None:
+    """On most enumerated instances the capacities need more sites than the plain cover does."""
+    binding = 0
+    for seed in range(12):
+        cost, hh, q, cap, fixed = _capacitated_instance(seed)
+        best = _bf_capacitated_cover(cost, 480.0, q, cap, fixed)
+        plain = SetCover.from_cost_matrix(cost, hh, service_radius_m=480.0, fixed=fixed).solve()
+        binding += best is not None and best > plain.objective
+    assert binding >= 6  # eight of the twelve (three have no single-sourced plan at all)
+
+
+def test_set_cover__single_sourcing_needs_a_third_site() -> None:
+    """Split waste fits two sites but whole units do not: the optimum opens a third site."""
+    # three units of 7, 7 and 6 kg within reach of sites 0, 1 (10 kg each) and 2 (10 kg):
+    # 20 kg fit 20 kg of room when split, yet no two whole units share a 10 kg site
+    cost = np.array([[100.0, 120.0, 250.0], [110.0, 90.0, 260.0], [130.0, 140.0, 240.0]])
+    res = SetCover.from_cost_matrix(
+        cost, [1, 1, 1], service_radius_m=300, demand_kg=[7, 7, 6], capacity_kg=[10, 10, 10]
+    ).solve()
+    assert res.status == "optimal"
+    assert res.objective == res.bound == 3
+    assert sorted(res.assignment.tolist()) == [0, 1, 2]
+
+
+def test_set_cover__capacitated_with_existing_sites_only() -> None:
+    """When every unit reaches only existing sites, their room alone decides: 0 new sites, or
+    a one-line InfeasibleError when whole units do not fit."""
+    cost = np.array([[100.0, 900.0], [120.0, 900.0], [900.0, 50.0]])
+    kw = {"service_radius_m": 200, "capacity_kg": [7, 7], "fixed": [0, 1]}
+    res = SetCover.from_cost_matrix(cost, [1, 1, 1], demand_kg=[3, 3, 1], **kw).solve()
+    assert (res.objective, res.bound, res.status) == (0, 0, "optimal")
+    assert res.assignment.tolist() == [0, 0, 1]
+    with pytest.raises(InfeasibleError, match="single-sourced"):
+        SetCover.from_cost_matrix(cost, [1, 1, 1], demand_kg=[6, 6, 1], **kw).solve()
+
+
+def test_set_cover__formulation_is_validated() -> None:
+    """An unknown formulation is a one-line validation error."""
+    model = SetCover.from_cost_matrix([[1.0]], [1], service_radius_m=10)
+    with pytest.raises(ValidationError, match="`formulation` must be one of"):
+        model.solve(formulation="lagrange")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_set_cover__formulations_agree_beyond_enumeration(seed: int) -> None:
+    """On 60 units x 25 sites both exact formulations prove the same optimum, and neither bound
+    passes the other's objective."""
+    cost, hh, q = _instance(200 + seed, n=60, m=25, side_m=1500)
+    cap = np.full(25, 140.0)
+    model = SetCover.from_cost_matrix(
+        cost, hh, service_radius_m=450, demand_kg=q, capacity_kg=cap, fixed=[3]
+    )
+    cuts = model.solve(time_limit_s=20, formulation="cuts")
+    full = model.solve(time_limit_s=20, formulation="assignment")
+    assert cuts.status == full.status == "optimal"
+    assert cuts.objective == full.objective
+    assert cuts.bound <= full.objective and full.bound <= cuts.objective
+    _check_assignment(cuts, cost, 450)
+    _check_loads(cuts, q, cap)
+
+
+def test_set_cover__hanoi_capacity_cuts_certificate(hanoi_data) -> None:
+    """The cover-all plan of the Hanoi sample is proven optimal (bound = points), and a run
+    stopped after one second reports a bound no higher than that optimum."""
+    from bench.setcover import cover_instance
+
+    inst = cover_instance(hanoi_data)
+    model = SetCover.from_cost_matrix(
+        inst.cost_m,
+        inst.households,
+        service_radius_m=inst.walk_m,
+        demand_kg=inst.demand_kg,
+        capacity_kg=inst.capacity_kg,
+    )
+    res = model.solve(time_limit_s=60, mip_rel_gap=1e-4)
+    # 246 points: first proven with the capacity cuts (bench/setcover.py); the single-sourcing
+    # MIP stopped at 258-267 points against a bound of 241-242 in 30 s
+    assert res.status == "optimal"
+    assert res.objective == res.bound == 246
+    coverable = (inst.cost_m <= inst.walk_m).any(axis=1)
+    assert ((res.assignment >= 0) == coverable).all()
+    _check_assignment(res, inst.cost_m, inst.walk_m)
+    _check_loads(res, inst.demand_kg, inst.capacity_kg)
+    short = model.solve(time_limit_s=1.0, mip_rel_gap=1e-4)
+    assert short.bound <= res.objective <= short.objective
+
+
 # --------------------------------------------------------------------------------------------
 # Maximal coverage
 # --------------------------------------------------------------------------------------------
@@ -278,6 +430,35 @@ def test_maximal_coverage__capacitated_matches_brute_force(seed: int) -> None:
     assert res.objective == pytest.approx(best)
     _check_assignment(res, cost, radius)
     _check_loads(res, q, cap)
+
+
+@pytest.mark.parametrize(("seed", "p"), [(0, 2), (1, 3), (2, 4)])
+def test_maximal_coverage__from_coverage_matches_brute_force(seed: int, p: int) -> None:
+    """Built from a boolean coverage matrix (dense or sparse), the MCLP covers the weight of
+    the best p-subset found by enumeration and names the targets no candidate covers."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(400 + seed)
+    cov = rng.uniform(size=(25, 9)) < 0.18
+    cov[3] = False  # a target no candidate sees
+    w = rng.uniform(1, 10, size=25)
+    best = max(w[cov[:, list(s)].any(axis=1)].sum() for s in itertools.combinations(range(9), p))
+    for matrix in (cov, sp.csr_array(cov), cov.astype(int)):
+        res = MaximalCoverage.from_coverage(matrix, w, p=p).solve()
+        assert res.status == "optimal"
+        assert res.objective == pytest.approx(best)
+        assert res.bound == pytest.approx(best)
+        assert res.new_sites.size <= p
+        assert cov[np.flatnonzero(res.assignment >= 0), res.assignment[res.assignment >= 0]].all()
+        assert {(r.demand, r.reason) for r in res.infeasible} >= {(3, "no candidate covers it")}
+
+
+def test_maximal_coverage__from_coverage_rejects_non_boolean() -> None:
+    """A coverage matrix of other values than booleans or 0/1 is a one-line ValidationError."""
+    with pytest.raises(ValidationError, match="booleans or 0/1"):
+        MaximalCoverage.from_coverage([[0.5, 1.0]], [1.0], p=1)
+    with pytest.raises(ValidationError, match="2-D boolean matrix"):
+        MaximalCoverage.from_coverage([True, False], [1.0, 1.0], p=1)
 
 
 def test_maximal_coverage__heuristic_bound_brackets_optimum() -> None:
@@ -339,6 +520,75 @@ def test_p_median__matches_brute_force(seed: int, p: int, fixed: tuple[int, ...]
         _check_assignment(res, cost, None)
 
 
+#: (seed, p) of 30-vertex instances whose root Lagrangian does not close the gap (the first
+#: five need branching with the greedy start), and of one that it closes
+TREE_CASES = [(302, 3), (314, 2), (324, 3), (327, 3), (329, 3), (300, 2)]
+
+
+def _tree_instance(seed: int, p: int, *, float_weights: bool) -> tuple[np.ndarray, float]:
+    """A 30-vertex p-median (household-weighted metres) and its optimum by enumeration."""
+    cost, hh, _ = _instance(seed, n=30, m=30, side_m=2000)
+    if float_weights:
+        hh = hh + 0.25
+    W = hh[:, None] * cost
+    best = min(float(W[:, list(s)].min(axis=1).sum()) for s in itertools.combinations(range(30), p))
+    return W, best
+
+
+@pytest.mark.parametrize(("seed", "p"), TREE_CASES)
+@pytest.mark.parametrize("float_weights", [False, True])
+def test_p_median__site_tree_matches_brute_force(seed: int, p: int, float_weights: bool) -> None:
+    """The Lagrangian branch and bound, started from the greedy plan without any fixing,
+    proves the enumerated optimum and its bound equals it."""
+    from gomrac.analysis._pmedian import Median, branch_and_bound
+
+    W, best = _tree_instance(seed, p, float_weights=float_weights)
+    none = np.zeros(30, dtype=bool)
+    med = Median(W, none, ~none, p)
+    start = med.greedy()
+    out = branch_and_bound(
+        med, start, med.cost(start), none, none, deadline=math.inf, mip_rel_gap=0.0
+    )
+    assert out.proven
+    assert out.cost == pytest.approx(best)
+    assert out.bound == pytest.approx(best)
+    assert out.open_mask.sum() == p
+    assert med.cost(out.open_mask) == pytest.approx(best)
+
+
+def test_p_median__site_tree_branches_and_its_bound_never_passes_the_optimum() -> None:
+    """Some of those instances need branching, and a tree cut short after a few nodes still
+    reports a bound no higher than the optimum."""
+    from gomrac.analysis._pmedian import Median, branch_and_bound
+
+    branched = 0
+    for seed, p in TREE_CASES:
+        W, best = _tree_instance(seed, p, float_weights=False)
+        none = np.zeros(30, dtype=bool)
+        med = Median(W, none, ~none, p)
+        start = med.greedy()
+        full = branch_and_bound(
+            med, start, med.cost(start), none, none, deadline=math.inf, mip_rel_gap=0.0
+        )
+        branched += full.nodes > 1
+        short = branch_and_bound(
+            med, start, med.cost(start), none, none, deadline=-math.inf, mip_rel_gap=0.0
+        )
+        assert not short.proven or short.cost == pytest.approx(best)
+        assert short.bound <= best + 1e-9
+        assert short.cost >= best - 1e-9
+    assert branched >= 3
+
+
+def test_p_median__pmed6_small_p_proven_by_the_site_tree() -> None:
+    """PMedian proves the OR-Library optimum of pmed6 (n = 200, p = 5, value read from BKS.csv),
+    the instance whose LP bound is 0.5 % short."""
+    cost, p, best = _pmed("pmed6")
+    res = PMedian.from_cost_matrix(cost, np.ones(cost.shape[0]), p=p).solve(time_limit_s=60)
+    assert res.status == "optimal"
+    assert res.objective == res.bound == best
+
+
 @pytest.mark.parametrize("seed", [5, 6, 7])
 def test_p_median__capacitated_matches_brute_force(seed: int) -> None:
     """With capacities, the p-median optimum equals enumeration over subsets and assignments."""
@@ -379,6 +629,7 @@ def test_p_median__truncated_radius_model_is_widened_to_the_optimum(
         calls.append(len(dist))
         return sorted_w[:, 0].copy() if len(calls) == 1 else np.asarray(dist, float).copy()
 
+    monkeypatch.setattr(location, "_TREE_MAX_P", 0)  # p = 3 would go to the site tree
     monkeypatch.setattr(location, "_FULL_RADIUS_NNZ", 0)
     monkeypatch.setattr(location, "_LP_PROBE_ROWS", 0)
     monkeypatch.setattr(location, "_widen", tightest)
