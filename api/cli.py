@@ -11,7 +11,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gomrac.analysis.errors import GomracError, ValidationError
 from gomrac.api import commands, plan
@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="server processes (several: the settings come from the GOMRAC_* environment of each)",
     )
     p.add_argument(
+        "--plan",
+        help="plan this ward (or 'sample', the Hanoi sample) at start-up and serve its pages",
+    )
+    p.add_argument(
         "--proxy-headers",
         action="store_true",
         help="trust X-Forwarded-For from the local reverse proxy (client addresses for limits)",
@@ -104,34 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     key = " ".join(x for x in (args.cmd, getattr(args, "sub", None)) if x)
-    _silence_highs_banner()
     try:
         settings = settings_from_env()  # the one place the command line reads the environment
         return COMMANDS[key](args, settings)
     except GomracError as exc:
         sys.stderr.write(f"gomrac: error: {exc}\n")
         return 2
-
-
-def _silence_highs_banner() -> None:
-    """Create one HiGHS instance with stdout closed.
-
-    HiGHS prints its banner to file descriptor 1 the first time a solver is created in a process,
-    which would corrupt ``--json`` output.
-    """
-    import os
-
-    import highspy
-
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            highspy.Highs().setOptionValue("output_flag", False)
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 @command("wards")
@@ -207,6 +189,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         f"gomrac: serving on http://{args.host}:{args.port} "
         f"(web pages: /, Open311: /open311/v2/discovery.json, docs: /docs)\n"
     )
+    if args.plan and args.workers > 1:
+        msg = "--plan keeps the plan in the server's memory: use one worker"
+        raise ValidationError(msg)
     proxy = {"proxy_headers": args.proxy_headers, "forwarded_allow_ips": "127.0.0.1"}
     if args.workers > 1:
         uvicorn.run(
@@ -218,8 +203,31 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             **proxy,
         )
     else:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, **proxy)
+        app = create_app(settings)
+        if args.plan:
+            _register_plan(app, args.plan, settings)
+        uvicorn.run(app, host=args.host, port=args.port, **proxy)
     return 0
+
+
+def _register_plan(app: Any, ward: str, settings: Settings) -> None:
+    """Plan `ward` (or the Hanoi sample), write it under the cache and serve its pages."""
+    from gomrac.api.outputs import write_plan
+    from gomrac.api.planning import load_or_sample, plan_ward, sample_area
+    from gomrac.api.web.layers import SAMPLE_KEY, register_plan
+
+    if ward == SAMPLE_KEY:
+        data, is_sample = sample_area(settings=settings), True
+    else:
+        data, why = load_or_sample(ward, settings=settings, sample_if_missing=True)
+        is_sample = why is not None
+    sys.stderr.write(f"gomrac: planning {data.area.name} for the web pages…\n")
+    plan = plan_ward(data, settings=settings, is_sample=is_sample)
+    out = settings.cache_dir / "plans" / (SAMPLE_KEY if is_sample else str(data.area.code))
+    write_plan(plan, out)
+    key = SAMPLE_KEY if is_sample else str(data.area.code)
+    register_plan(app, key, plan, week_dir=out / "week")
+    sys.stderr.write(f"gomrac: pages at /{'sample' if is_sample else 'wards/' + key}\n")
 
 
 @command("users add")

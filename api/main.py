@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any, Final
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from gomrac.analysis.errors import ConfigError, DataNotFoundError
 from gomrac.api.errors import error_response_for, install_exception_handlers
-from gomrac.api.web import auth, open311, staff
+from gomrac.api.web import auth, layers, open311, pages, staff
 from gomrac.geo.db import init_db, make_engine
 from gomrac.geo.lookup import ward_index
 from gomrac.geo.settings import Settings, settings_from_env
@@ -187,6 +188,10 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     app.include_router(open311.router)
     app.include_router(auth.router)
     app.include_router(staff.router)
+    app.include_router(layers.router)
+    app.include_router(pages.router)
+    # the pages' own JavaScript and CSS, Leaflet included: nothing is loaded from another host
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     for router in routers:
         app.include_router(router)
 

@@ -24,6 +24,7 @@ GOMRAC_DUPLICATE_DISTANCE_M    radius for duplicate reports, metres            5
 GOMRAC_DUPLICATE_WINDOW_H      time window for duplicate reports, hours        72
 GOMRAC_JURISDICTION_ID         Open311 jurisdiction                            ``haiphong.gov.vn``
 GOMRAC_OPEN311_MAX_PAGE_SIZE   cap on ``page_size`` of GET requests            1000
+GOMRAC_WARD_HOTLINE            the ward's hotline, shown to residents          unset
 GOMRAC_OPEN311_PAGE_SIZE       ``page_size`` of GET requests when not given    50
 GOMRAC_PUBLISH_REPORTS         ``immediately`` or ``after_review`` by staff    ``after_review``
 GOMRAC_KEEP_ORIGINAL_PHOTOS    keep the unstripped photo for staff             false
@@ -93,6 +94,7 @@ class Settings(BaseSettings):
     duplicate_window_h: float = Field(default=72.0, ge=0)
     jurisdiction_id: str = "haiphong.gov.vn"
     open311_max_page_size: int = Field(default=1000, gt=0)
+    ward_hotline: str | None = None  # the ward's hotline number, on the residents' pages
     open311_page_size: int = Field(default=50, gt=0)
     publish_reports: Literal["immediately", "after_review"] = "after_review"
     keep_original_photos: bool = False
