@@ -114,6 +114,24 @@ def vanmieu_points(vanmieu_data):
 
 
 @pytest.fixture(scope="session")
+def vanmieu_plan(vanmieu_data):
+    """A ward plan of the Văn Miếu area (points, week, hotspots, cameras), labelled as the Hanoi
+    sample; short searches."""
+    import warnings
+
+    from gomrac.api.planning import PlanOptions, plan_ward
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return plan_ward(
+            vanmieu_data,
+            settings=SETTINGS,
+            options=PlanOptions(time_limit_s=5, camera_budget=4),
+            is_sample=True,
+        )
+
+
+@pytest.fixture(scope="session")
 def vanmieu_routes(vanmieu_data, vanmieu_points):
     """A daily collection plan for the Văn Miếu points (stand-in landfill, labelled)."""
     from gomrac.api.routes import RoutesParams, plan_routes

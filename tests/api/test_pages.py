@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from gomrac.analysis.scorecard import NO_WEEKLY_BASELINE
 from gomrac.api.main import create_app
-from gomrac.api.planning import SAMPLE_LABEL, PlanOptions, WardPlan, plan_ward
+from gomrac.api.planning import SAMPLE_LABEL, WardPlan
 from gomrac.api.web import layers, pages
 from gomrac.api.weekly import schedule_rows, write_week
 from gomrac.geo.settings import Settings
@@ -30,19 +30,6 @@ with warnings.catch_warnings():
 
 LE_CHAN_WARD = "11383"  # Phường Lê Chân (official 2025 code)
 HOTLINE = "0225 3842 000"
-
-
-@pytest.fixture(scope="session")
-def vanmieu_plan(vanmieu_data: Any, settings: Settings) -> WardPlan:
-    """A ward plan of the Văn Miếu area, labelled as the Hanoi sample (short searches)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return plan_ward(
-            vanmieu_data,
-            settings=settings,
-            options=PlanOptions(time_limit_s=5, camera_budget=4),
-            is_sample=True,
-        )
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import geopandas as gpd
@@ -10,7 +9,7 @@ import pytest
 from shapely.geometry import Point
 
 from gomrac.analysis.scorecard import NO_WEEKLY_BASELINE
-from gomrac.api.planning import PlanOptions, WardPlan, plan_ward
+from gomrac.api.planning import WardPlan
 from gomrac.api.scorecard import (
     collected_households,
     plan_indicators,
@@ -19,7 +18,6 @@ from gomrac.api.scorecard import (
 )
 from gomrac.geo import store
 from gomrac.geo.db import session_scope
-from gomrac.geo.settings import Settings
 
 LE_CHAN_WARD = "11383"  # Phường Lê Chân (official 2025 code)
 OTHER_WARD = "11948"  # Đặc khu Bạch Long Vĩ
@@ -87,19 +85,6 @@ def test_ward_scorecard__measured_from_the_registers(engine: Any) -> None:
     other = {i.target.key: i for i in ward_scorecard(None, engine=engine, ward_code=OTHER_WARD)}
     assert other["reports_resolved"].value == 0.0
     assert other["dumps_closed"].value is None
-
-
-@pytest.fixture(scope="module")
-def vanmieu_plan(vanmieu_data: Any, settings: Settings) -> WardPlan:
-    """A Văn Miếu ward plan (Hanoi sample), short searches."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return plan_ward(
-            vanmieu_data,
-            settings=settings,
-            options=PlanOptions(time_limit_s=5, camera_budget=4),
-            is_sample=True,
-        )
 
 
 def test_plan_indicators__read_from_the_plan(vanmieu_plan: WardPlan) -> None:

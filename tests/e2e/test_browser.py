@@ -12,7 +12,6 @@ import io
 import shutil
 import socket
 import threading
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ import uvicorn
 from sqlalchemy import select
 
 from gomrac.api.main import create_app
-from gomrac.api.planning import PlanOptions, WardPlan, plan_ward
+from gomrac.api.planning import WardPlan
 from gomrac.api.web import layers, pages
 from gomrac.geo.db import make_sessionmaker
 from gomrac.geo.models import Report
@@ -58,19 +57,6 @@ class Server:
 
     url: str
     app: Any
-
-
-@pytest.fixture(scope="module")
-def vanmieu_plan(vanmieu_data: Any, settings: Settings) -> WardPlan:
-    """A Văn Miếu ward plan (Hanoi sample), short searches."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return plan_ward(
-            vanmieu_data,
-            settings=settings,
-            options=PlanOptions(time_limit_s=5, camera_budget=4),
-            is_sample=True,
-        )
 
 
 @pytest.fixture(scope="module")
