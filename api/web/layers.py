@@ -37,6 +37,7 @@ from fastapi.responses import JSONResponse
 from shapely.geometry import box, mapping
 
 from gomrac.analysis.errors import DataNotFoundError, ValidationError
+from gomrac.api.web.schemas import Detail
 from gomrac.geo.crs import WGS84
 from gomrac.geo.network import edges_gdf
 
@@ -991,7 +992,15 @@ DayQuery = Annotated[
 ]
 
 
-@router.get("/{key}")
+#: The error answers of the layer endpoints: one line in ``detail`` (the app's error format).
+_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    400: {"model": Detail, "description": "a malformed bbox or a stream the plan does not have"},
+    404: {"model": Detail, "description": "no plan for the key, or no such layer"},
+    422: {"model": Detail, "description": "a malformed parameter"},
+}
+
+
+@router.get("/{key}", responses=_ERRORS)
 def list_layers(request: Request, key: str, day: DayQuery = 0) -> JSONResponse:
     """List the layers of a ward's plan (``sample``: the Hanoi sample) with their labels."""
     plan = require_plan(request.app.state, key)
@@ -1003,8 +1012,7 @@ def list_layers(request: Request, key: str, day: DayQuery = 0) -> JSONResponse:
     response_class=JSONResponse,
     responses={
         200: {"content": {GEOJSON_MEDIA_TYPE: {}}, "description": "a FeatureCollection"},
-        400: {"description": "a malformed bbox or a stream the plan does not have"},
-        404: {"description": "no plan for the key, or no such layer"},
+        **_ERRORS,
     },
 )
 def get_layer(

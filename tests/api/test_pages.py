@@ -441,10 +441,13 @@ def test_schedule_by_group__the_published_schedule(vanmieu_plan: WardPlan) -> No
 
 
 def test_residents_page__calendar_links_when_written(
-    api_settings: Settings, vanmieu_plan: WardPlan, week_dir: Path
+    api_settings: Settings, vanmieu_plan: WardPlan, week_dir: Path, tmp_path: Path
 ) -> None:
     """With the week written, each group links its .ics, served as text/calendar; a group
     whose file is missing gets no link, and bad names answer 404."""
+    import shutil
+
+    week_dir = Path(shutil.copytree(week_dir, tmp_path / "week"))  # this test removes a file
     app = web_app(api_settings)
     layers.register_plan(app, LE_CHAN_WARD, vanmieu_plan, week_dir=week_dir)
     first = pages.schedule_by_group(vanmieu_plan)[0]
