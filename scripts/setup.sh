@@ -5,10 +5,12 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
 missing=()
-# chromium + chromium-driver: the browser of the end-to-end tests; npm: fetches Leaflet below
-for p in libsqlite3-mod-spatialite osmium-tool chromium chromium-driver npm; do
+# chromium + chromium-driver: the browser of the end-to-end tests
+for p in libsqlite3-mod-spatialite osmium-tool chromium chromium-driver; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
+# npm fetches Leaflet below; a machine with Node.js from elsewhere already has it
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 # PostgreSQL with PostGIS (the production backend, and the second backend of the tests)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || missing+=(postgresql-postgis)
