@@ -76,8 +76,12 @@ class WardData:
 
     @cached_property
     def truck_edges(self) -> gpd.GeoDataFrame:
-        """The truck network's edges, EPSG:32648 (projected once)."""
-        return to_metric(edges_gdf(self.require_networks().truck))
+        """The edges of the truck network's main part, EPSG:32648 (projected once).
+
+        Every street a truck can reach and leave: where gathering points may stand for trucks to
+        serve them.
+        """
+        return to_metric(edges_gdf(self.truck_graph))
 
     @cached_property
     def cart_edges(self) -> gpd.GeoDataFrame:

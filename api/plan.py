@@ -66,7 +66,7 @@ def run_plan(args: argparse.Namespace, settings: Settings) -> int:
         **service_options(args),
         siting_rules=siting_rules(args).get("rules"),
     )
-    sys.stderr.write("gomrac plan: points, routes, hotspots and cameras…\n")
+    sys.stderr.write("gomrac plan: points, the weekly plan per stream, hotspots, cameras…\n")
     plan = plan_ward(data, settings=settings, options=options, is_sample=why is not None)
     result = write_plan(plan, args.out)
     emit(_headline(result) if not args.json else result, as_json=args.json)
