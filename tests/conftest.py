@@ -31,13 +31,6 @@ def settings() -> Settings:
 
 
 @pytest.fixture(scope="session")
-def env_settings() -> Settings:
-    """The same settings under another name, for tests under tests/api, where `settings` is the
-    web app's own (one per database)."""
-    return SETTINGS
-
-
-@pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The shared real data; the suite needs it (see SOURCES.md)."""
     path = SETTINGS.data_dir

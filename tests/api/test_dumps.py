@@ -11,9 +11,9 @@ from gomrac.api.layers import import_layer
 from gomrac.geo.wards import find_ward
 
 
-def test_register__closed_share(env_settings, db_url, tmp_path) -> None:
+def test_register__closed_share(settings, db_url, tmp_path) -> None:
     """Four sites, one closed and one restored: 50% closed, open volume from the other two."""
-    ward = find_ward("Lê Chân", settings=env_settings)
+    ward = find_ward("Lê Chân", settings=settings)
     c = ward.geometry.representative_point()
     path = tmp_path / "dumps.csv"
     pd.DataFrame(

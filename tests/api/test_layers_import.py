@@ -14,9 +14,9 @@ from gomrac.geo.wards import find_ward
 
 
 @pytest.fixture(scope="module")
-def le_chan(env_settings):
+def le_chan(settings):
     """Phường Lê Chân."""
-    return find_ward("Lê Chân", settings=env_settings)
+    return find_ward("Lê Chân", settings=settings)
 
 
 @pytest.fixture

@@ -135,7 +135,7 @@ def test_pmedian__too_few_points_for_the_waste(vanmieu_data) -> None:
         plan_points(vanmieu_data, params=PointsParams(model="pmedian", p=6, time_limit_s=10))
 
 
-def test_groups_file__used_for_coverage(env_settings, vanmieu_boundary, tmp_path) -> None:
+def test_groups_file__used_for_coverage(settings, vanmieu_boundary, tmp_path) -> None:
     """Residential groups from a file replace the estimated ones in the plan's group table."""
     import geopandas as gpd
     from shapely.geometry import box
@@ -154,7 +154,7 @@ def test_groups_file__used_for_coverage(env_settings, vanmieu_boundary, tmp_path
     ).to_file(path)
     groups = read_layer(path, kind="groups")
     groups["group_id"] = range(len(groups))
-    data = load_ward_data(boundary=vanmieu_boundary, groups=groups, settings=env_settings)
+    data = load_ward_data(boundary=vanmieu_boundary, groups=groups, settings=settings)
     plan = plan_points(data, params=PointsParams(time_limit_s=20))
     assert list(plan.groups_table["name"]) == ["Tổ 1", "Tổ 2"]
     assert plan.groups_table["households"].sum() == pytest.approx(data.demand["households"].sum())

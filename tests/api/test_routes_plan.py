@@ -166,7 +166,7 @@ def test_fleet_from_file__bad_values(tmp_path) -> None:
         fleet_from_file(path)
 
 
-def test_choose_landfill__file_without_trang_cat(env_settings, tmp_path, data_dir) -> None:
+def test_choose_landfill__file_without_trang_cat(settings, tmp_path, data_dir) -> None:
     """A facilities file without Tràng Cát gives its nearest facility, with a note."""
     from gomrac.geo.facilities import choose_landfill, load_facilities
     from gomrac.geo.wards import find_ward
@@ -176,8 +176,8 @@ def test_choose_landfill__file_without_trang_cat(env_settings, tmp_path, data_di
         "name,lon,lat\nTrạm trung chuyển A,106.69,20.83\nBãi B,106.50,20.95\n", encoding="utf-8"
     )
     row, note = choose_landfill(
-        load_facilities(path, settings=env_settings),
-        find_ward("Lê Chân", settings=env_settings).geometry,
+        load_facilities(path, settings=settings),
+        find_ward("Lê Chân", settings=settings).geometry,
     )
     assert row["name"].iloc[0] == "Trạm trung chuyển A"
     assert "not in the facilities file" in note

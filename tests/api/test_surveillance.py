@@ -12,9 +12,9 @@ from gomrac.api.surveillance import analyse_hotspots, load_reports, plan_cameras
 
 
 @pytest.fixture(scope="module")
-def le_chan(env_settings):
+def le_chan(settings):
     """Phường Lê Chân: real boundary and POIs, no roads (none are needed for hotspots)."""
-    return load_ward_data("Lê Chân", require_roads=False, settings=env_settings)
+    return load_ward_data("Lê Chân", require_roads=False, settings=settings)
 
 
 def test_hotspots__planted_clusters_found_on_le_chan(le_chan) -> None:
