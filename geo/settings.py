@@ -134,8 +134,6 @@ class Settings(BaseSettings):
             object.__setattr__(
                 self, "database_url", f"sqlite:///{self.cache_dir / 'gomrac.sqlite'}"
             )
-        if self.media_dir is None:
-            object.__setattr__(self, "media_dir", self.cache_dir / "media")
         return self
 
     @property
