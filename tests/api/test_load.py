@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import httpx
@@ -25,73 +22,13 @@ from gomrac.geo.models import Report, ReportUpdate
 REPO_ROOT = Path(__file__).resolve().parents[2]
 N_REPORTS = 1000
 N_CLIENTS = 16
-START_TIMEOUT_S = 60.0
 LOAD_TIMEOUT_S = 240.0  # the whole burst; a request alone times out after 60 s
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def live_server(db_url: str, tmp_path: Path, data_dir: Path) -> Iterator[str]:
+def live_server(start_server: Any) -> str:
     """Base URL of uvicorn running the app on the test database (stopped afterwards)."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "GOMRAC_DATABASE_URL": db_url,
-        "GOMRAC_DATA_DIR": str(data_dir),
-        "GOMRAC_MEDIA_DIR": str(tmp_path / "media"),
-        "GOMRAC_POST_LIMIT": "0",  # one client posts them all
-        "GOMRAC_POST_LIMIT_PER_DEVICE": "0",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    log_path = tmp_path / "uvicorn.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(  # our own interpreter and module
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "gomrac.api.main:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"uvicorn exited early:\n{log_path.read_text(errors='replace')}")
-                try:
-                    if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"uvicorn did not start:\n{log_path.read_text(errors='replace')}")
-                time.sleep(0.1)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
+    return str(start_server().base)
 
 
 def _points_in_city(data_dir: Path, n: int, seed: int) -> list[tuple[float, float]]:
