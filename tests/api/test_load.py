@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 from gomrac.geo.db import make_engine, make_sessionmaker
 from gomrac.geo.models import Report, ReportUpdate
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 N_REPORTS = 1000
 N_CLIENTS = 16
 LOAD_TIMEOUT_S = 240.0  # the whole burst; a request alone times out after 60 s
