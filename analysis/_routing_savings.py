@@ -53,9 +53,15 @@ def _day_end_s(problem: CollectionProblem, k: int, trips: list[list[int]]) -> fl
     pos = problem.garage_of(k)
     now = vt.shift_start_s
     kg_cap, m3_cap = vt.capacity_kg + 1e-9, vt.capacity_m3 + 1e-9
+    comp_cap = problem.compartment_capacity_kg(k) + 1e-9
     for t_no, trip in enumerate(trips):
         if problem.demand_kg[trip].sum() > kg_cap or (
             problem.has_volume and problem.demand_m3[trip].sum() > m3_cap
+        ):
+            return math.inf
+        if (
+            problem.compartment_kg is not None
+            and (problem.compartment_kg[trip].sum(axis=0) > comp_cap).any()
         ):
             return math.inf
         for i in trip:

@@ -98,6 +98,11 @@ Waste streams
 Demands may be given per stream (food / recyclable / residual, `STREAMS`) as an ``(n, n_streams)``
 array; a plan is for one collection, so `CollectionProblem.from_matrices` takes a ``stream``
 selection (one stream, or several co-collected and summed).
+
+Split-body vehicles (`Compartment`) carry several streams at once, each in its own compartment:
+``compartment_kg`` gives each client's load per compartment, and each compartment is one of
+PyVRP's load dimensions (``pickup`` and ``capacity`` are vectors), so a trip is full when any
+compartment is. The body's volume, when volumes are given, stays one more dimension.
 """
 
 from __future__ import annotations
@@ -130,6 +135,7 @@ __all__ = [
     "STREAMS",
     "CollectionPlan",
     "CollectionProblem",
+    "Compartment",
     "Fleet",
     "RouteBounds",
     "RouteStop",
@@ -219,6 +225,35 @@ def to_solver_units(
 
 
 @dataclass(frozen=True)
+class Compartment:
+    """One compartment of a split-body vehicle: the waste stream it carries and its capacity.
+
+    Parameters
+    ----------
+    stream
+        Code of the stream it carries (``food``, ``residual``, ...).
+    capacity_kg
+        Payload of the compartment per trip, kg.
+    capacity_m3
+        Volume of the compartment, m³ (``inf``: only the body's volume limits it).
+    """
+
+    stream: str
+    capacity_kg: float
+    capacity_m3: float = math.inf
+
+    def __post_init__(self) -> None:
+        if not self.stream:
+            msg = "compartment: stream must be named"
+            raise ValidationError(msg)
+        for name in ("capacity_kg", "capacity_m3"):
+            value = getattr(self, name)
+            if not value > 0:
+                msg = f"compartment {self.stream}: {name} must be positive, got {value}"
+                raise ValidationError(msg)
+
+
+@dataclass(frozen=True)
 class VehicleType:
     """One kind of collection vehicle; the defaults describe a Hai Phong compactor truck.
 
@@ -256,6 +291,12 @@ class VehicleType:
         The vehicle's size as the road tags see it (``maxwidth``, ``maxweight``, ``maxheight``);
         ``None`` leaves the network's default truck profile in force. The planning layer builds
         the truck network for the largest vehicle of the fleet.
+    compartments
+        A split-body vehicle's compartments (at most one per stream, their capacities summing
+        to no more than the body's); empty for a single body.
+    garage_lonlat
+        Where this type is garaged (longitude, latitude), for the planning layer to snap to the
+        network and set `garage`; ``None`` uses the plan's garage.
     """
 
     name: str = "compactor 7 t / 14 m3"
@@ -273,8 +314,11 @@ class VehicleType:
     width_m: float | None = None
     gross_weight_t: float | None = None
     height_m: float | None = None
+    compartments: tuple[Compartment, ...] = ()
+    garage_lonlat: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "compartments", tuple(self.compartments))
         problems = []
         if self.count < 1:
             problems.append(f"count must be >= 1, got {self.count}")
@@ -293,9 +337,40 @@ class VehicleType:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 problems.append(f"{name} must be positive")
+        problems.extend(self._compartment_problems())
+        if self.garage_lonlat is not None:
+            lon, lat = self.garage_lonlat
+            if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+                problems.append(f"garage_lonlat ({lon}, {lat}) is not a longitude, latitude")
         if problems:
             msg = f"VehicleType {self.name!r}: " + "; ".join(problems) + "."
             raise ValidationError(msg)
+
+    def _compartment_problems(self) -> list[str]:
+        streams = [c.stream for c in self.compartments]
+        problems = [
+            f"compartments: stream {s!r} has two compartments"
+            for s in sorted({s for s in streams if streams.count(s) > 1})
+        ]
+        if self.compartments:
+            kg = sum(c.capacity_kg for c in self.compartments)
+            if kg > self.capacity_kg + 1e-9:
+                problems.append(
+                    f"compartments hold {kg:.0f} kg, above the body's capacity_kg "
+                    f"({self.capacity_kg:.0f} kg)"
+                )
+            m3 = sum(c.capacity_m3 for c in self.compartments)
+            if math.isfinite(m3) and m3 > self.capacity_m3 + 1e-9:
+                problems.append(
+                    f"compartments hold {m3:.2f} m3, above the body's capacity_m3 "
+                    f"({self.capacity_m3:.2f} m3)"
+                )
+        return problems
+
+    @property
+    def streams(self) -> tuple[str, ...]:
+        """Streams the compartments carry, in their order (empty for a single body)."""
+        return tuple(c.stream for c in self.compartments)
 
     @property
     def shift_s(self) -> float:
@@ -397,6 +472,35 @@ def _select_stream(
     return arr[:, cols].sum(axis=1), label
 
 
+def _compartment_loads(
+    compartment_kg: npt.ArrayLike | None, kg: npt.NDArray[np.float64], fleet: Fleet
+) -> npt.NDArray[np.float64] | None:
+    """Validate the per-compartment loads against the demand and the fleet's compartments."""
+    layouts = {len(vt.compartments) for vt in fleet}
+    if compartment_kg is None:
+        if layouts != {0}:
+            msg = "the fleet has split-body vehicles (compartments): pass `compartment_kg`."
+            raise ValidationError(msg)
+        return None
+    comp = np.asarray(compartment_kg, dtype=np.float64)
+    if comp.ndim != 2 or comp.shape[0] != len(kg):
+        msg = f"`compartment_kg` must have shape ({len(kg)}, n_compartments); got {comp.shape}."
+        raise ValidationError(msg)
+    if layouts != {comp.shape[1]}:
+        msg = (
+            f"`compartment_kg` has {comp.shape[1]} compartments; every vehicle type of the fleet "
+            f"must have as many (they have {sorted(layouts)})."
+        )
+        raise ValidationError(msg)
+    if not np.isfinite(comp).all() or (comp < 0).any():
+        msg = "`compartment_kg` must be finite and non-negative."
+        raise ValidationError(msg)
+    if not np.allclose(comp.sum(axis=1), kg, rtol=1e-9, atol=1e-6):
+        msg = "`compartment_kg` rows must sum to `demand_kg`."
+        raise ValidationError(msg)
+    return comp
+
+
 @dataclass(frozen=True, eq=False)
 class CollectionProblem:
     """One collection (one waste stream, or co-collected streams) for a fleet over a shift.
@@ -424,6 +528,9 @@ class CollectionProblem:
         Vehicles available.
     stream
         Which waste stream(s) the demand is ("all", "food", "recyclable+residual", ...).
+    compartment_kg
+        ``(n_clients, n_compartments)``: each client's load per compartment of the fleet's
+        split-body vehicles (their order), kg; ``None`` for single-body vehicles.
     """
 
     duration_s: npt.NDArray[np.float64]
@@ -439,6 +546,7 @@ class CollectionProblem:
     fleet: Fleet
     stream: str = "all"
     has_volume: bool = field(default=True, repr=False)
+    compartment_kg: npt.NDArray[np.float64] | None = field(default=None, repr=False)
 
     @property
     def n_clients(self) -> int:
@@ -469,6 +577,7 @@ class CollectionProblem:
         time_windows: npt.ArrayLike | None = None,
         fleet: Fleet,
         stream: str | int | Sequence[str | int] | None = None,
+        compartment_kg: npt.ArrayLike | None = None,
     ) -> CollectionProblem:
         """Build and validate a collection problem from travel-time and distance matrices.
 
@@ -500,6 +609,11 @@ class CollectionProblem:
         stream
             For per-stream demands: a stream name or column, or several to co-collect (summed);
             ``None`` collects all streams together.
+        compartment_kg
+            For split-body vehicles: ``(n, n_compartments)`` load of each client per
+            compartment, in the order of every vehicle type's `VehicleType.compartments`; its
+            rows must sum to the selected `demand_kg`. ``None`` when the vehicles have a single
+            body (a fleet with compartments then needs it).
 
         Returns
         -------
@@ -569,6 +683,7 @@ class CollectionProblem:
                 raise ValidationError(msg)
             early, late = tw[:, 0].copy(), tw[:, 1].copy()
 
+        comp = _compartment_loads(compartment_kg, kg, fleet)
         problem = cls(
             duration_s=_readonly(dur),
             distance_m=_readonly(dist),
@@ -583,6 +698,7 @@ class CollectionProblem:
             fleet=fleet,
             stream=label,
             has_volume=has_volume,
+            compartment_kg=None if comp is None else _readonly(comp),
         )
         problem._validate_feasibility()
         log.info(
@@ -616,6 +732,16 @@ class CollectionProblem:
                 best = (d, t, lf)
         return best[2], best[0], best[1]
 
+    def compartment_capacity_kg(self, k: int) -> npt.NDArray[np.float64]:
+        """Capacities (kg) of vehicle type `k`'s compartments (empty for a single body)."""
+        return np.array([c.capacity_kg for c in self.fleet[k].compartments], dtype=np.float64)
+
+    def fits_compartments(self, k: int, i: int) -> bool:
+        """Whether client `i`'s load fits each compartment of vehicle type `k` on its own."""
+        if self.compartment_kg is None:
+            return True
+        return bool((self.compartment_kg[i] <= self.compartment_capacity_kg(k) + 1e-9).all())
+
     def _validate_feasibility(self) -> None:
         """Raise `InfeasibleError` naming the first client that no vehicle type can serve."""
         for i, c in enumerate(self.clients):
@@ -644,7 +770,15 @@ class CollectionProblem:
                 for k, t in reach
                 if kg <= self.fleet[k].capacity_kg + 1e-9
                 and (not self.has_volume or m3 <= self.fleet[k].capacity_m3 + 1e-9)
+                and self.fits_compartments(k, i)
             ]
+            if not fits and self.compartment_kg is not None:
+                loads = ", ".join(f"{q:.0f}" for q in self.compartment_kg[i])
+                msg = (
+                    f"{where}: its load per compartment ({loads} kg) does not fit the "
+                    "compartments of any vehicle type; split the point or collect it more often."
+                )
+                raise InfeasibleError(msg)
             if not fits:
                 cap_kg = max(vt.capacity_kg for vt in self.fleet)
                 cap_m3 = max(vt.capacity_m3 for vt in self.fleet)
@@ -1124,6 +1258,11 @@ def _problem_data(problem: CollectionProblem) -> tuple[pyvrp.ProblemData, _Solve
         depots.append(pyvrp.Depot(location=p, service_duration=unload_su, name=f"{kind}:{k}"))
 
     kg = to_solver_units(problem.demand_kg, rounding="up")
+    comp_kg = (
+        None
+        if problem.compartment_kg is None
+        else to_solver_units(problem.compartment_kg, rounding="up")
+    )
     litres = to_solver_units(problem.demand_m3 * _M3_TO_L, rounding="up")
     early = to_solver_units(problem.tw_early_s, rounding="up")
     late = to_solver_units(problem.tw_late_s, rounding="down")
@@ -1131,7 +1270,9 @@ def _problem_data(problem: CollectionProblem) -> tuple[pyvrp.ProblemData, _Solve
     service = to_solver_units(problem.service_s, rounding="up")
     clients = []
     for i in range(n):
-        pickup = [int(kg[i]), int(litres[i])] if problem.has_volume else [int(kg[i])]
+        pickup = [int(kg[i])] if comp_kg is None else [int(q) for q in comp_kg[i]]
+        if problem.has_volume:
+            pickup.append(int(litres[i]))
         clients.append(
             pyvrp.Client(
                 location=int(cl_pos[i]),
@@ -1147,6 +1288,9 @@ def _problem_data(problem: CollectionProblem) -> tuple[pyvrp.ProblemData, _Solve
     vehicle_types = []
     for k, vt in enumerate(problem.fleet):
         cap = [int(to_solver_units(vt.capacity_kg, rounding="down"))]
+        if problem.compartment_kg is not None:
+            comp_cap = to_solver_units(problem.compartment_capacity_kg(k), rounding="down")
+            cap = [int(q) for q in comp_cap]
         if problem.has_volume:
             cap.append(int(to_solver_units(vt.capacity_m3 * _M3_TO_L, rounding="down")))
         tw_early = int(to_solver_units(vt.shift_start_s, rounding="up"))
@@ -1512,6 +1656,8 @@ def check_plan(
                 f"the shift starts ({vt.shift_start_s:.0f} s)"
             )
         kg = m3 = 0.0
+        comp_cap = problem.compartment_capacity_kg(k)
+        comp = np.zeros(len(comp_cap))
         in_trip = 0
         km = 0.0
         for p in range(1, len(stops)):
@@ -1555,9 +1701,18 @@ def check_plan(
                         f"{where}: trip {s.trip} carries {m3:.2f} m3 > capacity "
                         f"{vt.capacity_m3:.2f} m3"
                     )
+                if problem.compartment_kg is not None:
+                    before = comp <= comp_cap + 1e-6
+                    comp += problem.compartment_kg[i]
+                    issues.extend(
+                        f"{where}: trip {s.trip} carries {comp[c]:.0f} kg in the "
+                        f"{vt.compartments[c].stream} compartment > capacity {comp_cap[c]:.0f} kg"
+                        for c in np.flatnonzero((comp > comp_cap + 1e-6) & before)
+                    )
             elif s.location in landfills and s.kind == "landfill":
                 if s.departure_s - s.arrival_s < vt.unload_s - tol_s:
                     issues.append(f"{where}: unload at landfill shorter than {vt.unload_s:.0f} s")
+                comp[:] = 0.0
                 kg = m3 = 0.0
                 in_trip = 0
             elif p == len(stops) - 1:
@@ -1652,8 +1807,9 @@ def nearest_neighbour_plan(problem: CollectionProblem) -> CollectionPlan:
             kinds: list[StopKind] = ["garage"]
             cls_: list[int] = [-1]
             now, kg, m3, pos = vt.shift_start_s, 0.0, 0.0, g
+            comp = np.zeros(len(vt.compartments))
             while True:
-                nxt = _nearest_fit(problem, k, home_t, served, pos, now, kg, m3)
+                nxt = _nearest_fit(problem, k, home_t, served, pos, now, kg, m3, comp)
                 if nxt is not None:
                     i, now = nxt
                     served[i] = True
@@ -1663,18 +1819,22 @@ def nearest_neighbour_plan(problem: CollectionProblem) -> CollectionPlan:
                     cls_.append(i)
                     kg += problem.demand_kg[i]
                     m3 += problem.demand_m3[i]
+                    if problem.compartment_kg is not None:
+                        comp += problem.compartment_kg[i]
                     continue
                 if kinds[-1] != "client":
                     break
                 lf = _nearest_landfill(problem, pos)
                 after = now + problem.duration_s[pos, lf] + vt.unload_s
-                if _nearest_fit(problem, k, home_t, served, lf, after, 0.0, 0.0) is None:
+                empty = np.zeros_like(comp)
+                if _nearest_fit(problem, k, home_t, served, lf, after, 0.0, 0.0, empty) is None:
                     lf = problem._home_leg(k, pos)[0]
                     after = now + problem.duration_s[pos, lf] + vt.unload_s
                 locs.append(lf)
                 kinds.append("landfill")
                 cls_.append(-1)
                 now, pos, kg, m3 = after, lf, 0.0, 0.0
+                comp[:] = 0.0
             if len(locs) == 1:
                 break  # this vehicle can serve nobody; neither can the others of its type
             locs.append(g)
@@ -1703,11 +1863,12 @@ def _nearest_fit(  # the greedy step of nearest_neighbour_plan
     now: float,
     kg: float,
     m3: float,
+    comp: npt.NDArray[np.float64],
 ) -> tuple[int, float] | None:
-    """Nearest unserved client that fits the body, its window and the shift.
+    """Nearest unserved client that fits the body (and each compartment), window and shift.
 
     Returns its number and the time the vehicle leaves it, or ``None``. `home_t` is each client's
-    time to unload and drive home (s).
+    time to unload and drive home (s); `comp` the load of each compartment (kg).
     """
     vt = problem.fleet[k]
     idx = np.flatnonzero(~served)
@@ -1716,6 +1877,9 @@ def _nearest_fit(  # the greedy step of nearest_neighbour_plan
     ok = (kg + problem.demand_kg[idx] <= vt.capacity_kg + 1e-9) & np.isfinite(d) & np.isfinite(t)
     if problem.has_volume:
         ok &= m3 + problem.demand_m3[idx] <= vt.capacity_m3 + 1e-9
+    if problem.compartment_kg is not None:
+        cap = problem.compartment_capacity_kg(k)
+        ok &= (comp + problem.compartment_kg[idx] <= cap + 1e-9).all(axis=1)
     begin = np.maximum(now + t, problem.tw_early_s[idx])
     ok &= begin <= problem.tw_late_s[idx] + _TOL_S
     leave = begin + problem.service_s[idx]
@@ -1839,23 +2003,31 @@ def plan_from_sequences(
         kinds: list[StopKind] = ["garage"]
         cls_: list[int] = [-1]
         kg = m3 = 0.0
+        comp_cap = problem.compartment_capacity_kg(k)
+        comp = np.zeros(len(comp_cap))
         for i in seq:
             if not 0 <= i < problem.n_clients:
                 msg = f"client number {i} is out of range (0..{problem.n_clients - 1})."
                 raise ValidationError(msg)
-            over = kg + problem.demand_kg[i] > vt.capacity_kg + 1e-9 or (
-                problem.has_volume and m3 + problem.demand_m3[i] > vt.capacity_m3 + 1e-9
+            load = comp if problem.compartment_kg is None else comp + problem.compartment_kg[i]
+            over = (
+                kg + problem.demand_kg[i] > vt.capacity_kg + 1e-9
+                or (problem.has_volume and m3 + problem.demand_m3[i] > vt.capacity_m3 + 1e-9)
+                or bool((load > comp_cap + 1e-9).any())
             )
             if over and kinds[-1] == "client":
                 locs.append(_nearest_landfill(problem, locs[-1]))
                 kinds.append("landfill")
                 cls_.append(-1)
                 kg = m3 = 0.0
+                comp[:] = 0.0
             locs.append(problem.clients[i])
             kinds.append("client")
             cls_.append(int(i))
             kg += problem.demand_kg[i]
             m3 += problem.demand_m3[i]
+            if problem.compartment_kg is not None:
+                comp += problem.compartment_kg[i]
         lf, _, _ = problem._home_leg(k, locs[-1])
         locs += [lf, g]
         kinds += ["landfill", "garage"]

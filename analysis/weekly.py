@@ -58,6 +58,18 @@ days brings 4 days of waste) or **fixed per visit** (the PVRP-IF benchmark's con
 
 Bins (`bins_for`) are sized for the longest interval between two collections of a stream at a
 point, at a stated fill factor (a lid must close).
+
+Split-body trucks
+-----------------
+Streams listed together in `PeriodicProblem.co_collect` are collected by trucks with one
+compartment per stream. They share one visiting pattern per point (chosen on their summed
+loads; the caller gives them equal frequencies, the higher one, so their days always coincide),
+each visit collects all of them at one stop, and each stream's load is a load dimension of its
+own (`gomrac.analysis.routing.Compartment`). A trip ends by tipping every compartment at its own
+stream's facility: when those differ, the unload is one extra location per order of the
+facilities whose incoming arcs add the drive between them and the earlier unloads
+(`_with_chains`), so PyVRP prices it exactly and picks the cheaper order;
+`DayPlan.stops` expands it back into the facilities visited.
 """
 
 from __future__ import annotations
@@ -79,6 +91,8 @@ from gomrac.analysis.routing import (
     CollectionPlan,
     CollectionProblem,
     Fleet,
+    StopKind,
+    VehicleRoute,
     check_plan,
     solve,
 )
@@ -94,6 +108,7 @@ __all__ = [
     "PeriodicProblem",
     "PeriodicSolution",
     "StreamService",
+    "WeekStop",
     "WeeklyPlan",
     "bins_for",
     "choose_frequency",
@@ -653,6 +668,19 @@ class PeriodicProblem:
         Days in the horizon (7 for a week).
     load_mode
         ``"accumulated"`` or ``"fixed"`` (see `choose_patterns`).
+    co_collect
+        Groups of streams collected together by split-body vehicles (`Compartment`): the
+        group's fleet is ``fleet["+".join(group)]``, its vehicle types' compartments in the
+        group's order. A group's streams share one visiting pattern per point (their
+        frequencies must be equal), each visit collects all of them at one stop, and each trip
+        unloads every compartment at its own stream's facility (see `plan_periodic`).
+    stop_s
+        The part of `service_s` spent once per stop (manoeuvre, stop and start): a co-collected
+        stop takes the sum of its streams' service times less this for every stream but one.
+    day_costs
+        Optional ``{day: (duration_s, distance_m)}`` replacing the two matrices on that day of
+        the horizon (the network of that day's shifts, with the streets closed then taken out
+        and those closed only on other days kept); the days not listed use the defaults.
     """
 
     duration_s: FloatArray
@@ -667,6 +695,46 @@ class PeriodicProblem:
     fleet: Mapping[str, Fleet]
     horizon_days: int = 7
     load_mode: Literal["accumulated", "fixed"] = "accumulated"
+    day_costs: Mapping[int, tuple[FloatArray, FloatArray]] = field(default_factory=dict)
+    co_collect: tuple[tuple[str, ...], ...] = ()
+    stop_s: float = 0.0
+
+    def collections(self) -> list[tuple[str, tuple[str, ...], list[int]]]:
+        """Each collection: ``(fleet key, streams, their columns)``, in stream order.
+
+        A co-collected group is one collection keyed ``"+".join(group)``; every other stream
+        is its own.
+        """
+        grouped = {s for g in self.co_collect for s in g}
+        out = [("+".join(g), tuple(g), [self.streams.index(s) for s in g]) for g in self.co_collect]
+        out += [(s, (s,), [k]) for k, s in enumerate(self.streams) if s not in grouped]
+        return sorted(out, key=lambda c: min(c[2]))
+
+    def matrices(self, day: int) -> tuple[FloatArray, FloatArray]:
+        """Return ``(duration_s, distance_m)`` of a day of the horizon."""
+        dur, dist = self.day_costs.get(day, (self.duration_s, self.distance_m))
+        return np.asarray(dur, dtype=np.float64), np.asarray(dist, dtype=np.float64)
+
+    def _check_groups(self) -> None:
+        seen: set[str] = set()
+        freq = np.asarray(self.frequency)
+        for g in self.co_collect:
+            key = "+".join(g)
+            if len(g) < 2 or not set(g) <= set(self.streams) or seen & set(g):
+                msg = (
+                    f"PeriodicProblem: co_collect group {key!r} must name two or more of the "
+                    "streams, each in one group only"
+                )
+                raise ValidationError(msg)
+            seen |= set(g)
+            cols = [self.streams.index(s) for s in g]
+            if (freq[:, cols] != freq[:, cols[:1]]).any():
+                msg = f"PeriodicProblem: the co-collected streams {key} need equal frequencies"
+                raise ValidationError(msg)
+            fleet = self.fleet.get(key)
+            if fleet is not None and any(vt.streams != tuple(g) for vt in fleet):
+                msg = f"PeriodicProblem: every vehicle of fleet {key!r} needs compartments {g}"
+                raise ValidationError(msg)
 
     def __post_init__(self) -> None:
         n, k = len(self.points), len(self.streams)
@@ -674,7 +742,11 @@ class PeriodicProblem:
             if np.asarray(getattr(self, name)).shape != (n, k):
                 msg = f"PeriodicProblem: `{name}` must have shape ({n}, {k})"
                 raise ValidationError(msg)
-        missing = [s for s in self.streams if s not in self.facility or s not in self.fleet]
+        self._check_groups()
+        keys = {key for key, _, _ in self.collections()}
+        missing = [s for s in self.streams if s not in self.facility] + [
+            key for key in sorted(keys) if key not in self.fleet
+        ]
         if missing:
             msg = f"PeriodicProblem: stream {missing[0]!r} has no facility or no fleet"
             raise ValidationError(msg)
@@ -685,22 +757,71 @@ class PeriodicProblem:
         if (np.asarray(self.frequency) > self.horizon_days).any():
             msg = f"PeriodicProblem: a frequency exceeds the horizon of {self.horizon_days} days"
             raise ValidationError(msg)
+        shape = np.shape(self.duration_s)
+        for day, pair in self.day_costs.items():
+            if not 0 <= day < self.horizon_days or any(np.shape(m) != shape for m in pair):
+                msg = f"PeriodicProblem: `day_costs[{day}]` must be two {shape} matrices of a day"
+                raise ValidationError(msg)
+
+
+Unloads = dict[int, tuple[tuple[int, tuple[str, ...]], ...]]
+"""Unload site of a day problem (matrix index) -> the facilities visited there, in order, each
+with the streams unloaded at it."""
+
+
+@dataclass(frozen=True)
+class WeekStop:
+    """One stop of a vehicle's day on the real network (unload chains expanded).
+
+    Attributes
+    ----------
+    location
+        Matrix index in `PeriodicProblem`'s matrices.
+    kind
+        ``"garage"``, ``"client"`` or ``"landfill"`` (a facility where compartments unload).
+    client
+        Client number in the day problem (``-1`` for depots).
+    arrival_s, departure_s
+        Seconds after midnight of the service day.
+    trip
+        Trip number (0-based); the facilities of one unload close their trip.
+    unloads
+        The streams unloaded at this stop (facilities only).
+    """
+
+    location: int
+    kind: StopKind
+    client: int
+    arrival_s: float
+    departure_s: float
+    trip: int
+    unloads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class DayPlan:
-    """The routes of one stream on one day.
+    """The routes of one collection (a stream, or co-collected streams) on one day.
 
     Attributes
     ----------
     stream, day
-        Stream code and day of the horizon (0-based) on which the shift starts.
+        Collection (the fleet's key: a stream code or ``"food+residual"``) and day of the
+        horizon (0-based) on which the shift starts.
     point_of_client
         For each client of `problem`, the point number (row of `PeriodicProblem.points`).
     problem, plan
-        The routing problem and its PyVRP plan.
+        The routing problem and its PyVRP plan. For co-collected streams whose facilities
+        differ, the problem's unload sites are extra matrix rows, one per order of the
+        facilities (the drive between them and the earlier unloads folded into the arcs that
+        reach the site, the last unload its service time); `stops` expands them.
     violations
         `check_plan` of the plan (empty when feasible).
+    streams
+        The streams collected (compartment order); empty means ``(stream,)``.
+    unloads
+        The unload sites that stand for several facilities (`Unloads`).
+    chain_unload_s
+        Unload time at each facility but the last of such a site, s.
     """
 
     stream: str
@@ -709,6 +830,99 @@ class DayPlan:
     problem: CollectionProblem
     plan: CollectionPlan
     violations: tuple[str, ...]
+    streams: tuple[str, ...] = ()
+    unloads: Mapping[int, tuple[tuple[int, tuple[str, ...]], ...]] = field(default_factory=dict)
+    chain_unload_s: float = 0.0
+
+    @property
+    def carried(self) -> tuple[str, ...]:
+        """Return the streams this day's vehicles collect, in compartment order."""
+        return self.streams or (self.stream,)
+
+    def stops(self, route: VehicleRoute) -> tuple[WeekStop, ...]:
+        """Return the route's stops on the real network, each unload site as its facilities.
+
+        The times at the earlier facilities of a site are recovered backwards from the arrival
+        at the last one (its drive and the unloads folded into the arc).
+        """
+        dur = self.problem.duration_s
+        out: list[WeekStop] = []
+        for st in route.stops:
+            if st.kind != "landfill":
+                out.append(
+                    WeekStop(st.location, st.kind, st.client, st.arrival_s, st.departure_s, st.trip)
+                )
+                continue
+            chain = self.unloads.get(st.location, ((st.location, self.carried),))
+            arr, dep = [st.arrival_s] * len(chain), [st.departure_s] * len(chain)
+            for j in range(len(chain) - 2, -1, -1):
+                dep[j] = arr[j + 1] - float(dur[chain[j][0], chain[j + 1][0]])
+                arr[j] = dep[j] - self.chain_unload_s
+            out.extend(
+                WeekStop(f, "landfill", -1, arr[j], dep[j], st.trip, ss)
+                for j, (f, ss) in enumerate(chain)
+            )
+        return tuple(out)
+
+    def locations(self, route: VehicleRoute) -> tuple[int, ...]:
+        """Return the matrix indices of the route's stops on the real network (`stops`)."""
+        return tuple(st.location for st in self.stops(route))
+
+
+def _unload_chains(
+    facility: Mapping[str, Sequence[int]], group: Sequence[str], n_loc: int
+) -> tuple[list[int], Unloads]:
+    """Unload sites of a collection: each choice of a facility per stream, in each order.
+
+    Sites standing for one facility are that facility's matrix index; sites standing for
+    several get the indices ``n_loc, n_loc + 1, ...`` (rows `_with_chains` appends).
+    """
+    chains: list[tuple[tuple[int, tuple[str, ...]], ...]] = []
+    for combo in itertools.product(*[[int(j) for j in facility[s]] for s in group]):
+        at: dict[int, list[str]] = {}
+        for s, f in zip(group, combo, strict=True):
+            at.setdefault(f, []).append(s)
+        for order in itertools.permutations(at):
+            chain = tuple((f, tuple(at[f])) for f in order)
+            if chain not in chains:
+                chains.append(chain)
+    sites: list[int] = []
+    unloads: Unloads = {}
+    extra = n_loc
+    for chain in chains:
+        if len(chain) == 1:
+            sites.append(chain[0][0])
+        else:
+            sites.append(extra)
+            extra += 1
+        unloads[sites[-1]] = chain
+    return sites, unloads
+
+
+def _with_chains(
+    dur: FloatArray, dist: FloatArray, unloads: Unloads, unload_s: float
+) -> tuple[FloatArray, FloatArray]:
+    """Matrices with a row and column per multi-facility unload site (`_unload_chains`).
+
+    Leaving the site is leaving its last facility; reaching it is reaching its first facility,
+    unloading there (`unload_s`) and driving on to each next one in order.
+    """
+    n = dur.shape[0]
+    extra = sorted(j for j in unloads if j >= n)
+    if not extra:
+        return dur, dist
+    m = n + len(extra)
+    t, d = np.zeros((m, m)), np.zeros((m, m))
+    t[:n, :n], d[:n, :n] = dur, dist
+    for j in extra:
+        last = unloads[j][-1][0]
+        t[j, :n], d[j, :n] = dur[last], dist[last]
+    for j in extra:
+        fac = [f for f, _ in unloads[j]]
+        legs = list(itertools.pairwise(fac))
+        t[:, j] = t[:, fac[0]] + sum(dur[a, b] for a, b in legs) + unload_s * len(legs)
+        d[:, j] = d[:, fac[0]] + sum(dist[a, b] for a, b in legs)
+    return t, d
 
 
 @dataclass(frozen=True)
@@ -722,9 +936,10 @@ class PeriodicSolution:
     days
         One `DayPlan` per stream and day with visits.
     visits
-        One row per visit: ``point`` (row), ``stream``, ``day``, ``vehicle`` (1-based, per stream
-        and day), ``trip`` (1-based), ``arrival_s`` / ``departure_s`` (s after midnight of the
-        shift's day; past 86 400 is the next day), ``kg``.
+        One row per visit and stream: ``point`` (row), ``stream``, ``day``, ``vehicle``
+        (1-based, per collection and day), ``trip`` (1-based), ``arrival_s`` / ``departure_s``
+        (s after midnight of the shift's day; past 86 400 is the next day), ``kg`` (of that
+        stream), ``collection`` (the `DayPlan.stream`: co-collected streams share the stop).
     travel_s, distance_m
         Totals over the horizon (service and unload excluded from `travel_s`).
     violations
@@ -787,22 +1002,22 @@ def plan_periodic(
     """
     t0 = time.perf_counter()
     dur = np.asarray(problem.duration_s, dtype=np.float64)
-    dist = np.asarray(problem.distance_m, dtype=np.float64)
     pts = np.asarray(problem.points, dtype=np.int64)
     h = problem.horizon_days
     mip_s = pattern_time_limit_s or max(1.0, time_limit_s / 10.0)
     patterns: dict[str, tuple[tuple[int, ...], ...]] = {}
-    for k, s in enumerate(problem.streams):
+    for _, group, cols in problem.collections():
+        # co-collected streams share one pattern, balanced on their summed loads
         chosen = choose_patterns(
-            problem.rate[:, k],
-            problem.frequency[:, k],
+            problem.rate[:, cols].sum(axis=1),
+            problem.frequency[:, cols[0]],
             dur[np.ix_(pts, pts)],
             horizon_days=h,
             load_mode=problem.load_mode,
             time_limit_s=mip_s,
             seed=seed,
         )
-        patterns[s] = tuple(chosen)
+        patterns.update(dict.fromkeys(group, tuple(chosen)))
     budget = max(0.0, time_limit_s - (time.perf_counter() - t0))
     has_free = any(
         len(p) and len(visit_patterns(len(p), h)) > 1 for ps in patterns.values() for p in ps
@@ -830,47 +1045,67 @@ def plan_periodic(
             max_iterations=max_iterations,
             cache=cache,
         )
-        # keep, stream by stream, whichever plan drives less without more violations
+        # keep, collection by collection, whichever plan drives less without more violations
         patterns = dict(patterns)
         kept: list[DayPlan] = []
-        for s in problem.streams:
+        order = [key for key, _, _ in problem.collections()]
+        for s, group, _ in problem.collections():
             old = [dp for dp in days if dp.stream == s]
             new = [dp for dp in trial if dp.stream == s]
-            better = _day_distance(new, dist) < _day_distance(old, dist) - 1e-9 and sum(
+            better = _day_distance(new, problem) < _day_distance(old, problem) - 1e-9 and sum(
                 len(dp.violations) for dp in new
             ) <= sum(len(dp.violations) for dp in old)
             if better:
-                patterns[s] = moved[s]
+                patterns.update({g: moved[g] for g in group})
             kept.extend(new if better else old)
-        days = sorted(kept, key=lambda dp: (problem.streams.index(dp.stream), dp.day))
+        days = sorted(kept, key=lambda dp: (order.index(dp.stream), dp.day))
     rows: list[dict[str, object]] = []
     violations: list[str] = []
     for dp in days:
         violations.extend(f"{dp.stream} day {dp.day + 1}: {v}" for v in dp.violations)
+        comp = dp.problem.compartment_kg
         for v_no, route in enumerate(dp.plan.routes):
             for stop in route.stops:
                 if stop.kind != "client":
                     continue
-                rows.append(
-                    {
-                        "point": dp.point_of_client[stop.client],
-                        "stream": dp.stream,
-                        "day": dp.day,
-                        "vehicle": v_no + 1,
-                        "trip": stop.trip + 1,
-                        "arrival_s": float(stop.arrival_s),
-                        "departure_s": float(stop.departure_s),
-                        "kg": float(dp.problem.demand_kg[stop.client]),
-                    }
-                )
+                # one row per stream collected at the stop
+                for c, stream in enumerate(dp.carried):
+                    rows.append(
+                        {
+                            "point": dp.point_of_client[stop.client],
+                            "stream": stream,
+                            "day": dp.day,
+                            "vehicle": v_no + 1,
+                            "trip": stop.trip + 1,
+                            "arrival_s": float(stop.arrival_s),
+                            "departure_s": float(stop.departure_s),
+                            "kg": float(
+                                dp.problem.demand_kg[stop.client]
+                                if comp is None
+                                else comp[stop.client, c]
+                            ),
+                            "collection": dp.stream,
+                        }
+                    )
     visits = pd.DataFrame(
         rows,
-        columns=["point", "stream", "day", "vehicle", "trip", "arrival_s", "departure_s", "kg"],
+        columns=[
+            "point",
+            "stream",
+            "day",
+            "vehicle",
+            "trip",
+            "arrival_s",
+            "departure_s",
+            "kg",
+            "collection",
+        ],
     )
     travel = distance = 0.0
     for dp in days:
+        dur, dist = problem.matrices(dp.day)
         for route in dp.plan.routes:
-            locs = route.locations
+            locs = dp.locations(route)
             travel += float(sum(dur[a, b] for a, b in itertools.pairwise(locs)))
             distance += float(sum(dist[a, b] for a, b in itertools.pairwise(locs)))
     out = PeriodicSolution(
@@ -897,15 +1132,13 @@ def plan_periodic(
     return out
 
 
-def _day_distance(days: Sequence[DayPlan], dist: FloatArray) -> float:
-    return float(
-        sum(
-            dist[a, b]
-            for dp in days
-            for route in dp.plan.routes
-            for a, b in itertools.pairwise(route.locations)
-        )
-    )
+def _day_distance(days: Sequence[DayPlan], problem: PeriodicProblem) -> float:
+    total = 0.0
+    for dp in days:
+        dist = problem.matrices(dp.day)[1]
+        for route in dp.plan.routes:
+            total += float(sum(dist[a, b] for a, b in itertools.pairwise(dp.locations(route))))
+    return total
 
 
 def _route_days(
@@ -917,28 +1150,43 @@ def _route_days(
     max_iterations: int | None,
     cache: dict[tuple[object, ...], tuple[CollectionProblem, CollectionPlan, tuple[str, ...]]],
 ) -> list[DayPlan]:
-    """Route every stream's day under `patterns`; identical day problems are solved once."""
-    dur = np.asarray(problem.duration_s, dtype=np.float64)
-    dist = np.asarray(problem.distance_m, dtype=np.float64)
+    """Route every stream's day under `patterns`; identical day problems are solved once.
+
+    Days are identical when they have the same points, loads and service times and the same
+    network (`PeriodicProblem.day_costs`).
+    """
     pts = np.asarray(problem.points, dtype=np.int64)
     h = problem.horizon_days
+    n_loc = np.shape(problem.duration_s)[0]
     jobs: list[tuple[str, int, list[int], FloatArray, FloatArray, tuple[object, ...]]] = []
-    for k, s in enumerate(problem.streams):
+    for s, group, cols in problem.collections():
+        pat = patterns[group[0]]
         for d in range(h):
-            due = [i for i, p in enumerate(patterns[s]) if d in p]
+            due = [i for i, p in enumerate(pat) if d in p]
             if not due:
                 continue
+            # one column per compartment (a single one for a stream of its own)
             kg = np.array(
                 [
-                    _visit_loads(float(problem.rate[i, k]), patterns[s][i], h, problem.load_mode)[d]
+                    [
+                        _visit_loads(float(problem.rate[i, k]), pat[i], h, problem.load_mode)[d]
+                        for k in cols
+                    ]
                     for i in due
                 ]
             )
-            svc = np.array([float(problem.service_s[i, k]) for i in due])
+            svc = np.array(
+                [
+                    float(problem.service_s[i, cols].sum()) - problem.stop_s * (len(cols) - 1)
+                    for i in due
+                ]
+            )
+            network = id(problem.day_costs[d][0]) if d in problem.day_costs else 0
             key: tuple[object, ...] = (
                 s,
+                network,
                 tuple(due),
-                tuple(np.round(kg, 6)),
+                tuple(np.round(kg, 6).ravel()),
                 tuple(np.round(svc, 6)),
             )
             jobs.append((s, d, due, kg, svc, key))
@@ -946,17 +1194,25 @@ def _route_days(
     total_pts = max(1, sum(todo.values()))
     days: list[DayPlan] = []
     for s, d, due, kg, svc, job_key in jobs:
+        group = next(g for key, g, _ in problem.collections() if key == s)
+        sites, unloads = _unload_chains(problem.facility, group, n_loc)
+        fleet = problem.fleet[s]
+        chain_unload_s = max(vt.unload_s for vt in fleet)
         if job_key not in cache:
+            dur, dist = problem.matrices(d)
+            dur, dist = _with_chains(dur, dist, unloads, chain_unload_s)
+            split = any(vt.compartments for vt in fleet)
             try:
                 cp = CollectionProblem.from_matrices(
                     dur,
                     dist,
                     garage=problem.garage,
-                    landfills=[int(j) for j in problem.facility[s]],
+                    landfills=sites,
                     clients=[int(pts[i]) for i in due],
-                    demand_kg=kg,
+                    demand_kg=kg.sum(axis=1),
+                    compartment_kg=kg if split else None,
                     service_s=svc,
-                    fleet=problem.fleet[s],
+                    fleet=fleet,
                 )
             except InfeasibleError as exc:
                 msg = f"stream {s}, day {d + 1}: {exc}"
@@ -965,7 +1221,19 @@ def _route_days(
             plan = solve(cp, time_limit_s=max(0.2, share), seed=seed, max_iterations=max_iterations)
             cache[job_key] = (cp, plan, tuple(check_plan(cp, plan)))
         cp, plan, issues = cache[job_key]
-        days.append(DayPlan(s, d, tuple(due), cp, plan, issues))
+        days.append(
+            DayPlan(
+                s,
+                d,
+                tuple(due),
+                cp,
+                plan,
+                issues,
+                streams=group,
+                unloads={j: c for j, c in unloads.items() if len(c) > 1},
+                chain_unload_s=chain_unload_s,
+            )
+        )
     return days
 
 
@@ -1018,26 +1286,25 @@ def _improve_patterns(
     the moves by more than `_MOVE_SLACK` (balance is kept). Points are taken in order, once
     each; the caller routes the changed days again and keeps the result only if it is better.
     """
-    dist = np.asarray(problem.distance_m, dtype=np.float64)
     pts = np.asarray(problem.points, dtype=np.int64)
     h = problem.horizon_days
+    dist_of = [problem.matrices(d)[1] for d in range(h)]
     facilities = {s: {int(j) for j in problem.facility[s]} for s in problem.streams}
     out: dict[str, tuple[tuple[int, ...], ...]] = {}
-    for k, s in enumerate(problem.streams):
-        pats = list(patterns[s])
+    for s, group, cols in problem.collections():
+        pats = list(patterns[group[0]])
+        rate = np.asarray(problem.rate, dtype=np.float64)[:, cols].sum(axis=1)
         routes: dict[int, list[list[int]]] = {d: [] for d in range(h)}
         for dp in days:
             if dp.stream == s:
-                routes[dp.day] = [list(r.locations) for r in dp.plan.routes]
+                routes[dp.day] = [list(dp.locations(r)) for r in dp.plan.routes]
         load = np.zeros(h)
         for i, p in enumerate(pats):
             if p:
-                for d, kg in _visit_loads(
-                    float(problem.rate[i, k]), p, h, problem.load_mode
-                ).items():
+                for d, kg in _visit_loads(float(rate[i]), p, h, problem.load_mode).items():
                     load[d] += kg
         cap = float(load.max()) * (1.0 + _MOVE_SLACK)
-        tips = facilities[s]
+        tips = set().union(*(facilities[g] for g in group))
 
         for i, cur in enumerate(pats):
             if not cur:
@@ -1046,12 +1313,12 @@ def _improve_patterns(
             if len(options) < 2:
                 continue
             loc = int(pts[i])
-            old_loads = _visit_loads(float(problem.rate[i, k]), cur, h, problem.load_mode)
+            old_loads = _visit_loads(float(rate[i]), cur, h, problem.load_mode)
             best_q, best_delta = cur, -1e-9
             for q in options:
                 if q == cur:
                     continue
-                new_loads = _visit_loads(float(problem.rate[i, k]), q, h, problem.load_mode)
+                new_loads = _visit_loads(float(rate[i]), q, h, problem.load_mode)
                 trial = load.copy()
                 for d, v in old_loads.items():
                     trial[d] -= v
@@ -1060,9 +1327,9 @@ def _improve_patterns(
                 if trial.max() > cap + 1e-9:
                     continue
                 delta = sum(
-                    _insertion(routes[d], loc, dist, tips, problem.garage)[0]
+                    _insertion(routes[d], loc, dist_of[d], tips, problem.garage)[0]
                     for d in set(q) - set(cur)
-                ) - sum(_removal(routes[d], loc, dist) for d in set(cur) - set(q))
+                ) - sum(_removal(routes[d], loc, dist_of[d]) for d in set(cur) - set(q))
                 if delta < best_delta:
                     best_q, best_delta = q, delta
             if best_q == cur:
@@ -1073,19 +1340,17 @@ def _improve_patterns(
                         seq.remove(loc)
                         break
             for d in set(best_q) - set(cur):
-                _, r_no, pos = _insertion(routes[d], loc, dist, tips, problem.garage)
+                _, r_no, pos = _insertion(routes[d], loc, dist_of[d], tips, problem.garage)
                 if r_no >= 0:
                     routes[d][r_no].insert(pos, loc)
                 else:
                     routes[d].append([problem.garage, loc, min(tips), problem.garage])
             for d, v in old_loads.items():
                 load[d] -= v
-            for d, v in _visit_loads(
-                float(problem.rate[i, k]), best_q, h, problem.load_mode
-            ).items():
+            for d, v in _visit_loads(float(rate[i]), best_q, h, problem.load_mode).items():
                 load[d] += v
             pats[i] = best_q
-        out[s] = tuple(pats)
+        out.update(dict.fromkeys(group, tuple(pats)))
     return out
 
 
@@ -1136,6 +1401,10 @@ class WeeklyPlan:
         The stream-definitions file the plan used.
     ward
         Name of the ward (or study area).
+    vehicle_types
+        One row per collection × vehicle type: ``collection, vehicle_type, count, capacity_kg``,
+        ``<s>_compartment_kg`` for split-body trucks, and its garage (``garage_lon,
+        garage_lat`` on the network; ``garage_given_lon, garage_given_lat`` as given).
     """
 
     visits: pd.DataFrame
@@ -1152,3 +1421,4 @@ class WeeklyPlan:
     stream_names_vi: Mapping[str, str] = field(default_factory=dict)
     streams_source: str = ""
     ward: str = ""
+    vehicle_types: pd.DataFrame = field(default_factory=pd.DataFrame)

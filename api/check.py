@@ -13,6 +13,11 @@ files, the published schedule (CSV) and the .ics files, plus the stream definiti
 * each trip's collected kg (summed from the visits) is within the vehicle's capacity, and every
   arrival and the return to the garage lie within the vehicle's shift;
 * the km reported per trip equal the length of the drawn street line in the GPX (0.1 %);
+* split-body trucks (a ``collection`` such as ``food+residual`` in ``trips.csv``): every stop
+  collects all the collection's streams at once, each compartment's load per trip is within
+  its capacity and the trip's total within the body's, and each compartment unloads at its own
+  stream's facility (the trips rows and the GPX unload waypoints);
+* each vehicle's GPX starts and ends at the garage of its vehicle type (``vehicle_types.csv``);
 * the schedule has exactly one row per visit of each group's points, with the visit's real
   weekday, and each group's .ics holds exactly those events.
 
@@ -38,6 +43,9 @@ from gomrac.geo.streams import StreamSet, load_streams
 KM_TOLERANCE = 1e-3
 """Relative tolerance between the km reported and the GPX track length."""
 
+GARAGE_TOLERANCE_M = 2.0
+"""Farthest a vehicle's first or last track point may lie from its garage, metres."""
+
 WINDOW_MIN = 15
 """A calendar event starts this many minutes before the published arrival (the window's start)."""
 
@@ -53,18 +61,25 @@ def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, encoding="utf-8-sig", dtype={"point_id": str})
 
 
-def _read_gpx(path: Path) -> tuple[float, list[tuple[str, str, float, float]]]:
+def _read_gpx(
+    path: Path, ends: list[tuple[float, float]] | None = None
+) -> tuple[float, list[tuple[str, str, float, float]]]:
     """Track length (km, geodesic on WGS84) and waypoints (type, name, lon, lat) of a GPX file.
 
-    Read with the standard library's XML parser, independently of the writer (gpxpy).
+    Read with the standard library's XML parser, independently of the writer (gpxpy). `ends`,
+    when given, receives the first and the last track point (lon, lat).
     """
     root = ET.parse(path).getroot()
     km = 0.0
+    track: list[tuple[float, float]] = []
     for seg in root.iter(f"{_GPX}trkseg"):
         pts = [(float(p.get("lon", "nan")), float(p.get("lat", "nan"))) for p in seg]
+        track += pts
         if len(pts) > 1:
             lon, lat = zip(*pts, strict=True)
             km += _GEOD.line_length(lon, lat) / 1000.0
+    if ends is not None and track:
+        ends += [track[0], track[-1]]
     wpts = [
         (
             w.findtext(f"{_GPX}type", ""),
@@ -103,8 +118,10 @@ def check_week(out_dir: str | Path, *, streams_file: str | Path | None = None) -
     issues: list[str] = []
     issues += _patterns(visits, points, streams.codes)
     issues += _overflow(visits, points, streams)
+    types = _read(out / "vehicle_types.csv") if (out / "vehicle_types.csv").exists() else None
     issues += _trips(visits, trips, facilities)
-    issues += _gpx(out, trips, visits, facilities)
+    issues += _compartments(visits, trips)
+    issues += _gpx(out, trips, visits, facilities, types)
     issues += _schedule(out, visits)
     return issues
 
@@ -231,39 +248,129 @@ def _trips(visits: pd.DataFrame, trips: pd.DataFrame, fac: Facilities) -> list[s
     return issues
 
 
-def _gpx(out: Path, trips: pd.DataFrame, visits: pd.DataFrame, fac: Facilities) -> list[str]:
+def _compartments(visits: pd.DataFrame, trips: pd.DataFrame) -> list[str]:
+    """Check split-body trucks: one stop for all their streams, within the body's capacity."""
+    if "collection" not in trips:
+        return []
     issues: list[str] = []
-    by_vehicle: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
+    carried: dict[tuple[int, str], set[str]] = {}
+    body: dict[tuple[int, str, int], tuple[float, set[str]]] = {}
     for r in _records(trips):
-        by_vehicle.setdefault(
-            (str(r["stream"]), int(r["service_day"]), str(r["vehicle"])), []
-        ).append(r)
-    stops_of: dict[tuple[str, int, str], Counter[str]] = {}
+        streams = set(str(r["collection"]).split("+"))
+        carried[(int(r["service_day"]), str(r["vehicle"]))] = streams
+        key = (int(r["service_day"]), str(r["vehicle"]), int(r["trip"]))
+        body[key] = (float(r.get("body_capacity_kg", math.inf)), streams)
+    stops: dict[tuple[str, int, str, float], set[str]] = {}
+    load: dict[tuple[int, str, int], float] = {}
     for r in _records(visits):
-        key = (str(r["stream"]), int(r["service_day"]), str(r["vehicle"]))
-        stops_of.setdefault(key, Counter())[str(r["point_id"])] += 1
-    for (stream, day, vehicle), rows in sorted(by_vehicle.items()):
+        day, vehicle = int(r["service_day"]), str(r["vehicle"])
+        if len(carried.get((day, vehicle), ())) < 2:
+            continue
+        stop = (str(r["point_id"]), day, vehicle, float(r["arrival_s"]))
+        stops.setdefault(stop, set()).add(str(r["stream"]))
+        at = (day, vehicle, int(r["trip"]))
+        load[at] = load.get(at, 0.0) + float(r["kg"])
+    for (pid, day, vehicle, _), got in sorted(stops.items()):
+        want = carried[(day, vehicle)]
+        if got != want:
+            issues.append(
+                f"{pid} day {day + 1} {vehicle}: a split-body stop collects {sorted(got)}, "
+                f"not all of {sorted(want)} together"
+            )
+    for (day, vehicle, trip), kg in sorted(load.items()):
+        cap, streams = body.get((day, vehicle, trip), (0.0, set()))
+        if kg > cap + 1e-6:
+            issues.append(
+                f"day {day + 1} {vehicle} trip {trip}: carries {kg:.0f} kg of "
+                f"{'+'.join(sorted(streams))} > body capacity {cap:.0f} kg"
+            )
+    return issues
+
+
+def _gpx(
+    out: Path,
+    trips: pd.DataFrame,
+    visits: pd.DataFrame,
+    fac: Facilities,
+    types: pd.DataFrame | None = None,
+) -> list[str]:
+    issues: list[str] = []
+    by_vehicle: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for r in _records(trips):
+        by_vehicle.setdefault((int(r["service_day"]), str(r["vehicle"])), []).append(r)
+    stops_of: dict[tuple[int, str], Counter[str]] = {}
+    seen: set[tuple[int, str, str, float]] = set()
+    for r in _records(visits):
+        key = (int(r["service_day"]), str(r["vehicle"]))
+        stop = (*key, str(r["point_id"]), float(r["arrival_s"]))
+        if stop not in seen:  # a split-body truck's stop serves several streams at once
+            seen.add(stop)
+            stops_of.setdefault(key, Counter())[str(r["point_id"])] += 1
+    garages: dict[tuple[str, str], tuple[float, float]] = {}
+    if types is not None:
+        garages = {
+            (str(r["collection"]), str(r["vehicle_type"])): (
+                float(r["garage_lon"]),
+                float(r["garage_lat"]),
+            )
+            for r in _records(types)
+        }
+    for (day, vehicle), rows in sorted(by_vehicle.items()):
+        stream = str(rows[0].get("collection", rows[0]["stream"]))
         path = out / "gpx" / f"{vehicle}_{day}.gpx"
         if not path.exists():
             issues.append(f"{path.name}: missing GPX for {stream} day {day + 1}")
             continue
-        drawn, wpts = _read_gpx(path)
-        reported = sum(float(r["km"]) for r in rows)
+        ends: list[tuple[float, float]] = []
+        drawn, wpts = _read_gpx(path, ends)
+        reported = sum({int(r["trip"]): float(r["km"]) for r in rows}.values())
         if not math.isclose(drawn, reported, rel_tol=KM_TOLERANCE):
             issues.append(
                 f"{path.name}: {reported:.3f} km reported, the street lines measure {drawn:.3f} km"
             )
-        f = fac[stream]
         unloads = [w for w in wpts if w[0] == "do tai"]
         if len(unloads) != len(rows):
-            issues.append(f"{path.name}: {len(unloads)} unloads shown, {len(rows)} trips")
-        for _, _, lon, lat in unloads:
-            d_m = _GEOD.inv(lon, lat, float(f["lon"]), float(f["lat"]))[2]
-            if d_m > 1.0:
-                issues.append(f"{path.name}: an unload is {d_m:.0f} m from the {stream} facility")
+            issues.append(f"{path.name}: {len(unloads)} unloads shown, {len(rows)} unloads listed")
+        # each unload listed is shown at its own stream's facility
+        left = list(unloads)
+        for r in rows:
+            f = fac[str(r["stream"])]
+            d_m = [
+                _GEOD.inv(lon, lat, float(f["lon"]), float(f["lat"]))[2] for *_, lon, lat in left
+            ]
+            if not d_m or min(d_m) > 1.0:
+                away = f"{min(d_m):.0f} m" if d_m else "no unload"
+                issues.append(
+                    f"{path.name}: an unload of {r['stream']} is {away} from the {r['stream']} "
+                    "facility"
+                )
+                continue
+            left.pop(d_m.index(min(d_m)))
         stops = Counter(name for kind, name, _, _ in wpts if kind == "thu gom")
-        if stops != stops_of.get((stream, day, vehicle), Counter()):
+        if stops != stops_of.get((day, vehicle), Counter()):
             issues.append(f"{path.name}: its stops are not the vehicle's visits")
+        issues += _garage(path.name, rows, ends, garages)
+    return issues
+
+
+def _garage(
+    name: str,
+    rows: list[dict[str, Any]],
+    ends: list[tuple[float, float]],
+    garages: dict[tuple[str, str], tuple[float, float]],
+) -> list[str]:
+    """Check that the vehicle's day starts and ends at its garage, its vehicle type's."""
+    if "garage_lon" not in rows[0]:
+        return []
+    home = (float(rows[0]["garage_lon"]), float(rows[0]["garage_lat"]))
+    issues: list[str] = []
+    key = (str(rows[0].get("collection", rows[0]["stream"])), str(rows[0].get("vehicle_type")))
+    if key in garages and _GEOD.inv(*home, *garages[key])[2] > 1.0:
+        issues.append(f"{name}: the trips name a garage that is not its vehicle type's")
+    for where, (lon, lat) in zip(("starts", "ends"), ends, strict=False):
+        d_m = _GEOD.inv(lon, lat, *home)[2]
+        if d_m > GARAGE_TOLERANCE_M:
+            issues.append(f"{name}: the route {where} {d_m:.0f} m from its garage")
     return issues
 
 

@@ -41,6 +41,7 @@ from gomrac.analysis.errors import ApproximateDataWarning, InfeasibleError, Vali
 from gomrac.analysis.routing import (
     CollectionPlan,
     CollectionProblem,
+    Compartment,
     Fleet,
     VehicleType,
     check_plan,
@@ -244,6 +245,9 @@ def plan_routes(
         demand_kg=kg[served],
         service_s=service[served],
         fleet=fleet,
+        compartment_kg=_compartment_demand(fleet, pts, streams, days)[served]
+        if any(vt.compartments for vt in fleet)
+        else None,
     )
     user = (
         _baseline_plan(problem, params.baseline, names[2:]) if params.baseline is not None else None
@@ -527,7 +531,7 @@ def truck_rules(fleet: Fleet) -> NetworkRules:
     return NetworkRules(truck=profile)
 
 
-def fleet_from_file(path: str | Path) -> Fleet:
+def fleet_from_file(path: str | Path, *, streams: tuple[str, ...] | None = None) -> Fleet:
     """Read a fleet from CSV or JSON: one vehicle type a row.
 
     Columns (all but ``count`` optional, defaults of `VehicleType`): ``name, count, capacity_kg,
@@ -537,7 +541,18 @@ def fleet_from_file(path: str | Path) -> Fleet:
     the energy: ``energy`` (``diesel`` or ``electric``) with ``l_per_100km`` or ``kwh_per_km,
     battery_kwh, charge_kw, charge_efficiency, grid_kg_co2_per_kwh`` (see
     `gomrac.analysis.energy`). An electric type's charger must refill it between shifts.
+
+    Where the type is garaged: ``garage_lon, garage_lat`` (the weekly plan snaps it to the truck
+    network; without them the plan's garage). A split-body truck gives a compartment per stream
+    it carries, ``compartment_<stream>_kg`` and optionally ``compartment_<stream>_m3`` (e.g.
+    ``compartment_food_kg = 2000, compartment_residual_kg = 5000``); the compartments may not
+    hold more than the body (``capacity_kg``, ``capacity_m3``). `streams` are the stream codes a
+    compartment may name (default: those of `gomrac.geo.streams.load_streams`).
     """
+    if streams is None:
+        from gomrac.geo.streams import load_streams
+
+        streams = load_streams().codes
     path = Path(path)
     try:
         rows = (
@@ -554,7 +569,10 @@ def fleet_from_file(path: str | Path) -> Fleet:
             msg = f"{path.name}, vehicle type {i + 1}: 'count' is required"
             raise ValidationError(msg)
         try:
-            types.append(_vehicle_type(row))
+            types.append(_vehicle_type(row, streams))
+        except ValidationError as exc:
+            msg = f"{path.name}, vehicle type {i + 1}: {exc}"
+            raise ValidationError(msg) from exc
         except (TypeError, ValueError) as exc:
             msg = (
                 f"{path.name}, vehicle type {i + 1}: {exc} (numbers without units; times as HH:MM)"
@@ -566,9 +584,62 @@ def fleet_from_file(path: str | Path) -> Fleet:
     return Fleet(tuple(types))
 
 
-def _vehicle_type(row: dict[str, Any]) -> VehicleType:
+def _compartment_demand(
+    fleet: Fleet, pts: gpd.GeoDataFrame, streams: tuple[str, ...], days: float
+) -> npt.NDArray[np.float64]:
+    """Each point's kg per compartment of a split-body fleet (one layout, every stream held)."""
+    layouts = {vt.streams for vt in fleet}
+    layout = next(iter(layouts))
+    if len(layouts) > 1 or not set(streams) <= set(layout):
+        msg = (
+            f"fleet: a routes plan of {'+'.join(streams)} needs every vehicle type to have one "
+            f"compartment per stream collected; the weekly plan (`gomrac streams plan`) mixes "
+            "split-body and single-body trucks"
+        )
+        raise ValidationError(msg)
+    zero = np.zeros(len(pts))
+    cols = [pts[f"{s}_kg_day"].to_numpy() * days if s in streams else zero for s in layout]
+    return np.column_stack(cols).astype(np.float64)
+
+
+def _compartments(row: dict[str, Any], streams: tuple[str, ...]) -> tuple[Compartment, ...]:
+    """Return the compartments of a fleet-file row (``compartment_<stream>_kg``, ``_m3``)."""
+    given: dict[str, dict[str, float]] = {}
+    for key, value in row.items():
+        if not (isinstance(key, str) and key.startswith("compartment_")) or pd.isna(value):
+            continue
+        stream, _, unit = key.removeprefix("compartment_").rpartition("_")
+        if unit not in ("kg", "m3") or not stream:
+            msg = (
+                f"{key}: a compartment field is compartment_<stream>_kg or compartment_<stream>_m3"
+            )
+            raise ValidationError(msg)
+        if stream not in streams:
+            msg = f"{key}: unknown stream {stream!r} (streams: {', '.join(streams)})"
+            raise ValidationError(msg)
+        amount = float(value)
+        if not amount > 0:
+            msg = f"{key} must be positive, got {value}"
+            raise ValidationError(msg)
+        given.setdefault(stream, {})[f"capacity_{unit}"] = amount
+    for stream, caps in given.items():
+        if "capacity_kg" not in caps:
+            msg = f"compartment_{stream}_m3 is given without compartment_{stream}_kg"
+            raise ValidationError(msg)
+    return tuple(Compartment(s, **given[s]) for s in streams if s in given)
+
+
+def _vehicle_type(row: dict[str, Any], streams: tuple[str, ...] = STREAMS) -> VehicleType:
     """One vehicle type from a fleet-file row (values may be strings)."""
     kw: dict[str, Any] = {"count": int(row["count"]), "garage": 0}
+    kw["compartments"] = _compartments(row, streams)
+    where = [row.get(k) for k in ("garage_lon", "garage_lat")]
+    present = [v is not None and pd.notna(v) for v in where]
+    if any(present):
+        if not all(present):
+            msg = "garage_lon and garage_lat must be given together"
+            raise ValidationError(msg)
+        kw["garage_lonlat"] = (float(str(where[0])), float(str(where[1])))
     for key in (
         "name",
         "capacity_kg",

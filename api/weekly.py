@@ -15,12 +15,13 @@ may run past midnight, so a visit at 00:40 carries the next day's weekday and da
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
 import shutil
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -159,34 +160,205 @@ def default_week_fleet(day_kg: float) -> Fleet:
     return Fleet((VehicleType(count=max(2, math.ceil(day_kg / vt.capacity_kg) + 1)),))
 
 
+def _fleet_by_collection(
+    fleet: Fleet, codes: tuple[str, ...], garage_index: dict[tuple[float, float], int]
+) -> tuple[tuple[tuple[str, ...], ...], dict[str, Fleet]]:
+    """Split a fleet file's vehicle types among the collections they serve.
+
+    A split-body type (two or more compartments) co-collects its compartments' streams; a type
+    with one compartment is dedicated to that stream (its capacity the compartment's); every
+    other stream gets its own copies of the single-body types. Each type's garage is its own
+    location (`garage_index`, from ``garage_lonlat``) or the plan's (index 0).
+
+    Returns
+    -------
+    tuple
+        The co-collected groups (stream order) and the fleet of each collection, keyed by the
+        stream or ``"+".join(group)``.
+
+    Raises
+    ------
+    ValidationError
+        For a compartment of a stream the plan does not have, a stream in two compartment
+        layouts or also with trucks of its own, or a stream no vehicle type collects.
+    """
+    groups: list[tuple[str, ...]] = []
+    by_key: dict[str, list[VehicleType]] = {}
+    plain: list[VehicleType] = []
+    for vt in fleet:
+        home = garage_index[vt.garage_lonlat] if vt.garage_lonlat is not None else 0
+        if not vt.compartments:
+            plain.append(replace(vt, garage=home))
+            continue
+        unknown = [c.stream for c in vt.compartments if c.stream not in codes]
+        if unknown:
+            msg = (
+                f"fleet: vehicle type {vt.name!r} has a compartment for {unknown[0]!r}, not a "
+                f"stream of this plan ({', '.join(codes)})"
+            )
+            raise ValidationError(msg)
+        comps = tuple(sorted(vt.compartments, key=lambda c: codes.index(c.stream)))
+        carried = tuple(c.stream for c in comps)
+        if len(comps) == 1:
+            body = replace(
+                vt,
+                garage=home,
+                compartments=(),
+                capacity_kg=comps[0].capacity_kg,
+                capacity_m3=min(vt.capacity_m3, comps[0].capacity_m3),
+            )
+        else:
+            body = replace(vt, garage=home, compartments=comps)
+            if carried not in groups:
+                groups.append(carried)
+        by_key.setdefault("+".join(carried), []).append(body)
+    grouped = [s for g in groups for s in g]
+    for s in grouped:
+        if grouped.count(s) > 1:
+            msg = (
+                f"fleet: stream {s!r} is in two compartment layouts; a stream is co-collected "
+                "by one layout (compartment_<stream>_kg columns)"
+            )
+            raise ValidationError(msg)
+        if s in by_key:
+            msg = (
+                f"fleet: stream {s!r} is co-collected by split-body trucks and also has trucks "
+                "of its own; give it one or the other"
+            )
+            raise ValidationError(msg)
+    for s in codes:
+        if s in grouped or s in by_key:
+            continue
+        if not plain:
+            msg = (
+                f"fleet: no vehicle type collects {s!r} waste (add a type without compartments "
+                f"or with compartment_{s}_kg)"
+            )
+            raise ValidationError(msg)
+        by_key[s] = list(plain)
+    ordered = sorted(groups, key=lambda g: codes.index(g[0]))
+    return tuple(ordered), {k: Fleet(tuple(v)) for k, v in by_key.items()}
+
+
+def _stream_capacity_kg(stream: str, by_collection: dict[str, Fleet]) -> float:
+    """Most of `stream` one trip can carry: its compartment, or a dedicated truck's body."""
+    caps = [
+        next((c.capacity_kg for c in vt.compartments if c.stream == stream), vt.capacity_kg)
+        for key, fleet in by_collection.items()
+        if stream in key.split("+")
+        for vt in fleet
+    ]
+    return max(caps)
+
+
+def _shift_windows(fleet: Fleet, day: int) -> list[tuple[Any, Any]]:
+    """Return the windows of the week the shifts starting on `day` (0 = Monday) cover."""
+    from gomrac.geo.restrictions import shift_windows
+
+    return [
+        shift_windows(
+            vt.shift_start_s / 3600.0,
+            vt.shift_end_s / 3600.0 if math.isfinite(vt.shift_end_s) else 24.0 + 24.0,
+        )[day]
+        for vt in fleet
+    ]
+
+
 def _open_every_shift(G: Any, fleet: Fleet) -> tuple[Any, str | None]:
     """Return the truck network without the streets closed during any shift of the week.
 
     Time-limited closures (``motor_vehicle:conditional`` and the like, read into weekly intervals
-    by `gomrac.geo.network`) apply when the truck passes; a week's routes share one network here,
-    so a street closed during some shift (the Old Quarter's weekend evenings, say) is left out
-    every day: no route uses a street at an hour it is closed, at the price of some detours on
-    the days it is open.
+    by `gomrac.geo.network`) apply when the truck passes. The stops are placed on this network,
+    so every point can be reached on every day; each day's routes then drive on that day's own
+    network (`_day_networks`).
     """
     from gomrac.geo.network import routable
-    from gomrac.geo.restrictions import network_open_during, shift_windows
+    from gomrac.geo.restrictions import network_open_during
 
-    windows = [
-        w
-        for vt in fleet
-        for w in shift_windows(
-            vt.shift_start_s / 3600.0,
-            vt.shift_end_s / 3600.0 if math.isfinite(vt.shift_end_s) else 24.0 + 24.0,
-        )
-    ]
+    windows = [w for day in range(7) for w in _shift_windows(fleet, day)]
     open_graph = network_open_during(G, windows)
     closed = int(open_graph.graph.get("gomrac_closed_edges", 0))
     if not closed:
         return G, None
     return routable(open_graph), (
-        f"{closed} truck-street edges closed during some shift of the week (time-limited "
-        "restrictions) are not used by the weekly routes"
+        f"{closed} truck-street edges are closed during some shift of the week (time-limited "
+        "restrictions): no gathering point is served from them, and each day's routes use "
+        "them only on the days they are open for the whole shift"
     )
+
+
+def _day_networks(
+    G: Any, open_graph: Any, with_stops: Any, fleet: Fleet
+) -> list[tuple[tuple[int, ...], Any, int]]:
+    """Return the truck network of each day's shifts, days with the same closures together.
+
+    Parameters
+    ----------
+    G
+        The whole truck network, with each edge's weekly closures.
+    open_graph
+        `G` without the streets closed during any shift (`_open_every_shift`).
+    with_stops
+        `open_graph` with the stops inserted (`gomrac.analysis.distance.truck_stops`).
+    fleet
+        The vehicles whose shifts are planned.
+
+    Returns
+    -------
+    list
+        ``(days, network, closed edges)``: `with_stops` plus the streets of `G` open during
+        every shift starting on those days (0 = Monday), and how many edges are closed then.
+    """
+    from gomrac.geo.restrictions import closed_between
+
+    full = with_stops.copy()
+    for u, v, k, attrs in G.edges(keys=True, data=True):
+        if not open_graph.has_edge(u, v, k):
+            for n in (u, v):
+                if n not in full:
+                    full.add_node(n, **G.nodes[n])
+            full.add_edge(u, v, key=k, **attrs)
+    by_closure: dict[frozenset[Any], list[int]] = {}
+    for day in range(7):
+        closed: set[Any] = set()
+        for start, end in _shift_windows(fleet, day):
+            closed |= closed_between(full, start, end)
+        by_closure.setdefault(frozenset(closed), []).append(day)
+    out = []
+    for closed_edges, days in by_closure.items():
+        net = full.copy()
+        net.remove_edges_from(closed_edges)
+        out.append((tuple(days), net, len(closed_edges)))
+    return out
+
+
+def _day_costs(
+    networks: list[tuple[tuple[int, ...], Any, int]], arrays: GraphArrays, node_of: np.ndarray
+) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], dict[int, tuple[Any, GraphArrays]]]:
+    """Travel times and km between the plan's locations on each day's network.
+
+    A day whose network does not join every location (a stop reached only through streets
+    closed that day cannot be: stops stand on streets open in every shift) keeps the default
+    matrices.
+    """
+    costs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    graphs: dict[int, tuple[Any, GraphArrays]] = {}
+    ids = arrays.nodes[node_of]
+    for days, net, _closed in networks:
+        day_arrays = GraphArrays.from_graph(net, weight="travel_time")
+        where = {int(n): i for i, n in enumerate(day_arrays.nodes.tolist())}
+        pos = np.array([where[int(n)] for n in ids], dtype=np.int64)
+        locs = gpd.GeoSeries(gpd.points_from_xy(*day_arrays.xy[pos].T), crs=METRIC_CRS)
+        if not np.array_equal(day_arrays.snap(locs)[0], pos):
+            continue
+        dur = cost_matrix(day_arrays, locs, locs, include_access=False)
+        dist = cost_matrix(day_arrays, locs, locs, measure="length", include_access=False)
+        if not (np.isfinite(dur).all() and np.isfinite(dist).all()):
+            continue
+        for d in days:
+            costs[d] = (dur, dist)
+            graphs[d] = (net, day_arrays)
+    return costs, graphs
 
 
 def _stand_in_facility(data: WardData) -> Point:
@@ -223,8 +395,13 @@ def plan_week(
     streams
         Stream definitions (`gomrac.geo.streams.load_streams`); the packaged defaults if None.
     fleet
-        Vehicle types of each stream's dedicated fleet (the same types for every stream);
-        default: `default_week_fleet` per stream.
+        Vehicle types (`gomrac.api.routes.fleet_from_file`): a split-body type (two or more
+        compartments) co-collects its streams, which then share one visiting pattern per point
+        (the higher of their frequencies) and one stop per visit, each trip tipping every
+        compartment at its own stream's facility; a type with one compartment is dedicated to
+        that stream; the types without compartments serve every other stream, each with its
+        own copies. A type's ``garage_lonlat`` is snapped to the truck network and its routes
+        start and end there. Default: `default_week_fleet` per stream.
     assignment
         ``unit, point_id, share`` from `assignment_from_points_plan`; if None every demand unit
         goes to its nearest point on foot (stated in the notes).
@@ -363,8 +540,16 @@ def plan_week(
     else:
         garage = fac_pos.get("residual", next(iter(fac_pos.values())))
         notes.append("garage assumed at the residual-waste facility (give the garage position)")
+    # each vehicle type's own garage (fleet file), a location of its own after the facilities
+    type_garages = list(
+        dict.fromkeys(vt.garage_lonlat for vt in fleet or () if vt.garage_lonlat is not None)
+    )
+    garage_pts = [
+        gpd.GeoSeries([Point(*ll)], crs=WGS84).to_crs(METRIC_CRS).iloc[0] for ll in type_garages
+    ]
+    garage_index = {ll: 1 + len(distinct) + j for j, ll in enumerate(type_garages)}
     truck_t = GraphArrays.from_graph(stops.graph, weight="travel_time")
-    fac_locs = gpd.GeoSeries([garage, *(Point(xy) for xy in distinct)], crs=METRIC_CRS)
+    fac_locs = gpd.GeoSeries([garage, *(Point(xy) for xy in distinct), *garage_pts], crs=METRIC_CRS)
     fac_node, snap = truck_t.snap(fac_locs)
     index = {int(n): i for i, n in enumerate(truck_t.nodes.tolist())}
     node_of = np.concatenate([fac_node, [index[int(n)] for n in stop_node]]).astype(np.int64)
@@ -377,11 +562,29 @@ def plan_week(
                 "nearest truck road of the extract: use an extract that reaches it"
             )
             raise InfeasibleError(msg)
+    for ll, j in garage_index.items():
+        if snap[j] > MAX_FACILITY_SNAP_M:
+            msg = (
+                f"fleet: the garage at garage_lon, garage_lat = {ll[0]:.5f}, {ll[1]:.5f} is "
+                f"{snap[j] / 1000:.1f} km from the nearest truck road of the extract"
+            )
+            raise InfeasibleError(msg)
     fac_index = {s: 1 + distinct.index((fac_pos[s].x, fac_pos[s].y)) for s in codes}
     fac_of = {s: [j] for s, j in fac_index.items()}
     duration = cost_matrix(truck_t, locs, locs, include_access=False)
     distance = cost_matrix(truck_t, locs, locs, measure="length", include_access=False)
-    n0 = 1 + len(distinct)
+    n0 = 1 + len(distinct) + len(type_garages)
+    day_costs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    day_graphs: dict[int, tuple[Any, GraphArrays]] = {}
+    if open_graph is not data.truck_graph:
+        networks = _day_networks(
+            data.truck_graph, open_graph, stops.graph, fleet or default_week_fleet(1.0)
+        )
+        day_costs, day_graphs = _day_costs(networks, truck_t, node_of)
+        for days, _net, closed in networks:
+            label = ", ".join(WEEKDAYS_VI[d] for d in days)
+            how = "its own network" if days[0] in day_costs else "the every-shift network"
+            notes.append(f"shifts starting {label}: {closed} truck-street edges closed; {how}")
 
     # frequencies, bins and service times
     services = {
@@ -397,15 +600,27 @@ def plan_week(
     }
     base_vt = (fleet or default_week_fleet(1.0))[0]
     spread_days = base_vt.shift_s / 86_400.0
+    co_groups, by_collection = (
+        _fleet_by_collection(fleet, codes, garage_index) if fleet is not None else ((), {})
+    )
+    # the streams collected with each (co-collected streams share the higher frequency)
+    together = {s: g for g in co_groups for s in g}
+    cap_of = {
+        s: _stream_capacity_kg(s, by_collection) if fleet is not None else base_vt.capacity_kg
+        for s in codes
+    }
     freq = np.zeros(rate.shape, dtype=np.int64)
     service_s = np.zeros(rate.shape)
     for k, s in enumerate(codes):
         for i in range(len(pts)):
-            f = choose_frequency(
-                float(rate[i, k]),
-                services[s],
-                spread_days=spread_days,
-                capacity_kg=base_vt.capacity_kg,
+            f = max(
+                choose_frequency(
+                    float(rate[i, codes.index(s2)]),
+                    services[s2],
+                    spread_days=spread_days,
+                    capacity_kg=cap_of[s2],
+                )
+                for s2 in together.get(s, (s,))
             )
             freq[i, k] = f
             gap = longest_gap_days(visit_patterns(f)[0])
@@ -420,7 +635,7 @@ def plan_week(
             )
     # the largest day a stream can have: every point on one day with its longest interval's waste
     for k, s in enumerate(codes):
-        cap_kg = max(vt.capacity_kg for vt in (fleet or default_week_fleet(1.0)))
+        cap_kg = cap_of[s]
         for i in range(len(pts)):
             gap = longest_gap_days(visit_patterns(int(freq[i, k]))[0])
             if rate[i, k] * gap > cap_kg:
@@ -430,9 +645,8 @@ def plan_week(
                     "more collections per week"
                 )
                 raise InfeasibleError(msg)
-    fleets = {
-        s: fleet
-        or default_week_fleet(
+    fleets = by_collection or {
+        s: default_week_fleet(
             sum(
                 float(rate[i, k]) * longest_gap_days(visit_patterns(int(freq[i, k]))[0])
                 for i in range(len(pts))
@@ -451,6 +665,9 @@ def plan_week(
         service_s=service_s,
         facility=fac_of,
         fleet=fleets,
+        day_costs=day_costs,
+        co_collect=co_groups,
+        stop_s=params.service_base_s,
     )
     solution = plan_periodic(
         problem, time_limit_s=time_limit_s, seed=seed, max_iterations=max_iterations
@@ -469,8 +686,8 @@ def plan_week(
             "weekday_no": (real_day % 7).astype(int),
             "date": [(week_start + timedelta(days=int(d))).isoformat() for d in real_day],
             "vehicle": [
-                f"{VEHICLE_PREFIX.get(s, s)}-{n}"
-                for s, n in zip(v["stream"], v["vehicle"], strict=True)
+                f"{_vehicle_prefix(c)}-{n}"
+                for c, n in zip(v["collection"], v["vehicle"], strict=True)
             ],
             "trip": v["trip"].astype(int),
             "arrival": [_clock(t) for t in v["arrival_s"]],
@@ -515,7 +732,9 @@ def plan_week(
     points_out = gpd.GeoDataFrame(point_rows, geometry="geometry", crs=METRIC_CRS).to_crs(WGS84)
 
     # street lines, trips
-    routes, trips = _routes_and_trips(solution, problem, locs, node_of, stops.graph, truck_t)
+    routes, trips = _routes_and_trips(
+        solution, problem, locs, node_of, stops.graph, truck_t, day_graphs=day_graphs
+    )
     wgs = locs.to_crs(WGS84)
     fac_df = pd.DataFrame(fac_rows)
     fac_df["name_vi"] = [streams[s].name_vi for s in fac_df["stream"]]
@@ -524,14 +743,31 @@ def plan_week(
     fac_df["lat"] = [round(float(wgs.iloc[fac_index[s]].y), 7) for s in fac_df["stream"]]
     fac_df["garage_lon"] = round(float(wgs.iloc[0].x), 7)
     fac_df["garage_lat"] = round(float(wgs.iloc[0].y), 7)
+    type_rows = []
+    for key, key_fleet in fleets.items():
+        for vt in key_fleet:
+            home = wgs.iloc[vt.garage if vt.garage is not None else 0]
+            given = vt.garage_lonlat or (math.nan, math.nan)
+            type_rows.append(
+                {
+                    "collection": key,
+                    "vehicle_type": vt.name,
+                    "count": vt.count,
+                    "capacity_kg": vt.capacity_kg,
+                    **{f"{c.stream}_compartment_kg": c.capacity_kg for c in vt.compartments},
+                    "garage_lon": round(float(home.x), 7),
+                    "garage_lat": round(float(home.y), 7),
+                    "garage_given_lon": given[0],
+                    "garage_given_lat": given[1],
+                }
+            )
 
     totals: dict[str, dict[str, float]] = {}
-    co2_kg = 0.0
+    co2_kg = float(routes["co2_kg"].sum())
     for k, s in enumerate(codes):
-        mine = routes[routes["stream"] == s]
+        # a co-collected stream's km and truck-days are those of its split-body trucks
+        mine = routes[[s in str(c).split("+") for c in routes["stream"]]]
         km = float(mine["km"].sum())
-        drive = fleets[s][0].energy
-        co2_kg += drive.co2_kg(km) if drive is not None else 0.0
         truck_days = len(mine.drop_duplicates(["service_day", "vehicle"]))
         totals[s] = {
             "tonnes_per_week": round(float(rate[:, k].sum()) * 7 / 1000.0, 3),
@@ -564,9 +800,11 @@ def plan_week(
         week_start=week_start.isoformat(),
         notes=tuple(notes),
         groups=groups,
-        stream_names_vi={s: streams[s].name_vi for s in codes},
+        stream_names_vi={s: streams[s].name_vi for s in codes}
+        | {"+".join(g): " + ".join(streams[s].name_vi for s in g) for g in co_groups},
         streams_source=streams.source,
         ward=data.area.name,
+        vehicle_types=pd.DataFrame(type_rows),
     )
     log.info(
         "plan_week: %d points, %d visits, %.1f km/week, %d solver violations",
@@ -632,8 +870,17 @@ def _routes_and_trips(
     node_of: np.ndarray,
     G: Any,
     arrays: Any,
+    *,
+    day_graphs: dict[int, tuple[Any, GraphArrays]] | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Street lines per stream × day × vehicle × trip (EPSG:4326), and one row per trip."""
+    """Street lines per collection × day × vehicle × trip (EPSG:4326), and the trips' unloads.
+
+    A day listed in `day_graphs` is drawn on its own network (that day's closures). A trip's
+    line runs from where the previous one ended through its stops to its last facility (every
+    facility of a split-body truck's unload, in order). ``trips`` has one row per trip and
+    stream unloaded: a split-body truck's trip has one row per compartment, each with the
+    compartment's load and capacity and the facility it unloads at.
+    """
     node_ids = arrays.nodes[node_of]
     wgs = locs.to_crs(WGS84)
     cache: dict[int, list[tuple[int, int, LineString]]] = {}
@@ -642,23 +889,26 @@ def _routes_and_trips(
     for dp in solution.days:
         key = id(dp.plan)
         if key not in cache:
+            G_day, arrays_day = (day_graphs or {}).get(dp.day, (G, arrays))
             lines: list[tuple[int, int, LineString]] = []
             for v_no, route in enumerate(dp.plan.routes):
-                last_trip = max((s.trip for s in route.stops if s.kind != "garage"), default=0)
+                stops = dp.stops(route)
+                last_trip = max((s.trip for s in stops if s.kind != "garage"), default=0)
                 by_trip: dict[int, list[int]] = {}
-                for stop in route.stops:
+                for stop in stops:
                     by_trip.setdefault(min(stop.trip, last_trip), []).append(stop.location)
                 prev_end: int | None = None
                 for trip, seq in sorted(by_trip.items()):
                     path_locs = ([prev_end] if prev_end is not None else []) + seq
                     prev_end = seq[-1]
-                    nodes = path_nodes(arrays, [int(node_ids[i]) for i in path_locs])
+                    nodes = path_nodes(arrays_day, [int(node_ids[i]) for i in path_locs])
                     # every stop is a node of `G`: the line runs through the stops themselves
-                    lines.append((v_no, trip, path_line(G, nodes, weight=arrays.weight)))
+                    lines.append((v_no, trip, path_line(G_day, nodes, weight=arrays_day.weight)))
             cache[key] = lines
-        vt = problem.fleet[dp.stream][0]
-        prefix = VEHICLE_PREFIX.get(dp.stream, dp.stream)
+        fleet = problem.fleet[dp.stream]
+        prefix = _vehicle_prefix(dp.stream)
         for v_no, trip, line in cache[key]:
+            drive = fleet[dp.plan.routes[v_no].vehicle_type].energy
             route_rows.append(
                 {
                     "stream": dp.stream,
@@ -666,39 +916,63 @@ def _routes_and_trips(
                     "vehicle": f"{prefix}-{v_no + 1}",
                     "trip": trip + 1,
                     "km": round(_line_km(line), 6),
+                    "co2_kg": drive.co2_kg(_line_km(line)) if drive is not None else 0.0,
                     "geometry": line,
                 }
             )
         km_of = {(v_no, trip): _line_km(line) for v_no, trip, line in cache[key]}
+        comp = dp.problem.compartment_kg
         for v_no, route in enumerate(dp.plan.routes):
+            vt = fleet[route.vehicle_type]
+            home = wgs.iloc[dp.problem.garage_of(route.vehicle_type)]
+            cap = {c.stream: c.capacity_kg for c in vt.compartments}
+            width = 1 if comp is None else comp.shape[1]
+            loads: dict[int, np.ndarray] = {}  # kg of each compartment (or the body) per trip
             for stop in route.stops:
-                if stop.kind != "landfill":
-                    continue
-                trip_rows.append(
-                    {
-                        "stream": dp.stream,
-                        "service_day": dp.day,
-                        "vehicle": f"{prefix}-{v_no + 1}",
-                        "trip": stop.trip + 1,
-                        "kg": round(route.trip_loads_kg[stop.trip], 2),
-                        "capacity_kg": vt.capacity_kg,
-                        "shift_start_s": vt.shift_start_s,
-                        "shift_end_s": vt.shift_end_s,
-                        "unload_lon": round(float(wgs.iloc[stop.location].x), 7),
-                        "unload_lat": round(float(wgs.iloc[stop.location].y), 7),
-                        "unload_arrival_s": round(stop.arrival_s, 1),
-                        "garage_return_s": round(route.stops[-1].arrival_s, 1),
-                        "km": round(km_of.get((v_no, stop.trip), 0.0), 6),
-                        "solver_km": round(route.km, 6),
-                    }
-                )
+                if stop.kind == "client":
+                    load = loads.setdefault(stop.trip, np.zeros(width))
+                    kg = dp.problem.demand_kg if comp is None else comp
+                    load += kg[stop.client]
+            for stop in dp.stops(route):
+                for s in stop.unloads:
+                    trip_rows.append(
+                        {
+                            "stream": s,
+                            "collection": dp.stream,
+                            "service_day": dp.day,
+                            "vehicle": f"{prefix}-{v_no + 1}",
+                            "vehicle_type": vt.name,
+                            "trip": stop.trip + 1,
+                            "kg": round(
+                                float(loads.get(stop.trip, np.zeros(width))[dp.carried.index(s)]),
+                                2,
+                            ),
+                            "capacity_kg": cap.get(s, vt.capacity_kg),
+                            "body_capacity_kg": vt.capacity_kg,
+                            "shift_start_s": vt.shift_start_s,
+                            "shift_end_s": vt.shift_end_s,
+                            "unload_lon": round(float(wgs.iloc[stop.location].x), 7),
+                            "unload_lat": round(float(wgs.iloc[stop.location].y), 7),
+                            "unload_arrival_s": round(stop.arrival_s, 1),
+                            "garage_lon": round(float(home.x), 7),
+                            "garage_lat": round(float(home.y), 7),
+                            "garage_return_s": round(route.stops[-1].arrival_s, 1),
+                            "km": round(km_of.get((v_no, stop.trip), 0.0), 6),
+                            "solver_km": round(route.km, 6),
+                        }
+                    )
     routes = gpd.GeoDataFrame(
         route_rows,
-        columns=["stream", "service_day", "vehicle", "trip", "km", "geometry"],
+        columns=["stream", "service_day", "vehicle", "trip", "km", "co2_kg", "geometry"],
         geometry="geometry",
         crs=WGS84,
     )
     return routes, pd.DataFrame(trip_rows)
+
+
+def _vehicle_prefix(collection: str) -> str:
+    """Vehicle-number prefix of a collection: TP, TC, CL, or joined for split-body trucks."""
+    return "".join(VEHICLE_PREFIX.get(s, s) for s in collection.split("+"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -820,12 +1094,20 @@ def _ics(
         text = f"Mang rác ra trước {r['mang_rac_ra_truoc']}. Xe số {r['xe_so']}. {ward}."
         ev.add("description", f"{label}. {text}" if label else text)
         cal.add_component(ev)
-    # RFC 5545 §3.2.19: a VTIMEZONE for every TZID used (Asia/Ho_Chi_Minh, from zoneinfo)
-    cal.add_missing_timezones(first_date=date(1970, 1, 1), last_date=date(2038, 1, 1))
-    for tz_component in cal.walk("VTIMEZONE"):
-        tz_component.pop("COMMENT", None)  # icalendar's note is English; nothing published is
+    # RFC 5545 §3.2.19: a VTIMEZONE for every TZID used
+    cal.add_component(_vtimezone(str(tz.key)))
     data: bytes = cal.to_ical()
     return data
+
+
+@functools.cache
+def _vtimezone(tzid: str) -> icalendar.Timezone:
+    """Return the VTIMEZONE of `tzid` from zoneinfo, built once for all calendars."""
+    component = icalendar.Timezone.from_tzid(
+        tzid, first_date=date(1970, 1, 1), last_date=date(2038, 1, 1)
+    )
+    component.pop("COMMENT", None)  # icalendar's note is English; nothing published is
+    return component
 
 
 def write_week(
@@ -867,6 +1149,11 @@ def write_week(
     plan.trips.assign(label=label).to_csv(files["trips"], index=False, encoding="utf-8")
     files["facilities"] = out / "facilities.csv"
     plan.facilities.assign(label=label).to_csv(files["facilities"], index=False, encoding="utf-8")
+    if len(plan.vehicle_types):
+        files["vehicle_types"] = out / "vehicle_types.csv"
+        plan.vehicle_types.assign(label=label).to_csv(
+            files["vehicle_types"], index=False, encoding="utf-8"
+        )
     lines = plan.routes.copy()
     lines["geometry"] = lines.geometry.set_precision(1e-6)
     files["routes"] = save_layer(
@@ -879,35 +1166,40 @@ def write_week(
     fac = plan.facilities.set_index("stream")
     wk = date.fromisoformat(plan.week_start)
     for (stream, day, vehicle), grp in plan.routes.groupby(["stream", "service_day", "vehicle"]):
+        # vehicle numbers are unique per collection; a split-body truck's stop serves several
+        # streams (one waypoint), and each compartment unloads at its stream's facility
+        carried = str(stream).split("+")
         mine = plan.visits[
-            (plan.visits["stream"] == stream)
-            & (plan.visits["service_day"] == day)
-            & (plan.visits["vehicle"] == vehicle)
-        ].sort_values("arrival_s")
-        trips = plan.trips[
-            (plan.trips["stream"] == stream)
-            & (plan.trips["service_day"] == day)
-            & (plan.trips["vehicle"] == vehicle)
-        ]
+            (plan.visits["service_day"] == day) & (plan.visits["vehicle"] == vehicle)
+        ].sort_values(["arrival_s", "stream"])
+        trips = plan.trips[(plan.trips["service_day"] == day) & (plan.trips["vehicle"] == vehicle)]
         ppos = plan.points.set_index("point_id")
         wpts: list[tuple[str, float, float, str]] = []
         types: list[str] = []
-        events = [(float(r["arrival_s"]), "thu gom", r) for r in _records(mine)] + [
-            (float(r["unload_arrival_s"]), "do tai", r) for r in _records(trips)
-        ]
-        for t, kind, r in sorted(events, key=lambda e: e[0]):
-            load = f"{float(r['kg']):.0f} kg"
+        events = [
+            (float(rows["arrival_s"].iloc[0]), "thu gom", _records(rows))
+            for _, rows in mine.groupby(["point_id", "arrival_s"], sort=False)
+        ] + [(float(r["unload_arrival_s"]), "do tai", [r]) for r in _records(trips)]
+        for t, kind, rs in sorted(events, key=lambda e: e[0]):
+            r = rs[0]
+            load = " + ".join(
+                f"{plan.stream_names_vi.get(x['stream'], x['stream'])} {float(x['kg']):.0f} kg"
+                if len(carried) > 1
+                else f"{float(x['kg']):.0f} kg"
+                for x in rs
+            )
             if kind == "thu gom":
                 g = ppos.loc[r["point_id"], "geometry"]
                 desc = f"chuyến {r['trip']}, đến {r['arrival']}, {load}"
                 wpts.append((str(r["point_id"]), g.x, g.y, desc))
             else:
                 desc = f"chuyến {r['trip']}, đến {_clock(t)}, {load}"
-                where = f"Dỡ tải: {fac.loc[stream, 'facility']}"
+                where = f"Dỡ tải: {fac.loc[r['stream'], 'facility']}"
                 wpts.append((where, float(r["unload_lon"]), float(r["unload_lat"]), desc))
             types.append(kind)
         day_date = wk + timedelta(days=int(day))
-        name = f"Xe {vehicle} – {plan.stream_names_vi.get(stream, stream)} – ca {day_date:%d/%m/%Y}"
+        what = " + ".join(plan.stream_names_vi.get(x, x) for x in carried)
+        name = f"Xe {vehicle} – {what} – ca {day_date:%d/%m/%Y}"
         path = write_gpx(
             out / "gpx" / f"{vehicle}_{int(day)}.gpx",
             name=name,

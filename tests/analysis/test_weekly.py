@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+
 import highspy
 import numpy as np
 import pytest
@@ -144,6 +147,41 @@ def test_plan_periodic__daily_stream_solved_once() -> None:
     assert len({id(d.plan) for d in food}) == 1
     # food: 600 kg a day over one road out to the facility and back: 20 km a day at least
     assert sol.distance_m >= 7 * 20_000
+
+
+def test_plan_periodic__day_costs_on_their_days() -> None:
+    """Weekend matrices (a detour making every drive 1.5 x longer) route the weekend days only;
+    the weekdays keep one shared plan, and the totals add each day on its own matrix."""
+    base = _line_problem()
+    weekend = (base.duration_s * 1.5, base.distance_m * 1.5)
+    problem = dataclasses.replace(base, day_costs={5: weekend, 6: weekend})
+    sol = plan_periodic(problem, time_limit_s=2, max_iterations=200)
+    assert sol.violations == ()
+    food = {d.day: d for d in sol.days if d.stream == "food"}
+
+    def km(day: int) -> float:
+        dist = problem.matrices(day)[1]
+        routes = food[day].plan.routes
+        return sum(float(dist[a, b]) for r in routes for a, b in itertools.pairwise(r.locations))
+
+    assert [round(km(d)) for d in range(7)] == [20_000] * 5 + [30_000] * 2
+    assert len({id(food[d].plan) for d in range(5)}) == 1
+    assert food[5].plan is food[6].plan is not food[0].plan
+    total = sum(
+        float(problem.matrices(dp.day)[1][a, b])
+        for dp in sol.days
+        for r in dp.plan.routes
+        for a, b in itertools.pairwise(r.locations)
+    )
+    assert sol.distance_m == pytest.approx(total)
+
+
+def test_periodic_problem__day_costs_shape_checked() -> None:
+    base = _line_problem()
+    with pytest.raises(ValidationError, match="day_costs"):
+        dataclasses.replace(base, day_costs={2: (base.duration_s[:3, :3], base.distance_m)})
+    with pytest.raises(ValidationError, match="day_costs"):
+        dataclasses.replace(base, day_costs={7: (base.duration_s, base.distance_m)})
 
 
 def test_plan_periodic__fixed_loads() -> None:

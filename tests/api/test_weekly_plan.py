@@ -135,6 +135,7 @@ def test_write_week__ics_hold_the_plan_events(week) -> None:
         cal = icalendar.Calendar.from_ical(path.read_bytes())
         events = list(cal.walk("VEVENT"))
         assert [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")] == ["Asia/Ho_Chi_Minh"]
+        assert "COMMENT" not in cal.walk("VTIMEZONE")[0]  # icalendar's English note is dropped
         visits = plan.visits[plan.visits["point_id"].isin(per_group[gid])]
         assert len(events) == len(visits)
         name = plan.groups.loc[plan.groups["group_id"] == gid, "group"].iloc[0]

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
-import xml.etree.ElementTree as ET
-from functools import cache
 
 import networkx as nx
 import pytest
+from osm_conditionals import closed_by_hand, conditional_ways
 
 from gomrac.geo.network import NetworkRules, routable
 from gomrac.geo.restrictions import (
@@ -275,38 +273,6 @@ def test_closed_at__tiny_graph() -> None:
 
 # --- the Old Quarter walking streets on the real central-Hanoi extract -----------------------
 
-_DAYS = {"Mo": 0, "Tu": 1, "We": 2, "Th": 3, "Fr": 4, "Sa": 5, "Su": 6}
-
-
-@cache
-def _conditional_ways(path: str) -> dict[int, str]:
-    out = {}
-    for way in ET.parse(path).getroot().iter("way"):
-        tags = {t.get("k"): t.get("v") for t in way.iter("tag")}
-        if "motor_vehicle:conditional" in tags:
-            out[int(way.get("id"))] = tags["motor_vehicle:conditional"]
-    return out
-
-
-def _closed_by_hand(value: str, weekday: int, hour: float) -> bool:
-    """An independent reading of the forms in the extract: ``no @ (Dd[-Dd] HH:MM-HH:MM; ...)``."""
-    m = re.fullmatch(r"no @ \((.*)\)", value)
-    if not m:
-        return False
-    for rule in m.group(1).split(";"):
-        days, _, times = rule.strip().rpartition(" ")
-        if days:
-            a, _, b = days.partition("-")
-            if not _DAYS[a] <= weekday <= _DAYS[b or a]:
-                continue
-        for span in times.split(","):
-            start, end = span.split("-")
-            h0 = int(start[:2]) + int(start[3:]) / 60
-            h1 = int(end[:2]) + int(end[3:]) / 60
-            if h0 <= hour < h1:
-                return True
-    return False
-
 
 def _osmids(value) -> list[int]:
     return [int(v) for v in (value if isinstance(value, list) else [value])]
@@ -314,12 +280,12 @@ def _osmids(value) -> list[int]:
 
 def test_network_at__old_quarter_weekend(hanoi_networks, hanoi_streets_file) -> None:
     """Saturday 19:00 has none of the walking streets, Tuesday 10:00 has them, as the XML says."""
-    conditional = _conditional_ways(str(hanoi_streets_file))
+    conditional = conditional_ways(str(hanoi_streets_file))
     G = hanoi_networks.truck
     in_truck = {w for _, _, d in G.edges(data=True) for w in _osmids(d["osmid"])} & set(conditional)
-    sat = {w for w in in_truck if _closed_by_hand(conditional[w], 5, 19.0)}
+    sat = {w for w in in_truck if closed_by_hand(conditional[w], 5, 19.0)}
     assert len(sat) >= 30  # Hàng Đào, Hàng Ngang, Tạ Hiện ... (the Old Quarter and Hồ Gươm)
-    assert {w for w in in_truck if _closed_by_hand(conditional[w], 1, 10.0)} == set()
+    assert {w for w in in_truck if closed_by_hand(conditional[w], 1, 10.0)} == set()
 
     saturday = network_at(G, WeekTime(5, 19.0))
     left = {w for _, _, d in saturday.edges(data=True) for w in _osmids(d["osmid"])}
@@ -332,21 +298,21 @@ def test_network_at__old_quarter_weekend(hanoi_networks, hanoi_streets_file) -> 
     # Friday 18:30 closes only the "Fr-Su 18:00-23:59" streets, not those from 19:00
     friday = closed_at(G, WeekTime(4, 18.5))
     closed_ways = {w for e in friday for w in _osmids(G.edges[e]["osmid"])}
-    assert closed_ways == {w for w in in_truck if _closed_by_hand(conditional[w], 4, 18.5)}
+    assert closed_ways == {w for w in in_truck if closed_by_hand(conditional[w], 4, 18.5)}
     assert routable(saturday).number_of_nodes() > 0.9 * routable(G).number_of_nodes()
 
 
 def test_rush_hour_lanes__from_raw_tags(hanoi_streets_file) -> None:
     """Rush-hour bans ``no @ (06:00-09:00,16:30-19:30)`` close at 07:00 and open at 10:00."""
-    conditional = _conditional_ways(str(hanoi_streets_file))
+    conditional = conditional_ways(str(hanoi_streets_file))
     rush = {w: v for w, v in conditional.items() if v == "no @ (06:00-09:00,16:30-19:30)"}
     assert len(rush) == 5
     rules = NetworkRules(name_fallback=False)
     for value in rush.values():
         v = rules.verdict({"highway": "residential", "motor_vehicle:conditional": value}, "truck")
         for day in range(7):
-            assert covers(v.closed, day * D + 7 * H) == _closed_by_hand(value, day, 7.0) is True
-            assert covers(v.closed, day * D + 10 * H) == _closed_by_hand(value, day, 10.0) is False
+            assert covers(v.closed, day * D + 7 * H) == closed_by_hand(value, day, 7.0) is True
+            assert covers(v.closed, day * D + 10 * H) == closed_by_hand(value, day, 10.0) is False
 
 
 def test_rules_digest__changes_with_every_rule() -> None:
@@ -377,7 +343,7 @@ def test_network_open_during__night_shifts(hanoi_networks, hanoi_streets_file) -
     of any of those shifts, and keeps those closed only outside them."""
     from gomrac.geo.restrictions import network_open_during, shift_windows
 
-    conditional = _conditional_ways(str(hanoi_streets_file))
+    conditional = conditional_ways(str(hanoi_streets_file))
     G = hanoi_networks.truck
     in_truck = {w for _, _, d in G.edges(data=True) for w in _osmids(d["osmid"])} & set(conditional)
     hours = [18 + h / 2 for h in range(16)]  # 18:00 ... 01:30
@@ -386,7 +352,7 @@ def test_network_open_during__night_shifts(hanoi_networks, hanoi_streets_file) -
         for w in in_truck
         for day in range(7)
         for h in hours
-        if _closed_by_hand(conditional[w], (day + int(h // 24)) % 7, h % 24)
+        if closed_by_hand(conditional[w], (day + int(h // 24)) % 7, h % 24)
     }
     assert len(during) >= 30
     open_net = network_open_during(G, shift_windows(18, 26))
