@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S: Final = 60.0
 _MIGRATION_LOCK_KEY: Final = 7_311_2025  # pg_advisory_lock key serialising concurrent upgrades
+#: execution option of an engine or connection that only reads (``engine.execution_options(
+#: **{READ_ONLY: True})``): on SQLite its transactions begin deferred, without the write lock
+READ_ONLY: Final = "gomrac_read_only"
 
 
 def sqlite_module() -> ModuleType:
@@ -112,7 +115,10 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     # Take the write lock at BEGIN: a deferred transaction that read first cannot wait for
     # the lock in WAL mode (SQLITE_BUSY_SNAPSHOT), an immediate one waits on busy_timeout.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A connection marked READ_ONLY never writes: it reads a WAL snapshot beside the writer.
+    conn.exec_driver_sql(
+        "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
+    )
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

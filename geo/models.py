@@ -18,6 +18,11 @@ and a finer ward-office workflow inside (``workflow_status``)::
 Every change of a report or a dump site appends a row to ``report_update`` or
 ``dump_site_update`` (who, when, which field, old and new value, note).
 
+Staff assign a report to a unit (``assigned_unit``, one of `REPORT_UNITS`; residents see the
+unit's name in ``agency_responsible``) and may link it to the dump register's site
+(``dump_site_id``) and the camera that saw it (``camera_id``), both of the report's ward; a
+site or camera a report links to cannot be deleted until the link is removed.
+
 A report's ``publication`` is ``pending`` (seen by staff only), ``published`` (in the public
 Open311 answers) or ``hidden`` (withdrawn by staff); ``idempotency_key`` is the client's key of
 the POST that created it, unique, so that a retried POST finds the first report.
@@ -45,6 +50,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -57,12 +63,15 @@ GATHERING_POINT_STATUSES: Final = ("existing", "proposed", "closed")
 CAMERA_KINDS: Final = ("fixed", "mobile", "security")
 CAMERA_STATUSES: Final = ("existing", "proposed")
 DUMP_SITE_STATUSES: Final = ("active", "being_cleaned", "closed", "restored")
-PLAN_KINDS: Final = ("points", "routes", "hotspots", "cameras")
+PLAN_KINDS: Final = ("points", "routes", "hotspots", "cameras", "ward")
+PLAN_STATUSES: Final = ("queued", "running", "done", "failed", "cancelled")
+FINISHED_PLAN_STATUSES: Final = ("done", "failed", "cancelled")
 OPEN311_STATUSES: Final = ("open", "closed")
 WORKFLOW_STATUSES: Final = ("received", "verified", "assigned", "cleaned", "duplicate", "rejected")
 OPEN_WORKFLOW_STATUSES: Final = ("received", "verified", "assigned")
 CLOSED_WORKFLOW_STATUSES: Final = ("cleaned", "duplicate", "rejected")
 PUBLICATION_STATES: Final = ("pending", "published", "hidden")
+REPORT_UNITS: Final = ("ward_office", "police", "waste_company", "environment_company")
 ROLES: Final = ("ward_office", "police", "waste_company", "admin")
 
 
@@ -212,7 +221,9 @@ class Report(Base):
     """A citizen report (Open311 service request); ``id`` is the ``service_request_id``.
 
     Personal fields (``account_id``, ``email``, ``phone``, ``first_name``, ``last_name``,
-    ``device_id``) are stored for the ward office and never returned by public endpoints.
+    ``device_id``) are stored for the ward office and never returned by public endpoints, nor
+    are the unit it is assigned to (``assigned_unit``; the public reads ``agency_responsible``)
+    and its links to a dump site and a camera.
     """
 
     __tablename__ = "report"
@@ -228,6 +239,9 @@ class Report(Base):
             "duplicate_of IS NULL OR workflow_status = 'duplicate'", name="duplicate_of"
         ),
         CheckConstraint(_in("publication", PUBLICATION_STATES), name="publication"),
+        CheckConstraint(
+            f"assigned_unit IS NULL OR {_in('assigned_unit', REPORT_UNITS)}", name="assigned_unit"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -264,6 +278,9 @@ class Report(Base):
     )
     original_photo_path: Mapped[str | None] = mapped_column(Text)  # staff only, if kept
     idempotency_key: Mapped[str | None] = mapped_column(String(200), index=True, unique=True)
+    assigned_unit: Mapped[str | None] = mapped_column(String(32))
+    dump_site_id: Mapped[int | None] = mapped_column(ForeignKey("dump_site.id"), index=True)
+    camera_id: Mapped[int | None] = mapped_column(ForeignKey("camera.id"), index=True)
     geom: Mapped[WKBElement] = mapped_column(
         Geometry("POINT", srid=SRID, spatial_index=True), nullable=False
     )
@@ -355,10 +372,25 @@ class Camera(Base):
 
 
 class Plan(Base):
-    """A saved planning result: its parameters, per-stream summary and GeoJSON result."""
+    """A plan run: its parameters, progress, inputs' versions, summary, result and files.
+
+    ``kind`` is ``ward`` for a whole ward plan (points, week, hotspots, cameras) run as a job,
+    or one of the single parts. A run goes ``queued -> running -> done`` (or ``failed`` with a
+    one-line ``error``, or ``cancelled``); a plan saved directly (`geo.store.save_plan`) is
+    ``done`` at once. ``progress`` is the share done (0–1) and ``stage`` the step under way;
+    ``cancel_requested_at`` is set when someone cancels a running job, which stops at its next
+    stage. ``job_id`` is the queue's job (procrastinate's id on PostgreSQL), ``worker`` the
+    process that ran it. ``inputs`` records the versions of what the run read (road extract,
+    boundary, registers, gomrac) and ``output_dir`` the folder of its files (relative to
+    `Settings.plans_path`), listed in ``plan_file``.
+    """
 
     __tablename__ = "plan"
-    __table_args__ = (CheckConstraint(_in("kind", PLAN_KINDS), name="kind"),)
+    __table_args__ = (
+        CheckConstraint(_in("kind", PLAN_KINDS), name="kind"),
+        CheckConstraint(_in("status", PLAN_STATUSES), name="status"),
+        CheckConstraint("progress >= 0 AND progress <= 1", name="progress"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ward_code: Mapped[str] = mapped_column(String(16), index=True)
@@ -367,6 +399,37 @@ class Plan(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     result: Mapped[str | None] = mapped_column(Text)  # GeoJSON FeatureCollection text
+    status: Mapped[str] = mapped_column(
+        String(16), default="done", server_default="done", index=True
+    )
+    progress: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
+    stage: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime | None] = mapped_column()
+    finished_at: Mapped[dt.datetime | None] = mapped_column()
+    updated_at: Mapped[dt.datetime | None] = mapped_column()
+    cancel_requested_at: Mapped[dt.datetime | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(String(500))  # one line
+    created_by: Mapped[str | None] = mapped_column(String(64))  # account username
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    worker: Mapped[str | None] = mapped_column(String(200))
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    output_dir: Mapped[str | None] = mapped_column(String(200))
+
+
+class PlanFile(Base):
+    """A file a plan run wrote: its path under the run's folder, size and SHA-256."""
+
+    __tablename__ = "plan_file"
+    __table_args__ = (
+        CheckConstraint("bytes >= 0", name="bytes"),
+        UniqueConstraint("plan_id", "path"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(String(500))  # POSIX, relative to the plan's output_dir
+    bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
 
 
 class UserAccount(Base):
@@ -408,3 +471,20 @@ class SignInFailure(Base):
     username: Mapped[str] = mapped_column(String(64), index=True)
     client: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class RateLimit(Base):
+    """A posting limit's window for one key, shared by every server worker.
+
+    ``scope`` names the limit (``client``, ``device``) and ``key`` the client address or device
+    id; ``window_start`` (seconds since the epoch) opened the key's current window at its first
+    accepted post and ``hits`` counts the posts accepted since (`geo.store.rate_limit_hit`).
+    """
+
+    __tablename__ = "rate_limit"
+    __table_args__ = (CheckConstraint("hits >= 0", name="hits"),)
+
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[float] = mapped_column(Float, index=True)
+    hits: Mapped[int] = mapped_column(Integer, default=0)

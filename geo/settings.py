@@ -16,6 +16,7 @@ GOMRAC_DATABASE_URL            SQLAlchemy URL (SpatiaLite file or PostGIS)     `
 GOMRAC_TIME_LIMIT_S            seconds per optimisation (points, routes, ...)  30
 GOMRAC_SEED                    random seed of the searches                     0
 GOMRAC_MEDIA_DIR               where uploaded photos are stored                ``<cache>/media``
+GOMRAC_PLANS_DIR               plan runs' files (shared by every job worker)   ``<cache>/plans``
 GOMRAC_PUBLISH_PHOTOS          serve uploaded photos at ``/open311/v2/media``  true
 GOMRAC_MAX_PHOTO_BYTES         largest accepted photo                          5 MiB
 GOMRAC_ALLOWED_PHOTO_TYPES     JSON list of accepted photo types               jpeg, png, webp
@@ -86,6 +87,7 @@ class Settings(BaseSettings):
     seed: int = Field(default=0, ge=0)
 
     media_dir: Path | None = None  # None: ``<cache_dir>/media``
+    plans_dir: Path | None = None  # None: ``<cache_dir>/plans``
     publish_photos: bool = True  # photos may show faces: see the module docstring
     max_photo_bytes: int = Field(default=5 * _MIB, gt=0)
     allowed_photo_types: tuple[str, ...] = PHOTO_TYPES
@@ -145,6 +147,11 @@ class Settings(BaseSettings):
     def media_path(self) -> Path:
         """Folder of uploaded photos (``media_dir``, by default ``<cache>/media``)."""
         return self.media_dir if self.media_dir is not None else self.cache_dir / "media"
+
+    @property
+    def plans_path(self) -> Path:
+        """Folder of the plan runs' files (``plans_dir``, by default ``<cache>/plans``)."""
+        return self.plans_dir if self.plans_dir is not None else self.cache_dir / "plans"
 
     def require_data_dir(self) -> Path:
         """Return `data_dir`, raising a clear error when it does not exist."""

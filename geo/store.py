@@ -31,7 +31,23 @@ from geoalchemy2.shape import from_shape, to_shape
 from pyproj import Geod
 from shapely.geometry import MultiPolygon, Point
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Boolean, Date, Float, Integer, String, Table, delete, func, select, text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Float,
+    Integer,
+    String,
+    Table,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.types import JSON
 
@@ -43,7 +59,9 @@ from gomrac.geo.models import (
     DUMP_SITE_STATUSES,
     GATHERING_POINT_STATUSES,
     PLAN_KINDS,
+    PLAN_STATUSES,
     PUBLICATION_STATES,
+    REPORT_UNITS,
     ROLES,
     SRID,
     WASTE_STREAMS,
@@ -56,6 +74,8 @@ from gomrac.geo.models import (
     Facility,
     GatheringPoint,
     Plan,
+    PlanFile,
+    RateLimit,
     Report,
     ReportUpdate,
     ResidentialGroup,
@@ -68,6 +88,7 @@ from gomrac.geo.models import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
     from sqlalchemy.orm import Session
     from sqlalchemy.sql.elements import ColumnElement
 
@@ -98,6 +119,7 @@ PERSONAL_REPORT_FIELDS: Final = (
     "device_id",
 )
 _GEOD: Final = Geod(ellps="WGS84")
+_AGENCY_MAX_CHARS: Final = 200  # report.agency_responsible
 _REPORT_LOCK_KEY: Final = 7_311_0001  # pg_advisory_xact_lock key for duplicate detection
 _METRES_PER_DEGREE_LAT_MIN: Final = 110_574.0  # shortest degree of latitude (at the equator)
 _METRES_PER_DEGREE_LON_EQUATOR: Final = 111_319.0
@@ -1160,6 +1182,160 @@ def report_history(session: Session, report_id: int) -> list[ReportUpdate]:
     return _history(session, ReportUpdate, ReportUpdate.report_id == report_id)
 
 
+def assign_report(
+    session: Session,
+    report_id: int,
+    *,
+    unit: str | None,
+    agency: str | None,
+    actor: str,
+    note: str | None = None,
+) -> Report:
+    """
+    Assign a report to a unit, or take the assignment back, and record the change.
+
+    Sets ``assigned_unit`` and the public ``agency_responsible`` (the unit's name as residents
+    read it); a report still ``received`` or ``verified`` moves on to ``assigned`` (see
+    `set_report_status`). Each field that changes gets its own ``report_update`` row.
+
+    Parameters
+    ----------
+    session
+        Open session; the caller commits.
+    report_id
+        The report (Open311 ``service_request_id``).
+    unit
+        One of `REPORT_UNITS`, or None to take the assignment back.
+    agency
+        The name the public sees (at most 200 characters): the unit's, required with a unit;
+        without one, whoever answers for unassigned reports (the ward office), or None.
+    actor
+        Staff login recorded in the audit trail.
+    note
+        Kept in the audit rows (and ``status_notes`` when the status moves).
+
+    Returns
+    -------
+    Report
+        The updated report.
+
+    Raises
+    ------
+    DataNotFoundError
+        If the report does not exist.
+    ValidationError
+        If the unit is unknown, the agency is missing or too long, or `actor` is empty.
+    """
+    actor = _check_actor(actor)
+    if unit is not None and unit not in REPORT_UNITS:
+        msg = f"assigned_unit {unit!r} is not one of {REPORT_UNITS}"
+        raise ValidationError(msg)
+    agency = (agency.strip() or None) if agency is not None else None
+    if unit is not None and not agency:
+        msg = "name the unit the public sees (agency_responsible) when assigning a report"
+        raise ValidationError(msg)
+    if agency is not None and len(agency) > _AGENCY_MAX_CHARS:
+        msg = f"agency_responsible is {len(agency)} characters long; at most 200 are allowed"
+        raise ValidationError(msg)
+    report = get_report(session, report_id, for_update=True)
+    now = utcnow()
+    changed = False
+    for field, new in (("assigned_unit", unit), ("agency_responsible", agency)):
+        old = getattr(report, field)
+        if old != new:
+            _audit(session, report, actor=actor, field=field, old=old, new=new, note=note, at=now)
+            setattr(report, field, new)
+            changed = True
+    if changed:
+        report.updated_datetime = now
+    if unit is not None and report.workflow_status in ("received", "verified"):
+        set_report_status(session, report_id, workflow_status="assigned", actor=actor, note=note)
+    session.flush()
+    log.info("assign_report: %s -> %s by %s", report_id, unit, actor)
+    return report
+
+
+def link_report(
+    session: Session,
+    report_id: int,
+    *,
+    dump_site_id: int | None,
+    camera_id: int | None,
+    actor: str,
+    note: str | None = None,
+) -> Report:
+    """
+    Link a report to the dump register's site and the camera that saw it; record the change.
+
+    Both must be of the report's ward. A link that changes gets a ``report_update`` row; None
+    removes a link.
+
+    Parameters
+    ----------
+    session
+        Open session; the caller commits.
+    report_id
+        The report (Open311 ``service_request_id``).
+    dump_site_id, camera_id
+        Rows of ``dump_site`` and ``camera`` (None: no link).
+    actor
+        Staff login recorded in the audit trail.
+    note
+        Kept in the audit rows.
+
+    Returns
+    -------
+    Report
+        The updated report.
+
+    Raises
+    ------
+    DataNotFoundError
+        If the report does not exist.
+    ValidationError
+        If a site or camera does not exist or lies in another ward than the report, or
+        `actor` is empty.
+    """
+    actor = _check_actor(actor)
+    report = get_report(session, report_id, for_update=True)
+    targets: tuple[tuple[str, int | None, str], ...] = (
+        ("dump_site_id", dump_site_id, "dump site"),
+        ("camera_id", camera_id, "camera"),
+    )
+    for field, row_id, what in targets:
+        if row_id is None:
+            continue
+        row: DumpSite | Camera | None = (
+            session.get(DumpSite, row_id)
+            if field == "dump_site_id"
+            else session.get(Camera, row_id)
+        )
+        if row is None:
+            msg = f"{what} {row_id} is not in the register"
+            raise ValidationError(msg)
+        if report.ward_code is None or row.ward_code != report.ward_code:
+            msg = (
+                f"{what} {row_id} is in ward {row.ward_code}, report {report_id} in ward "
+                f"{report.ward_code or 'unknown'}: link a {what} of the report's ward"
+            )
+            raise ValidationError(msg)
+    now = utcnow()
+    changed = False
+    for field, new, _what in targets:
+        old = getattr(report, field)
+        if old != new:
+            _audit(session, report, actor=actor, field=field, old=old, new=new, note=note, at=now)
+            setattr(report, field, new)
+            changed = True
+    if changed:
+        report.updated_datetime = now
+    session.flush()
+    log.info(
+        "link_report: %s dump site %s camera %s by %s", report_id, dump_site_id, camera_id, actor
+    )
+    return report
+
+
 # --------------------------------------------------------------------------------------------
 # dump sites
 # --------------------------------------------------------------------------------------------
@@ -1239,7 +1415,7 @@ def save_plan(
     session: Session,
     *,
     ward_code: str,
-    kind: Literal["points", "routes", "hotspots", "cameras"],
+    kind: Literal["points", "routes", "hotspots", "cameras", "ward"],
     params: Mapping[str, Any],
     summary: Mapping[str, Any],
     result: str | Mapping[str, Any] | gpd.GeoDataFrame | None = None,
@@ -1254,7 +1430,7 @@ def save_plan(
     ward_code
         Ward the plan is for.
     kind
-        ``points``, ``routes``, ``hotspots`` or ``cameras``.
+        ``points``, ``routes``, ``hotspots``, ``cameras`` or ``ward``.
     params
         Inputs (radius, capacities, solver, seed...), JSON-serialisable (numpy scalars are
         converted).
@@ -1306,16 +1482,274 @@ def list_plans(
     *,
     ward_code: str | None = None,
     kind: str | None = None,
+    status: str | None = None,
     limit: int = 100,
 ) -> list[Plan]:
-    """List the saved plans, newest first, optionally for one ward and one kind."""
+    """List the saved plans and plan runs, newest first, optionally by ward, kind and status."""
     stmt = select(Plan)
     if ward_code is not None:
         stmt = stmt.where(Plan.ward_code == ward_code)
     if kind is not None:
         stmt = stmt.where(Plan.kind == kind)
+    if status is not None:
+        stmt = stmt.where(Plan.status == status)
     stmt = stmt.order_by(Plan.created_at.desc(), Plan.id.desc()).limit(limit)
     return list(session.scalars(stmt))
+
+
+_ERROR_MAX_CHARS: Final = 500
+
+
+def one_line(message: str, *, limit: int = _ERROR_MAX_CHARS) -> str:
+    """Return `message` on one line (whitespace runs folded), at most `limit` characters."""
+    text_ = " ".join(str(message).split()) or "unknown error"
+    return text_ if len(text_) <= limit else text_[: limit - 1] + "…"
+
+
+def create_plan_run(
+    session: Session,
+    *,
+    ward_code: str,
+    params: Mapping[str, Any],
+    created_by: str | None,
+    kind: Literal["points", "routes", "hotspots", "cameras", "ward"] = "ward",
+) -> Plan:
+    """
+    Queue a plan run: a ``plan`` row with status ``queued`` and progress 0.
+
+    Parameters
+    ----------
+    session
+        Open session; the caller commits (before the job is handed to a queue).
+    ward_code
+        Ward the plan is for.
+    params
+        The run's request, JSON-serialisable.
+    created_by
+        The account that asked for it (None from the command line).
+    kind
+        ``ward`` for a whole ward plan.
+
+    Raises
+    ------
+    ValidationError
+        If `kind` is unknown.
+    """
+    if kind not in PLAN_KINDS:
+        msg = f"plan kind {kind!r} is not one of {PLAN_KINDS}"
+        raise ValidationError(msg)
+    now = utcnow()
+    plan = Plan(
+        ward_code=ward_code,
+        kind=kind,
+        params=_jsonable(dict(params)),
+        summary={},
+        inputs={},
+        status="queued",
+        progress=0.0,
+        stage="queued",
+        created_at=now,
+        updated_at=now,
+        created_by=created_by,
+    )
+    session.add(plan)
+    session.flush()
+    log.info("create_plan_run: %s plan %s for ward %s queued", kind, plan.id, ward_code)
+    return plan
+
+
+def get_plan(session: Session, plan_id: int, *, for_update: bool = False) -> Plan:
+    """Return a plan by id; raise `DataNotFoundError` when there is none."""
+    stmt = select(Plan).where(Plan.id == plan_id)
+    if for_update and _dialect(session) == "postgresql":
+        stmt = stmt.with_for_update()
+    plan = session.scalar(stmt)
+    if plan is None:
+        msg = f"no plan {plan_id}"
+        raise DataNotFoundError(msg)
+    return plan
+
+
+def set_plan_job(session: Session, plan_id: int, *, job_id: str) -> None:
+    """Record the queue's job id of a plan run."""
+    session.execute(update(Plan).where(Plan.id == plan_id).values(job_id=job_id))
+
+
+def next_queued_plan(session: Session) -> int | None:
+    """Return the id of the oldest queued plan run, or None."""
+    stmt = select(Plan.id).where(Plan.status == "queued").order_by(Plan.id).limit(1)
+    return session.scalar(stmt)
+
+
+def claim_plan_run(session: Session, plan_id: int, *, worker: str) -> bool:
+    """
+    Move a queued run to ``running`` for `worker`; False when it is not queued any more.
+
+    One conditional UPDATE: of two workers claiming the same run, one gets it.
+    """
+    now = utcnow()
+    done = session.execute(
+        update(Plan)
+        .where(Plan.id == plan_id, Plan.status == "queued")
+        .values(
+            status="running",
+            started_at=now,
+            updated_at=now,
+            worker=worker[:200],
+            stage="started",
+        )
+    )
+    session.expire_all()
+    return bool(cast("CursorResult[Any]", done).rowcount)
+
+
+def set_plan_progress(session: Session, plan_id: int, *, progress: float, stage: str) -> bool:
+    """
+    Record a running plan's progress (0–1) and stage; return True when a cancel was asked.
+
+    Raises
+    ------
+    ValidationError
+        If `progress` is outside [0, 1].
+    """
+    if not 0.0 <= progress <= 1.0:
+        msg = f"progress {progress} is outside [0, 1]"
+        raise ValidationError(msg)
+    session.execute(
+        update(Plan)
+        .where(Plan.id == plan_id, Plan.status == "running")
+        .values(progress=float(progress), stage=stage[:64], updated_at=utcnow())
+    )
+    row = session.execute(
+        select(Plan.status, Plan.cancel_requested_at).where(Plan.id == plan_id)
+    ).one()
+    return row.status != "running" or row.cancel_requested_at is not None
+
+
+def request_plan_cancel(session: Session, plan_id: int) -> Plan:
+    """
+    Cancel a plan run: a queued one at once, a running one at its next stage.
+
+    Returns
+    -------
+    Plan
+        Cancelled (was queued) or still running with ``cancel_requested_at`` set.
+
+    Raises
+    ------
+    DataNotFoundError
+        No such plan.
+    ValidationError
+        The run has already finished (done, failed or cancelled).
+    """
+    plan = get_plan(session, plan_id, for_update=True)
+    now = utcnow()
+    if plan.status == "queued":
+        plan.status = "cancelled"
+        plan.stage = "cancelled"
+        plan.finished_at = now
+        plan.cancel_requested_at = now
+        plan.updated_at = now
+    elif plan.status == "running":
+        plan.cancel_requested_at = plan.cancel_requested_at or now
+        plan.updated_at = now
+    else:
+        msg = f"plan {plan_id} is already {plan.status}; there is nothing to cancel"
+        raise ValidationError(msg)
+    session.flush()
+    log.info("request_plan_cancel: plan %s now %s", plan_id, plan.status)
+    return plan
+
+
+def _finish(session: Session, plan_id: int, **values: Any) -> Plan:
+    plan = get_plan(session, plan_id, for_update=True)
+    now = utcnow()
+    for key, value in values.items():
+        setattr(plan, key, value)
+    plan.finished_at = now
+    plan.updated_at = now
+    session.flush()
+    return plan
+
+
+def finish_plan_run(
+    session: Session,
+    plan_id: int,
+    *,
+    summary: Mapping[str, Any],
+    inputs: Mapping[str, Any],
+    output_dir: str,
+    files: list[tuple[str, int, str]],
+    result: str | None = None,
+) -> Plan:
+    """
+    Store a finished run: status ``done``, its summary, inputs' versions and files.
+
+    Parameters
+    ----------
+    files
+        ``(path, bytes, sha256)`` of every file written, paths POSIX and relative to
+        `output_dir`.
+    """
+    for path, _, _ in files:
+        if path.startswith("/") or ".." in path.split("/"):
+            msg = f"plan file path {path!r} must be relative to the plan's folder"
+            raise ValidationError(msg)
+    session.add_all(
+        PlanFile(plan_id=plan_id, path=path, bytes=int(size), sha256=digest)
+        for path, size, digest in files
+    )
+    plan = _finish(
+        session,
+        plan_id,
+        status="done",
+        progress=1.0,
+        stage="done",
+        summary=_jsonable(dict(summary)),
+        inputs=_jsonable(dict(inputs)),
+        output_dir=output_dir,
+        result=result,
+        error=None,
+    )
+    log.info("finish_plan_run: plan %s done, %s files", plan_id, len(files))
+    return plan
+
+
+def fail_plan_run(
+    session: Session, plan_id: int, *, error: str, inputs: Mapping[str, Any] | None = None
+) -> Plan:
+    """Store a failed run with its error on one line (and what it had read, if anything)."""
+    values: dict[str, Any] = {"status": "failed", "stage": "failed", "error": one_line(error)}
+    if inputs is not None:
+        values["inputs"] = _jsonable(dict(inputs))
+    plan = _finish(session, plan_id, **values)
+    log.info("fail_plan_run: plan %s failed: %s", plan_id, plan.error)
+    return plan
+
+
+def cancel_plan_run(session: Session, plan_id: int) -> Plan:
+    """Store a run stopped on request as ``cancelled``."""
+    plan = _finish(session, plan_id, status="cancelled", stage="cancelled")
+    plan.cancel_requested_at = plan.cancel_requested_at or plan.finished_at
+    session.flush()
+    return plan
+
+
+def plan_files(session: Session, plan_id: int) -> list[PlanFile]:
+    """Return the files of a plan run, by path."""
+    stmt = select(PlanFile).where(PlanFile.plan_id == plan_id).order_by(PlanFile.path)
+    return list(session.scalars(stmt))
+
+
+def latest_plan(
+    session: Session, *, ward_code: str, kind: str = "ward", status: str = "done"
+) -> Plan | None:
+    """Return the ward's newest plan of `kind` in `status`, or None."""
+    if status not in PLAN_STATUSES:
+        msg = f"plan status {status!r} is not one of {PLAN_STATUSES}"
+        raise ValidationError(msg)
+    found = list_plans(session, ward_code=ward_code, kind=kind, status=status, limit=1)
+    return found[0] if found else None
 
 
 def find_report_by_key(session: Session, idempotency_key: str) -> Report | None:
@@ -1473,3 +1907,90 @@ def count_sign_in_failures(
 def clear_sign_in_failures(session: Session, *, username: str) -> None:
     """Forget an account's failed sign-ins (after a successful one)."""
     session.execute(delete(SignInFailure).where(SignInFailure.username == username[:64]))
+
+
+def rate_limit_wait(
+    session: Session, *, scope: str, key: str, limit: int, window_s: float, now: float
+) -> float | None:
+    """
+    Seconds until `key` may hit `scope`'s limit again, or None when it may now (a read only).
+
+    Parameters
+    ----------
+    session
+        An open session.
+    scope, key
+        The limit (``client``, ``device``) and what it counts (an address, a device id).
+    limit
+        Hits allowed per window; 0 allows everything.
+    window_s
+        Window length in seconds.
+    now
+        Seconds since the epoch.
+    """
+    if limit <= 0:
+        return None
+    row = session.execute(
+        select(RateLimit.window_start, RateLimit.hits).where(
+            RateLimit.scope == scope, RateLimit.key == key
+        )
+    ).first()
+    if row is None or row.window_start <= now - window_s or row.hits < limit:
+        return None
+    return float(row.window_start + window_s - now)
+
+
+def rate_limit_hit(
+    session: Session, *, scope: str, key: str, limit: int, window_s: float, now: float
+) -> float | None:
+    """
+    Count one hit of `key` against `scope`'s limit if allowed (None), else the seconds to wait.
+
+    A key's window opens at its first accepted hit and lasts `window_s`; at most `limit` hits
+    are accepted in it. One ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` statement counts
+    the hit, so concurrent callers (server workers, other machines) share one count: the row is
+    locked by PostgreSQL and SQLite has one writer at a time. The caller commits.
+
+    Parameters
+    ----------
+    session
+        An open session (its transaction counts the hit).
+    scope, key, limit, window_s, now
+        As in `rate_limit_wait`.
+
+    Examples
+    --------
+    >>> rate_limit_hit(session, scope="client", key="192.0.2.1", limit=2, window_s=600,
+    ...                now=time.time())  # doctest: +SKIP
+    """
+    if limit <= 0:
+        return None
+    dialect = _dialect(session)
+    insert = pg_dialect.insert if dialect == "postgresql" else sqlite_dialect.insert
+    table = cast(Table, RateLimit.__table__)
+    expired = table.c.window_start <= now - window_s
+    stmt = (
+        insert(table)
+        .values(scope=scope, key=key, window_start=now, hits=1)
+        .on_conflict_do_update(
+            index_elements=[table.c.scope, table.c.key],
+            set_={
+                "window_start": case((expired, now), else_=table.c.window_start),
+                "hits": case((expired, 1), else_=table.c.hits + 1),
+            },
+            where=or_(expired, table.c.hits < limit),
+        )
+        .returning(table.c.hits)
+    )
+    if session.execute(stmt).first() is not None:
+        return None
+    start = session.scalar(
+        select(RateLimit.window_start).where(RateLimit.scope == scope, RateLimit.key == key)
+    )
+    return float(start + window_s - now) if start is not None else None
+
+
+def prune_rate_limits(session: Session, *, before: float) -> int:
+    """Delete the rate-limit windows opened before `before` (seconds since the epoch)."""
+    result = session.execute(delete(RateLimit).where(RateLimit.window_start < before))
+    return int(getattr(result, "rowcount", 0) or 0)
