@@ -1,30 +1,39 @@
 """Report posting under load: rate and latency, with and without a read flood, and kill -9.
 
 ```
-python -m bench.web [--databases sqlite,postgis] [--postgis-url URL] [--reports 2000]
-                    [--concurrency 100] [--readers 20] [--workers 2] [--json]
+python -m bench.web [--databases sqlite,postgis] [--postgis-url URL | --durable]
+                    [--reports 2000] [--concurrency 100] [--readers 20] [--workers 2] [--json]
 ```
 
 Each database gets a fresh store (a SpatiaLite file, or a new schema on the PostGIS server) and
-its own uvicorn server (``--workers`` processes) started from this interpreter on 127.0.0.1.
-Three runs per database:
+its own server, ``gomrac serve --workers N`` started from this interpreter on 127.0.0.1 (access
+log on, as it ships). Three runs per database:
 
 - ``post``: ``--reports`` POSTs from ``--concurrency`` client threads (keep-alive connections),
   random points inside five central wards; posting rate, p50 / p99 / max latency, failures;
-- ``post+reads``: the same while ``--readers`` threads GET ``/open311/v2/requests.json`` (the
-  default page) in a loop; the reads' rate and p99 too;
+- ``post+reads``: the same while ``--readers`` threads of a separate client process GET
+  ``/open311/v2/requests.json`` (the default page, no conditional headers) in a loop as fast
+  as answers come; the reads' rate and p99 too (the flood runs in its own process so that its
+  threads do not slow the posting client's own timing through the GIL);
 - ``kill -9``: posting at the same concurrency, the server killed with SIGKILL once half the
   reports are acknowledged; then every acknowledged id is looked up in the database and the
   missing ones counted (must be 0).
 
 Rate limits are off for the bench (one client posts everything); reports are published at once.
-The table names the PostgreSQL ``fsync`` setting of the server used: a durability figure only
-holds for a server with ``fsync=on`` (the test server of ``scripts/postgis.sh`` runs with it off).
+The table names the durability setting of the database used (PostgreSQL ``fsync`` and
+``synchronous_commit``, SQLite's ``synchronous``): a durability figure only holds for a server
+that syncs its commits. The test server of ``scripts/postgis.sh`` runs with ``fsync=off``;
+``--durable`` starts (if needed) and uses its second cluster, ``scripts/postgis.sh start
+--durable``, which runs with ``fsync=on`` and ``synchronous_commit=on``.
+
+Client, server and database share the machine's cores: on a small machine the posting rate and
+the latencies measure that sharing as much as the server.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import signal
 import socket
@@ -85,10 +94,9 @@ def _start(db_url: str, folder: Path, workers: int) -> tuple[subprocess.Popen[by
         "GOMRAC_POST_LIMIT": "0",
         "GOMRAC_POST_LIMIT_PER_DEVICE": "0",
     }
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "gomrac.api.main:create_app"]
-    cmd += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    cmd += ["--log-level", "warning", "--no-access-log"]
-    log = (folder / f"uvicorn-{port}.log").open("wb")
+    cmd = [sys.executable, "-c", "import sys; from gomrac.api.cli import main; sys.exit(main())"]
+    cmd += ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    log = (folder / f"server-{port}.log").open("wb")
     proc = subprocess.Popen(  # its own process group: kill -9 reaches the workers too
         cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -96,7 +104,7 @@ def _start(db_url: str, folder: Path, workers: int) -> tuple[subprocess.Popen[by
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            msg = f"uvicorn exited: see {log.name}"
+            msg = f"gomrac serve exited: see {log.name}"
             raise RuntimeError(msg)
         try:
             if httpx.get(f"{base}/health", timeout=2).status_code == 200:
@@ -104,7 +112,7 @@ def _start(db_url: str, folder: Path, workers: int) -> tuple[subprocess.Popen[by
         except httpx.TransportError:
             time.sleep(0.2)
     proc.kill()
-    msg = "uvicorn did not start within 120 s"
+    msg = "gomrac serve did not start within 120 s"
     raise RuntimeError(msg)
 
 
@@ -174,23 +182,33 @@ def _post_all(
     return latencies, ids, len(results) - len(ids), wall
 
 
-def _read_flood(base: str, readers: int, stop: threading.Event, out: list[float]) -> None:
+def _read_flood(
+    base: str, readers: int, stop: Any, started: Any, out: Any
+) -> None:  # in its own process
+    times: list[float] = []
+    lock = threading.Lock()
+
     def loop() -> None:
+        mine: list[float] = []
         with httpx.Client(base_url=base, timeout=60) as client:
             while not stop.is_set():
-                started = time.perf_counter()
+                began = time.perf_counter()
                 try:
-                    client.get("/open311/v2/requests.json")
+                    client.get("/open311/v2/requests.json").raise_for_status()
                 except httpx.HTTPError:
                     continue
-                out.append(time.perf_counter() - started)
+                mine.append(time.perf_counter() - began)
+        with lock:
+            times.extend(mine)
 
     threads = [threading.Thread(target=loop, daemon=True) for _ in range(readers)]
     for t in threads:
         t.start()
+    started.set()
     stop.wait()
     for t in threads:
         t.join(timeout=70)
+    out.put(times)
 
 
 def _stored(db_url: str, ids: list[str]) -> int:
@@ -204,11 +222,11 @@ def _stored(db_url: str, ids: list[str]) -> int:
 
 
 def _row(
-    db: str, run: str, fsync: str, lat: list[float], ids: list[str], failed: int, wall: float
+    db: str, run: str, durability: str, lat: list[float], ids: list[str], failed: int, wall: float
 ) -> dict[str, Any]:
     return {
         "database": db,
-        "fsync": fsync,
+        "durability": durability,
         "run": run,
         "posted": len(ids),
         "failed": failed,
@@ -220,7 +238,7 @@ def _row(
 
 
 def bench_database(
-    db: str, db_url: str, fsync: str, args: argparse.Namespace
+    db: str, db_url: str, durability: str, args: argparse.Namespace
 ) -> list[dict[str, Any]]:
     """The three runs on one database."""
     rows: list[dict[str, Any]] = []
@@ -229,17 +247,20 @@ def bench_database(
     proc, base = _start(db_url, folder, args.workers)
     try:
         lat, ids, failed, wall = _post_all(base, points, args.concurrency)
-        rows.append(_row(db, "post", fsync, lat, ids, failed, wall))
-        stop, reads = threading.Event(), []
-        flood = threading.Thread(target=_read_flood, args=(base, args.readers, stop, reads))
+        rows.append(_row(db, "post", durability, lat, ids, failed, wall))
+        ctx = multiprocessing.get_context("spawn")
+        stop, ready, out = ctx.Event(), ctx.Event(), ctx.Queue()
+        flood = ctx.Process(target=_read_flood, args=(base, args.readers, stop, ready, out))
         flood.start()
+        ready.wait(timeout=120)
         time.sleep(1.0)  # the readers are busy before the first post
         try:
             lat, ids, failed, wall = _post_all(base, points, args.concurrency)
         finally:
             stop.set()
-            flood.join()
-        row = _row(db, "post+reads", fsync, lat, ids, failed, wall)
+            reads: list[float] = out.get(timeout=120)
+            flood.join(timeout=60)
+        row = _row(db, "post+reads", durability, lat, ids, failed, wall)
         row["reads/s"] = len(reads) / wall if wall else float("nan")
         row["read p99 s"] = _percentile(reads, 99)
         rows.append(row)
@@ -266,7 +287,7 @@ def bench_database(
     rows.append(
         {
             "database": db,
-            "fsync": fsync,
+            "durability": durability,
             "run": "kill -9",
             "posted": len(ids),
             "missing after kill": len(ids) - _stored(db_url, ids),
@@ -281,9 +302,34 @@ def _postgis_schema(url: str) -> tuple[str, str, str]:
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         fsync = str(conn.execute(text("SHOW fsync")).scalar())
+        sync_commit = str(conn.execute(text("SHOW synchronous_commit")).scalar())
     admin.dispose()
     with_path = make_url(url).update_query_dict({"options": f"-csearch_path={schema},public"})
-    return with_path.render_as_string(hide_password=False), schema, fsync
+    durability = f"fsync={fsync} synchronous_commit={sync_commit}"
+    return with_path.render_as_string(hide_password=False), schema, durability
+
+
+def _sqlite_durability(url: str) -> str:
+    engine = make_engine(url)  # the server's own connection set-up (WAL, busy timeout)
+    try:
+        with engine.connect() as conn:
+            journal = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+            level = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+    finally:
+        engine.dispose()
+    names = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+    return f"journal={journal} synchronous={names.get(int(level or 0), level)}"
+
+
+def _durable_url() -> str:
+    script = REPO_ROOT / "scripts" / "postgis.sh"
+    done = subprocess.run(
+        ["bash", str(script), "start", "--durable"], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        msg = f"scripts/postgis.sh start --durable failed: {done.stderr.strip()}"
+        raise RuntimeError(msg)
+    return done.stdout.strip().splitlines()[-1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -291,6 +337,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--databases", default="sqlite,postgis")
     parser.add_argument("--postgis-url", default=None, help="a PostGIS server (SQLAlchemy URL)")
+    parser.add_argument(
+        "--durable",
+        action="store_true",
+        help="PostGIS on the fsync=on cluster of scripts/postgis.sh (started when needed)",
+    )
     parser.add_argument("--reports", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--readers", type=int, default=20)
@@ -301,19 +352,25 @@ def main(argv: list[str] | None = None) -> int:
     for db in args.databases.split(","):
         if db == "sqlite":
             folder = Path(tempfile.mkdtemp(prefix="gomrac-bench-web-"))
-            rows += bench_database(db, f"sqlite:///{folder / 'bench.sqlite'}", "n/a", args)
+            url = f"sqlite:///{folder / 'bench.sqlite'}"
+            rows += bench_database(db, url, _sqlite_durability(url), args)
         elif db == "postgis":
+            if args.durable and not args.postgis_url:
+                args.postgis_url = _durable_url()
             if not args.postgis_url:
-                sys.stderr.write("bench.web: --postgis-url is needed for postgis\n")
+                sys.stderr.write("bench.web: --postgis-url or --durable is needed for postgis\n")
                 return 2
-            url, schema, fsync = _postgis_schema(args.postgis_url)
+            url, schema, durability = _postgis_schema(args.postgis_url)
             try:
-                rows += bench_database(db, url, fsync, args)
+                rows += bench_database(db, url, durability, args)
             finally:
                 admin = create_engine(args.postgis_url)
                 with admin.begin() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
                 admin.dispose()
+        else:
+            sys.stderr.write(f"bench.web: unknown database {db!r}; use sqlite or postgis\n")
+            return 2
     emit(rows, as_json=args.json, title="report posting under load")
     return 0
 

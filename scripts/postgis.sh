@@ -11,6 +11,12 @@
 #
 # Usage in a shell:  export GOMRAC_TEST_POSTGIS_URL="$(scripts/postgis.sh start)"
 #
+# The test cluster runs with fsync=off (fast, not crash-safe). With --durable after the command
+# (`scripts/postgis.sh start --durable`, and so on for url, status, stop, destroy) the same
+# commands manage a second cluster, on 127.0.0.1:54330 (GOMRAC_PG_DURABLE_PORT) in its own
+# folder, with fsync=on, synchronous_commit=on and full_page_writes=on as a production server
+# has them: for durability figures (python -m bench.web --postgis-url "$(... url --durable)").
+#
 # Needs the Debian packages postgresql-15 and postgresql-15-postgis-3 (or another version: the
 # newest /usr/lib/postgresql/*/bin is used; PG_BIN overrides it). The cluster trusts local connections: it is for tests only and listens on
 # the loopback address only. Every step is idempotent. When run as root the cluster belongs to
@@ -26,6 +32,15 @@ PG_PORT="${GOMRAC_PG_PORT:-54329}"
 PG_HOST=127.0.0.1
 PG_DB=gomrac_test
 PG_DIR="${GOMRAC_PG_DIR:-${TMPDIR:-/tmp}/gomrac-postgis}"
+PG_SETTINGS="-c fsync=off"
+if [ "${2:-}" = "--durable" ]; then
+    PG_PORT="${GOMRAC_PG_DURABLE_PORT:-54330}"
+    PG_DIR="${PG_DIR}-durable"
+    PG_SETTINGS="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+elif [ -n "${2:-}" ]; then
+    echo "postgis.sh: unknown option ${2}; the only one is --durable" >&2
+    exit 2
+fi
 DATA="$PG_DIR/data"
 LOG="$PG_DIR/server.log"
 URL="postgresql+psycopg://postgres@${PG_HOST}:${PG_PORT}/${PG_DB}"
@@ -65,7 +80,7 @@ start() {
     if ! running; then
         # unix socket in the data folder: no need for /var/run/postgresql
         as_owner "$PG_BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
-            -o "-c listen_addresses=$PG_HOST -p $PG_PORT -k $DATA -c fsync=off -c max_connections=200" \
+            -o "-c listen_addresses=$PG_HOST -p $PG_PORT -k $DATA $PG_SETTINGS -c max_connections=200" \
             start >/dev/null || {
             cat "$LOG" >&2
             exit 1
@@ -94,7 +109,7 @@ case "${1:-}" in
         rm -rf "$PG_DIR"
         ;;
     *)
-        echo "usage: $0 start|stop|url|status|destroy" >&2
+        echo "usage: $0 start|stop|url|status|destroy [--durable]" >&2
         exit 2
         ;;
 esac

@@ -15,9 +15,16 @@ the commit (a crash, a dropped connection).
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import math
 import re
+import threading
+import weakref
+from collections import deque
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from shapely.geometry import Point
@@ -34,7 +41,10 @@ from gomrac.geo.db import session_scope
 from gomrac.geo.lookup import WardRef
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
     from starlette.datastructures import FormData
 
     from gomrac.geo.models import Report
@@ -255,6 +265,75 @@ def parse_post(form: FormData, settings: Settings) -> NewReport:
     return NewReport(service=service, point=Point(lon, lat), values=values)
 
 
+WRITERS_PER_PROCESS: Final = {"sqlite": 1, "postgresql": 4}
+
+
+class _FifoSlots:
+    """
+    At most `size` holders at once, served strictly in arrival order (a slot is handed over).
+
+    On SQLite the holder also takes an exclusive lock on a file beside the database while it
+    holds its slot, so that the workers of a server take turns at the write lock in the order
+    the kernel wakes them instead of polling for it (SQLite's busy wait sleeps up to 100 ms
+    between tries, and a worker that just committed would win the lock again and again).
+    """
+
+    def __init__(self, size: int, lock_path: Path | None) -> None:
+        self._guard = threading.Lock()
+        self._free = size
+        self._waiting: deque[threading.Event] = deque()
+        self._lock_path = lock_path
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        with self._guard:
+            turn: threading.Event | None = None
+            if self._free > 0 and not self._waiting:
+                self._free -= 1
+            else:
+                turn = threading.Event()
+                self._waiting.append(turn)
+        if turn is not None:
+            turn.wait()  # the slot is ours when the previous holder sets it
+        try:
+            if self._lock_path is None:
+                yield
+            else:
+                with self._lock_path.open("a") as handle:
+                    fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+                    yield
+        finally:
+            with self._guard:
+                if self._waiting:
+                    self._waiting.popleft().set()
+                else:
+                    self._free += 1
+
+
+class _WriterSlots:
+    """Per engine, the slots bounding the report transactions that run at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._slots: weakref.WeakKeyDictionary[Engine, _FifoSlots] = weakref.WeakKeyDictionary()
+
+    def slot(self, engine: Engine) -> AbstractContextManager[None]:
+        with self._lock:
+            slots = self._slots.get(engine)
+            if slots is None:
+                name = engine.dialect.name
+                database = engine.url.database
+                lock_path = (
+                    Path(f"{database}.writer.lock") if name == "sqlite" and database else None
+                )
+                size = WRITERS_PER_PROCESS.get(name, 4)
+                slots = self._slots[engine] = _FifoSlots(size, lock_path)
+            return slots.hold()
+
+
+_WRITERS: Final = _WriterSlots()
+
+
 def find_by_key(engine: Engine, key: str) -> Report | None:
     """Return the report stored by the POST with this key, or None."""
     with session_scope(engine) as session:
@@ -270,12 +349,19 @@ def store_report(
     *,
     clean: bytes | None,
     key: str | None,
+    admit: Callable[[Session], None] | None = None,
 ) -> Report:
     """
     Store a checked report (and its photo, `clean` of metadata) in one transaction.
 
-    With a `key` already stored, by this call's twin racing it, the report stored first is
-    answered and this call's photo files are removed.
+    A report already stored with `key` is answered instead (a retried POST). Then `admit` runs
+    in the transaction (the posting limits count the post there) and may raise to refuse the
+    report: nothing is then stored and the photo files are removed. With a `key` stored by this
+    call's twin racing it, the report stored first is answered and this call's photo files are
+    removed. At most `WRITERS_PER_PROCESS` of these transactions run at once in a process (one
+    on SQLite, which has one writer at a time): the other posts wait in line, in arrival
+    order, instead of all holding threads that compete for the interpreter and the database's
+    lock.
     """
     saved: SavedPhoto | None = None
     if photo is not None and clean is not None:
@@ -289,7 +375,14 @@ def store_report(
     service = new.service
     publication = "published" if settings.publish_reports == "immediately" else "pending"
     try:
-        with session_scope(engine) as session:
+        with _WRITERS.slot(engine), session_scope(engine) as session:
+            first = store.find_report_by_key(session, key) if key is not None else None
+            if first is not None:  # a retry: the report its first POST stored
+                if saved is not None:
+                    remove_photo(saved, media_dir=settings.media_path)
+                return first
+            if admit is not None:
+                admit(session)
             report = store.create_report(
                 session,
                 service_code=service.code,

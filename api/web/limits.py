@@ -1,96 +1,111 @@
-"""Abuse controls for posting: a sliding-window rate limiter and the block lists.
+"""Abuse controls for posting: rate limits shared by every server worker, and the block lists.
 
-The limiter counts accepted posts per key (a client address, a ``device_id``) in the last
-``window_s`` seconds, in this process: with several server workers each worker keeps its own
-count, so a client can post up to ``workers × limit`` reports per window; the limits in the
-discovery notes are per worker. Block lists hold client addresses or networks (``ipaddress``
-notation, e.g. ``203.0.113.0/24``) and device ids.
+`PostLimits` counts accepted posts per client address and per ``device_id`` in the database
+(`gomrac.geo.store.rate_limit_hit`, table ``rate_limit``): every worker of a server, and every
+server on the same database, counts in the same rows, so the limits in the discovery notes hold
+for the whole service. A key's window opens at its first accepted post and lasts
+``GOMRAC_POST_LIMIT_WINDOW_S``; the hit is counted in the transaction that stores the report,
+so a refused or failed post counts nothing. Windows are wall-clock seconds: servers sharing a
+database keep their clocks in step (NTP). Block lists hold client addresses or networks
+(``ipaddress`` notation, e.g. ``203.0.113.0/24``) and device ids.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import math
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-_MAX_KEYS: Final = 100_000  # beyond this the emptiest keys are forgotten
+from starlette.exceptions import HTTPException
+
+from gomrac.geo import store
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+PRUNE_EVERY: Final = 1000  # accepted posts of a process between deletions of expired windows
 
 
-class RateLimiter:
+class PostLimits:
     """
-    At most `limit` hits per key in any `window_s` seconds (a sliding window).
+    At most `per_client` posts per client address and `per_device` per device in a window.
 
     Parameters
     ----------
-    limit
-        Hits allowed per window; 0 allows everything.
+    per_client, per_device
+        Posts allowed per window; 0 allows everything.
     window_s
         Window length in seconds.
     clock
-        Monotonic seconds (tests pass their own).
-
-    Examples
-    --------
-    >>> now = [0.0]
-    >>> limiter = RateLimiter(limit=2, window_s=60, clock=lambda: now[0])
-    >>> limiter.hit("a"), limiter.hit("a"), limiter.hit("a")
-    (None, None, 60)
-    >>> now[0] = 30.5
-    >>> limiter.retry_after("a")
-    30
+        Seconds since the epoch (tests pass their own).
     """
 
     def __init__(
-        self, *, limit: int, window_s: float, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        per_client: int,
+        per_device: int,
+        window_s: float,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.limit = limit
+        self.per_client = per_client
+        self.per_device = per_device
         self.window_s = window_s
         self._clock = clock
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        self._accepted = itertools.count(1)
 
-    def _prune(self, key: str, now: float) -> deque[float]:
-        hits = self._hits.get(key)
-        if hits is None:
-            hits = self._hits[key] = deque()
-        while hits and hits[0] <= now - self.window_s:
-            hits.popleft()
-        return hits
+    @property
+    def active(self) -> bool:
+        """Whether any limit is set."""
+        return self.per_client > 0 or self.per_device > 0
 
-    def retry_after(self, key: str) -> int | None:
-        """Whole seconds until `key` may hit again, or None when it may now."""
-        if self.limit <= 0:
-            return None
-        with self._lock:
-            now = self._clock()
-            hits = self._prune(key, now)
-            if len(hits) < self.limit:
-                return None
-            return max(1, math.ceil(hits[0] + self.window_s - now))
+    def _keys(self, client: str, device: str | None) -> list[tuple[str, str, int]]:
+        keys = [("client", client[:200], self.per_client)]
+        if device is not None:
+            keys.append(("device", device[:200], self.per_device))
+        return [k for k in keys if k[2] > 0]
 
-    def hit(self, key: str) -> int | None:
-        """Record a hit for `key` if allowed (None); otherwise the seconds to wait."""
-        if self.limit <= 0:
-            return None
-        with self._lock:
-            now = self._clock()
-            hits = self._prune(key, now)
-            if len(hits) >= self.limit:
-                return max(1, math.ceil(hits[0] + self.window_s - now))
-            if len(self._hits) > _MAX_KEYS:
-                self._forget(now)
-            hits.append(now)
-            return None
+    def wait(self, session: Session, client: str, device: str | None) -> int | None:
+        """Whole seconds until this client and device may post, or None (reads only)."""
+        now = self._clock()
+        waits = [
+            store.rate_limit_wait(
+                session, scope=scope, key=key, limit=limit, window_s=self.window_s, now=now
+            )
+            for scope, key, limit in self._keys(client, device)
+        ]
+        return _whole_seconds(max((w for w in waits if w is not None), default=None))
 
-    def _forget(self, now: float) -> None:
-        for key in list(self._hits):
-            hits = self._prune(key, now)
-            if not hits:
-                del self._hits[key]
+    def hit(self, session: Session, client: str, device: str | None) -> int | None:
+        """
+        Count a post of this client and device in `session`'s transaction, if allowed.
+
+        Returns None when both limits allow it, else the whole seconds to wait; the caller then
+        rolls the transaction back (a key counted before the refusing one is not kept).
+        """
+        now = self._clock()
+        for scope, key, limit in self._keys(client, device):
+            wait = store.rate_limit_hit(
+                session, scope=scope, key=key, limit=limit, window_s=self.window_s, now=now
+            )
+            if wait is not None:
+                return _whole_seconds(wait)
+        if self.active and next(self._accepted) % PRUNE_EVERY == 0:
+            store.prune_rate_limits(session, before=now - self.window_s)
+        return None
+
+
+def _whole_seconds(wait: float | None) -> int | None:
+    return None if wait is None else max(1, math.ceil(wait))
+
+
+def too_many_posts(wait: int) -> HTTPException:
+    """Return the 429 answer (with ``Retry-After``) of a post over the limits."""
+    msg = f"too many reports from this client or device; try again in {wait} s"
+    return HTTPException(status_code=429, detail=msg, headers={"Retry-After": str(wait)})
 
 
 class BlockList:

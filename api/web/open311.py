@@ -41,6 +41,16 @@ Deviations and extensions, on purpose:
   retried POST answer the first report; the key is also the report's ``token``.
 * Paging: ``page`` (from 1) and ``page_size`` (default ``GOMRAC_OPEN311_PAGE_SIZE``, at most
   ``GOMRAC_OPEN311_MAX_PAGE_SIZE``); the total is in the ``X-Total-Count`` header.
+* The public list is cacheable (``Cache-Control: public, max-age=10``, ``ETag``,
+  ``Last-Modified``, 304 to a client holding the current copy) and each server worker keeps
+  its rendered pages (`gomrac.api.web.pagecache`): a change made through the worker shows at
+  once, one made through another worker within ``LIST_FRESH_S``. Pages are rendered by at most
+  ``LIST_RENDERS`` requests at once per worker, reading beside the writer (SQLite's WAL
+  snapshot), so reads never hold the threads, connections or lock that posts need; while a
+  worker has posts in progress it answers at most ``READS_WHILE_POSTING`` list reads a second.
+* Posts: the report, its idempotency key and the posting limits' counts (shared by every
+  worker through the database, see `gomrac.api.web.limits`) are one transaction; a worker runs
+  a few of them at once (`gomrac.api.web.intake.WRITERS_PER_PROCESS`) and queues the others.
 * Every request object carries ``extended_attributes`` (workflow status, duplicate link, ward
   code, attribute answers, whether it has a photo, publication state); ``status`` stays
   ``open``/``closed`` on the wire and ``status_notes`` reads ``"<workflow_status>: <note>"``.
@@ -55,15 +65,21 @@ ward office and never returned, except ``account_id`` in the POST answer as the 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email.utils
 import hashlib
+import itertools
 import logging
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -72,7 +88,8 @@ from gomrac.api.web import intake
 from gomrac.api.web.catalogue import catalogue
 from gomrac.api.web.deps import ClientDep, SettingsDep
 from gomrac.api.web.formats import FORMATS, JSON_MEDIA_TYPE, XML_MEDIA_TYPE, Format, answer
-from gomrac.api.web.limits import BlockList, RateLimiter
+from gomrac.api.web.limits import BlockList, PostLimits, too_many_posts
+from gomrac.api.web.pagecache import PageCache, WriteGeneration
 from gomrac.api.web.photos import (
     PHOTO_EXT,
     PHOTO_TYPE_BY_EXT,
@@ -91,11 +108,13 @@ from gomrac.api.web.schemas import (
     TokenAnswer,
     post_form_schema,
 )
-from gomrac.geo.db import session_scope
-from gomrac.geo.lookup import ward_at, ward_index
+from gomrac.geo.db import READ_ONLY, session_scope
+from gomrac.geo.lookup import WardRef, ward_at, ward_index
 from gomrac.geo.models import OPEN311_STATUSES, Report
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from gomrac.geo.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -106,6 +125,9 @@ SPEC_URL: Final = "http://wiki.open311.org/GeoReport_v2"
 MAX_DATE_SPAN: Final = dt.timedelta(days=90)
 MAX_PAGE: Final = 10_000
 LIST_CACHE_S: Final = 10  # shared caches may serve the public list this long
+LIST_FRESH_S: Final = 1.0  # another worker's change shows in a worker's list within this time
+LIST_RENDERS: Final = 2  # list pages a worker renders at once (more reads wait, posts do not)
+READS_WHILE_POSTING: Final = 50  # list answers a second per worker while it has posts to do
 _PHOTO_CACHE_S: Final = 3600  # a withdrawn photo leaves shared caches within the hour
 _XML: Final = XML_MEDIA_TYPE.split(";")[0]
 
@@ -135,16 +157,55 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return out
 
 
-def _limits(request: Request) -> tuple[RateLimiter, RateLimiter, BlockList]:
+class _Posting:
+    """Posts in progress in this worker, and the pace of list reads while there are any.
+
+    Each list answer, even from the cache, costs the worker about as much processor time as a
+    seventh of a post; readers looping as fast as answers come would take most of it. While
+    posts are in progress the worker answers at most `READS_WHILE_POSTING` list reads a second
+    (in arrival order; the others wait, holding no thread and no connection to the database).
+    Only the event loop's thread uses it.
+    """
+
+    def __init__(
+        self,
+        *,
+        reads_per_s: float = READS_WHILE_POSTING,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.in_progress = 0
+        self.reads_per_s = reads_per_s
+        self._clock = clock
+        self._sleep = sleep
+        self._next_read = -float("inf")
+
+    async def read_turn(self) -> None:
+        """Wait for this read's turn when posts are in progress."""
+        if self.in_progress == 0:
+            return
+        now = self._clock()
+        turn = max(now, self._next_read)
+        self._next_read = turn + 1 / self.reads_per_s
+        if turn > now:
+            await self._sleep(turn - now)
+
+
+POSTING: Final = _Posting()
+
+
+def _limits(request: Request) -> tuple[PostLimits, BlockList]:
     state = request.app.state
-    return state.post_limit_client, state.post_limit_device, state.block_list
+    return state.post_limits, state.block_list
 
 
 def install_post_limits(state: Any, settings: Settings) -> None:
-    """Put the posting limiters and the block list of `settings` on the app's state."""
-    window = settings.post_limit_window_s
-    state.post_limit_client = RateLimiter(limit=settings.post_limit, window_s=window)
-    state.post_limit_device = RateLimiter(limit=settings.post_limit_per_device, window_s=window)
+    """Put the posting limits and the block list of `settings` on the app's state."""
+    state.post_limits = PostLimits(
+        per_client=settings.post_limit,
+        per_device=settings.post_limit_per_device,
+        window_s=settings.post_limit_window_s,
+    )
     state.block_list = BlockList(settings.blocked_clients, settings.blocked_devices)
 
 
@@ -159,8 +220,8 @@ def limits_note(settings: Settings) -> str:
     if not parts:
         return "Posting is not rate-limited."
     return (
-        f"Posting is limited to {' and '.join(parts)} every {minutes:g} minutes "
-        "(429 with Retry-After above that)."
+        f"Posting is limited to {' and '.join(parts)} every {minutes:g} minutes, counted "
+        "across all of this service's servers (429 with Retry-After above that)."
     )
 
 
@@ -280,6 +341,16 @@ async def post_request(
     ] = None,
 ) -> Response:
     """Create a report from a form-encoded or multipart (with ``media``) body."""
+    POSTING.in_progress += 1
+    try:
+        return await _post(request, fmt, settings, client, idempotency_key)
+    finally:
+        POSTING.in_progress -= 1
+
+
+async def _post(
+    request: Request, fmt: Format, settings: Settings, client: str, idempotency_key: str | None
+) -> Response:
     content_type = request.headers.get("content-type", "").lower()
     if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         msg = (
@@ -287,19 +358,10 @@ async def post_request(
             "with a photo in 'media'"
         )
         raise ValidationError(msg)
-    by_client, by_device, blocked = _limits(request)
+    limits, blocked = _limits(request)
     if blocked.blocks_client(client):
         log.warning("Open311: POST from blocked client %s refused", client)
         raise HTTPException(status_code=403, detail="this client may not post reports")
-    try:
-        await run_in_threadpool(ward_index, settings=settings)
-    except DataNotFoundError as exc:  # a server set-up problem: the path goes to the log only
-        log.error("Open311: %s", exc)
-        msg = (
-            "reports cannot be placed now: the server's ward boundaries are missing "
-            "(GOMRAC_DATA_DIR); try again later"
-        )
-        raise HTTPException(status_code=503, detail=msg) from None
     async with request.form(max_files=1, max_fields=100) as form:
         new = intake.parse_post(form, settings)
         key = intake.idempotency_key(idempotency_key, form)
@@ -309,29 +371,61 @@ async def post_request(
         log.warning("Open311: POST from blocked device refused (client %s)", client)
         raise HTTPException(status_code=403, detail="this device may not post reports")
     engine = request.app.state.engine
-    if key is not None:
+    if key is not None and photo is not None:  # a retry's photo is not decoded again
         first = await run_in_threadpool(intake.find_by_key, engine, key)
         if first is not None:
             return answer(fmt, _post_answer(first), root="service_requests")
-    ward = await run_in_threadpool(ward_at, new.point.x, new.point.y, settings=settings)
+    ward = await run_in_threadpool(_place, new.point.x, new.point.y, settings)
     if isinstance(ward, str):
         raise ValidationError(ward)
-    waits = [by_client.retry_after(client)]
-    if device is not None:
-        waits.append(by_device.retry_after(device))
-    wait = max((w for w in waits if w is not None), default=None)
-    clean: bytes | None = None
-    if wait is None:  # checked before the photo is decoded, counted once it decoded
-        clean = await run_in_threadpool(strip_metadata, photo) if photo is not None else None
-        wait = by_client.hit(client) or (by_device.hit(device) if device is not None else None)
-    if wait is not None:
-        log.info("Open311: POST from %s over the limit; retry in %d s", client, wait)
-        msg = f"too many reports from this client or device; try again in {wait} s"
-        raise HTTPException(status_code=429, detail=msg, headers={"Retry-After": str(wait)})
+    if photo is not None and limits.active:  # checked before the photo is decoded
+        wait = await run_in_threadpool(_limit_wait, engine, limits, client, device)
+        if wait is not None:
+            log.info("Open311: POST from %s over the limit; retry in %d s", client, wait)
+            raise too_many_posts(wait)
+    clean = await run_in_threadpool(strip_metadata, photo) if photo is not None else None
+
+    def admit(session: Session) -> None:  # counted with the report, in its transaction
+        wait = limits.hit(session, client, device)
+        if wait is not None:
+            log.info("Open311: POST from %s over the limit; retry in %d s", client, wait)
+            raise too_many_posts(wait)
+
     report = await run_in_threadpool(
-        intake.store_report, engine, settings, new, ward, photo, clean=clean, key=key
+        intake.store_report,
+        engine,
+        settings,
+        new,
+        ward,
+        photo,
+        clean=clean,
+        key=key,
+        admit=admit if limits.active else None,
     )
     return answer(fmt, _post_answer(report), root="service_requests")
+
+
+def _no_wards() -> HTTPException:
+    msg = (
+        "reports cannot be placed now: the server's ward boundaries are missing "
+        "(GOMRAC_DATA_DIR); try again later"
+    )
+    return HTTPException(status_code=503, detail=msg)
+
+
+def _place(lon: float, lat: float, settings: Settings) -> WardRef | str:
+    """Return the ward of a point (or why there is none); 503 without ward boundaries."""
+    try:
+        ward_index(settings=settings)
+    except DataNotFoundError as exc:  # a server set-up problem: the path goes to the log only
+        log.error("Open311: %s", exc)
+        raise _no_wards() from None
+    return ward_at(lon, lat, settings=settings)
+
+
+def _limit_wait(engine: Engine, limits: PostLimits, client: str, device: str | None) -> int | None:
+    with session_scope(engine) as session:
+        return limits.wait(session, client, device)
 
 
 def _list_conditions(
@@ -404,10 +498,103 @@ def _not_modified(request: Request, etag: str, last_modified: dt.datetime | None
     return last_modified.replace(microsecond=0) <= client_time
 
 
+@dataclass(frozen=True)
+class ListPage:
+    """A rendered page of the public list, as the cache keeps it."""
+
+    body: bytes
+    media_type: str
+    etag: str
+    last_modified: dt.datetime | None
+    total: int
+
+
+REPORT_WRITES: Final = WriteGeneration()  # this process's committed changes of reports
+_CHANGED: Final = "gomrac_reports_changed"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_report_changes(session: Session, _context: Any) -> None:
+    changed = itertools.chain(session.new, session.dirty, session.deleted)
+    if any(isinstance(obj, Report) for obj in changed):
+        session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _count_report_changes(session: Session) -> None:
+    if session.info.pop(_CHANGED, False):
+        REPORT_WRITES.bump()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_report_changes(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
+
+
+def _list_cache(request: Request) -> PageCache[ListPage]:
+    state = request.app.state
+    cache: PageCache[ListPage] | None = getattr(state, "list_cache", None)
+    if cache is None:
+        cache = state.list_cache = PageCache(
+            REPORT_WRITES, fresh_s=LIST_FRESH_S, renders=LIST_RENDERS
+        )
+    return cache
+
+
+def _reader(request: Request) -> Engine:
+    """Return the app's engine for reads only (SQLite: beside the writer, not after it)."""
+    state = request.app.state
+    reader: Engine | None = getattr(state, "read_engine", None)
+    if reader is None:
+        reader = state.read_engine = state.engine.execution_options(**{READ_ONLY: True})
+    return reader
+
+
+def _reports_version(engine: Engine) -> Hashable:
+    """Count and latest ``updated_datetime`` of all reports: every change moves one of them."""
+    with session_scope(engine) as session:
+        row = session.execute(
+            select(func.count(), func.max(Report.updated_datetime)).select_from(Report)
+        ).one()
+    return (int(row[0]), row[1])
+
+
+def _render_list(
+    request: Request, settings: Settings, fmt: Format, query: _ListQuery, size: int
+) -> ListPage:
+    conditions = _list_conditions(settings, *query[:5])
+    page = query[5]
+    with session_scope(_reader(request)) as session:
+        total = session.scalar(select(func.count()).select_from(Report).where(*conditions)) or 0
+        stmt = (
+            select(Report)
+            .where(*conditions)
+            .order_by(Report.requested_datetime.desc(), Report.id.desc())
+            .offset((page - 1) * size)
+            .limit(size)
+        )
+        reports = list(session.scalars(stmt))
+    # written after the session closed: on SQLite the query's lock is not held meanwhile
+    body = [service_request(r, request, settings).model_dump() for r in reports]
+    response = answer(fmt, body, root="service_requests")
+    content = bytes(response.body)
+    etag = '"' + hashlib.sha256(content + str(total).encode()).hexdigest()[:32] + '"'
+    return ListPage(
+        body=content,
+        media_type=str(response.media_type),
+        etag=etag,
+        last_modified=max((r.updated_datetime for r in reports), default=None),
+        total=total,
+    )
+
+
+_ListQuery = tuple[str | None, str | None, str | None, str | None, str | None, int]
+
+
 @router.get(
     "/requests.{fmt}", response_model=list[ServiceRequest], responses=_errors(304, 400, 404)
 )
-def get_requests(
+async def get_requests(
     request: Request,
     fmt: Format,
     settings: SettingsDep,
@@ -420,44 +607,40 @@ def get_requests(
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
-    """Search published reports with the spec's filters; newest first, paged."""
+    """
+    Search published reports with the spec's filters; newest first, paged.
+
+    Answers come from the process's cache of rendered pages (`gomrac.api.web.pagecache`)
+    while no report changed; ``If-None-Match`` / ``If-Modified-Since`` get 304.
+    """
     _check_jurisdiction(settings, jurisdiction_id)
     cap = settings.open311_max_page_size
     size = min(settings.open311_page_size, cap) if page_size is None else page_size
     if not 1 <= size <= cap:
         msg = f"page_size must be between 1 and {cap}"
         raise ValidationError(msg)
-    conditions = _list_conditions(
-        settings, service_request_id, service_code, start_date, end_date, status
+    query: _ListQuery = (service_request_id, service_code, start_date, end_date, status, page)
+    _list_conditions(settings, *query[:5])  # a bad query is refused before the cache
+    await POSTING.read_turn()
+    engine = _reader(request)
+    listed = await _list_cache(request).get(
+        (fmt.value, str(request.base_url), size, *query),
+        lambda: _reports_version(engine),
+        lambda: _render_list(request, settings, fmt, query, size),
     )
-    with session_scope(request.app.state.engine) as session:
-        total = session.scalar(select(func.count()).select_from(Report).where(*conditions)) or 0
-        stmt = (
-            select(Report)
-            .where(*conditions)
-            .order_by(Report.requested_datetime.desc(), Report.id.desc())
-            .offset((page - 1) * size)
-            .limit(size)
-        )
-        reports = list(session.scalars(stmt))
-        body = [service_request(r, request, settings).model_dump() for r in reports]
-    last_modified = max((r.updated_datetime for r in reports), default=None)
-    response = answer(fmt, body, root="service_requests")
-    etag = '"' + hashlib.sha256(bytes(response.body) + str(total).encode()).hexdigest()[:32] + '"'
     headers = {
-        "X-Total-Count": str(total),
-        "ETag": etag,
+        "X-Total-Count": str(listed.total),
+        "ETag": listed.etag,
         "Cache-Control": f"public, max-age={LIST_CACHE_S}",
         "Vary": "Accept-Encoding",
     }
-    if last_modified is not None:
+    if listed.last_modified is not None:
         headers["Last-Modified"] = email.utils.format_datetime(
-            last_modified.astimezone(dt.UTC), usegmt=True
+            listed.last_modified.astimezone(dt.UTC), usegmt=True
         )
-    if _not_modified(request, etag, last_modified):
+    if _not_modified(request, listed.etag, listed.last_modified):
         return Response(status_code=304, headers=headers)
-    response.headers.update(headers)
-    return response
+    return Response(listed.body, media_type=listed.media_type, headers=headers)
 
 
 def _not_found(service_request_id: str) -> HTTPException:

@@ -1,15 +1,21 @@
-"""Abuse controls: posting limits per client and per device (429 with Retry-After), block
-lists (403), the limits stated in discovery, and CORS for browser apps on other sites."""
+"""Abuse controls: posting limits per client and per device (429 with Retry-After), shared by
+every server on the database, block lists (403), the limits stated in discovery, and CORS for
+browser apps on other sites."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import pytest
+from sqlalchemy import func, select
 
 from gomrac.api.main import create_app
-from gomrac.api.web.limits import BlockList, RateLimiter
+from gomrac.api.web.limits import BlockList, PostLimits
+from gomrac.geo.db import init_db, make_engine, session_scope
+from gomrac.geo.models import RateLimit, Report
 from gomrac.geo.settings import Settings
 
 LE_CHAN = (20.8378, 106.6854)
@@ -102,19 +108,85 @@ def test_block__client_403(api_settings: Settings, count_reports: Any) -> None:
     assert count_reports() == 0
 
 
-def test_rate_limiter__sliding_window() -> None:
-    """Hits older than the window no longer count; the wait is until the oldest leaves."""
-    now = [100.0]
-    limiter = RateLimiter(limit=2, window_s=60, clock=lambda: now[0])
-    assert limiter.hit("a") is None
-    now[0] = 130.0
-    assert limiter.hit("a") is None
-    assert limiter.hit("a") == 30
-    assert limiter.hit("b") is None  # keys are separate
-    now[0] = 160.0
-    assert limiter.hit("a") is None  # the first hit left the window
-    assert limiter.hit("a") == 30
-    assert RateLimiter(limit=0, window_s=60).hit("a") is None  # 0: no limit
+def test_post_limits__window_in_the_database(api_settings: Settings) -> None:
+    """A key's window opens at its first accepted hit; the wait is until it ends; a refused
+    device rolls back with the client's count; 0 means no limit."""
+    engine = make_engine(api_settings.database_url)
+    init_db(engine)
+    now = [1_000.0]
+    limits = PostLimits(per_client=2, per_device=1, window_s=60, clock=lambda: now[0])
+    try:
+        with session_scope(engine) as session:
+            assert limits.hit(session, "192.0.2.1", None) is None
+        now[0] = 1_030.5
+        with session_scope(engine) as session:
+            assert limits.hit(session, "192.0.2.1", None) is None
+            assert limits.hit(session, "192.0.2.1", None) == 30  # 29.5 s, rounded up
+            assert limits.wait(session, "192.0.2.1", None) == 30
+            assert limits.hit(session, "192.0.2.2", None) is None  # keys are separate
+        with session_scope(engine) as session:
+            assert limits.hit(session, "192.0.2.3", "dev-1") is None
+            assert limits.hit(session, "192.0.2.3", "dev-1") == 60  # the device's limit
+            session.rollback()  # as the refused post's transaction is
+        with session_scope(engine) as session:
+            hits = session.scalar(select(RateLimit.hits).where(RateLimit.key == "192.0.2.3"))
+            assert hits is None  # nothing of the refused transaction was kept
+        now[0] = 1_060.0  # the first window has ended: a new one opens
+        with session_scope(engine) as session:
+            assert limits.wait(session, "192.0.2.1", None) is None
+            assert limits.hit(session, "192.0.2.1", None) is None
+            row = session.get(RateLimit, ("client", "192.0.2.1"))
+            assert row is not None and (row.window_start, row.hits) == (1_060.0, 1)
+        unlimited = PostLimits(per_client=0, per_device=0, window_s=60)
+        with session_scope(engine) as session:
+            assert not unlimited.active
+            assert all(unlimited.hit(session, "192.0.2.1", "d") is None for _ in range(5))
+    finally:
+        engine.dispose()
+
+
+def test_limit__two_servers_share_one_limit(start_server: Any, db_url: str) -> None:
+    """Two server processes on one database accept 5 posts of one client in all, not 5 each:
+    24 concurrent posts spread over both get 5 answers 200 and 19 answers 429 with Retry-After,
+    and 5 reports are stored."""
+    env = {"post_limit": "5", "post_limit_per_device": "0", "post_limit_window_s": "600"}
+    servers = [start_server(**env), start_server(**env)]
+
+    def post(i: int) -> httpx.Response:
+        form = {**FORM, "lat": f"{LE_CHAN[0] + i * 1e-4:.6f}"}
+        url = f"{servers[i % 2].base}/open311/v2/requests.json"
+        return httpx.post(url, data=form, timeout=60)
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(post, range(24)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200] * 5 + [429] * 19
+    waits = [int(a.headers["retry-after"]) for a in answers if a.status_code == 429]
+    assert all(1 <= w <= 600 for w in waits)
+    engine = make_engine(db_url)
+    try:
+        with session_scope(engine) as session:
+            assert session.scalar(select(func.count()).select_from(Report)) == 5
+            assert session.scalar(select(RateLimit.hits).where(RateLimit.scope == "client")) == 5
+    finally:
+        engine.dispose()
+
+
+def test_limit__two_apps_answer_429_after_the_shared_limit(api_settings: Settings) -> None:
+    """Two app instances on one database: posts alternate between them; the 4th in all is
+    refused by whichever app gets it, with the Retry-After of the window both share."""
+    from fastapi.testclient import TestClient  # imported quietly by conftest
+
+    settings = api_settings.model_copy(update={"post_limit": 3, "post_limit_per_device": 0})
+    with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
+        codes = [
+            c.post("/open311/v2/requests.json", data=FORM).status_code
+            for c in (one, two, one, two, one)
+        ]
+        assert codes == [200, 200, 200, 429, 429]
+        refused = two.post("/open311/v2/requests.xml", data=FORM)
+        assert refused.status_code == 429
+        assert 590 <= int(refused.headers["retry-after"]) <= 600
 
 
 def test_discovery__states_the_limits(limited: Any) -> None:
@@ -122,7 +194,8 @@ def test_discovery__states_the_limits(limited: Any) -> None:
     body = limited.get("/open311/v2/discovery.json").json()
     assert body["key_service"] == (
         "No API key is needed to read or to post reports. Posting is limited to 3 reports per "
-        "client address and 2 per device_id every 10 minutes (429 with Retry-After above that)."
+        "client address and 2 per device_id every 10 minutes, counted across all of this "
+        "service's servers (429 with Retry-After above that)."
     )
 
 
