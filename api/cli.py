@@ -84,6 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="trust X-Forwarded-For from the local reverse proxy (client addresses for limits)",
     )
 
+    p = sub.add_parser(
+        "worker",
+        help="run background plan jobs from the PostgreSQL queue (on this or another machine)",
+    )
+    p.add_argument("--database-url", help="else GOMRAC_DATABASE_URL (PostgreSQL)")
+    p.add_argument("--name", help="the worker's name in the runs it records (else host:pid)")
+    p.add_argument("--concurrency", type=int, default=1, help="plans run at once")
+    p.add_argument(
+        "--once", action="store_true", help="run the queued jobs, then stop (batch mode)"
+    )
+
     users = sub.add_parser("users", help="staff accounts").add_subparsers(dest="sub", required=True)
     p = users.add_parser("add", help="create a staff account (the password is read from stdin)")
     p.add_argument("username")
@@ -228,6 +239,21 @@ def _register_plan(app: Any, ward: str, settings: Settings) -> None:
     key = SAMPLE_KEY if is_sample else str(data.area.code)
     register_plan(app, key, plan, week_dir=out / "week")
     sys.stderr.write(f"gomrac: pages at /{'sample' if is_sample else 'wards/' + key}\n")
+
+
+@command("worker")
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from gomrac.api.jobs import conninfo, run_worker
+
+    if args.concurrency < 1:
+        msg = "--concurrency must be at least 1"
+        raise ValidationError(msg)
+    if args.database_url:
+        settings = settings.model_copy(update={"database_url": args.database_url})
+    conninfo(settings.database_url)  # PostgreSQL only: say so before anything starts
+    sys.stderr.write(f"gomrac: plan worker, files in {settings.plans_path}; stop with Ctrl+C\n")
+    run_worker(settings, wait=not args.once, name=args.name, concurrency=args.concurrency)
+    return 0
 
 
 @command("users add")

@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gomrac.analysis.errors import ConfigError, DataNotFoundError
 from gomrac.api.errors import error_response_for, install_exception_handlers
-from gomrac.api.web import auth, layers, open311, pages, staff
+from gomrac.api.web import auth, layers, open311, pages, plans, staff
 from gomrac.geo.db import init_db, make_engine
 from gomrac.geo.lookup import ward_index
 from gomrac.geo.settings import Settings, settings_from_env
@@ -154,11 +154,13 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(init_db, engine)
+        _app.state.plan_queue.start()  # SpatiaLite: the thread that runs plan jobs
         try:
             await run_in_threadpool(ward_index, settings=settings)
         except DataNotFoundError as exc:  # the API still serves reads; POST will say why
             log.warning("Open311 intake cannot check locations: %s", exc)
         yield
+        await run_in_threadpool(_app.state.plan_queue.close)
         engine.dispose()
 
     app = FastAPI(
@@ -169,6 +171,7 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.plan_queue = plans.make_queue(engine, settings)
     try:
         open311.install_post_limits(app.state, settings)
     except ValueError as exc:
@@ -190,6 +193,7 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     app.include_router(staff.router)
     app.include_router(layers.router)
     app.include_router(pages.router)
+    app.include_router(plans.router)
     # the pages' own JavaScript and CSS, Leaflet included: nothing is loaded from another host
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     for router in routers:

@@ -197,9 +197,11 @@ def write_plan(plan: WardPlan, out: Path) -> dict[str, Any]:
     maps.add_points(
         m,
         cams,
-        name="Camera hiện có – SYNTHETIC (existing cameras)",
+        name="Camera hiện có – SYNTHETIC (existing cameras)"
+        if "existing cameras" in plan.synthetic_layers
+        else "Camera hiện có (existing cameras)",
         color="#7f7f7f",
-        popup_cols=["kind", "owner"],
+        popup_cols=["camera_kind", "name"],
         radius=5,
         show=False,
     )

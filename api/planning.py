@@ -32,6 +32,8 @@ from gomrac.analysis.siting import SitingRules
 from gomrac.api.pipeline import HANOI_SAMPLE, WardData, load_ward_data, ward_summary
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import geopandas as gpd
 
     from gomrac.analysis.routing import Fleet
@@ -61,6 +63,8 @@ class PlanOptions:
     seed: int | None = None
     reports: str = "synthetic"  # a reports file, "db", or "synthetic" (labelled)
     existing_points: gpd.GeoDataFrame | None = None  # EPSG:4326, validated against the ward
+    # the ward's cameras (EPSG:4326, ``camera_kind`` fixed/security); None: labelled demo ones
+    existing_cameras: gpd.GeoDataFrame | None = None
     streams: StreamSet | None = None  # the stream definitions (else the packaged defaults)
     fleet: Fleet | None = None  # each stream's vehicle types (else one compactor type)
     garage_lonlat: tuple[float, float] | None = None  # else the residual-waste facility
@@ -195,11 +199,14 @@ def plan_ward(
     settings: Settings,
     options: PlanOptions | None = None,
     is_sample: bool = False,
+    on_stage: Callable[[str, float], None] | None = None,
 ) -> WardPlan:
     """Plan one area end to end: points, the weekly service plan, hotspots and cameras.
 
     Reports and existing cameras with no public source come from the scenario generator when
-    none are given, and are named in `WardPlan.synthetic_layers`.
+    none are given, and are named in `WardPlan.synthetic_layers`. `on_stage` is called with
+    each step's name (``points``, ``week``, ``hotspots``, ``cameras``) and the share of the plan
+    done before it; an exception it raises stops the plan there (how a job is cancelled).
     """
     from gomrac.api.points import PointsParams, plan_points
     from gomrac.api.weekly import WeekParams, assignment_from_points_plan, plan_week
@@ -208,6 +215,8 @@ def plan_ward(
     options = options or PlanOptions()
     limit, seed = options.time_limit(settings), options.seed_of(settings)
     label = data.area.name + (f" — {SAMPLE_LABEL}" if is_sample else "")
+    stage = on_stage or _no_stage
+    stage("points", 0.0)
     points = plan_points(
         data,
         existing=options.existing_points,
@@ -218,6 +227,7 @@ def plan_ward(
         ),
     )
     served = _served_points(points)
+    stage("week", 0.3)
     week = plan_week(
         data,
         served,
@@ -230,8 +240,12 @@ def plan_ward(
         seed=seed,
     )
     return _surveillance(
-        data, settings, options, label, is_sample, points, week, served, limit, seed
+        data, settings, options, label, is_sample, points, week, served, limit, seed, stage
     )
+
+
+def _no_stage(_name: str, _done: float) -> None:
+    """Report nothing (`plan_ward` without `on_stage`)."""
 
 
 def _surveillance(
@@ -245,6 +259,7 @@ def _surveillance(
     served: gpd.GeoDataFrame,
     limit: float,
     seed: int,
+    stage: Callable[[str, float], None] = _no_stage,
 ) -> WardPlan:
     """Hotspots and cameras of a ward plan (its last two steps)."""
     from gomrac.api.surveillance import (
@@ -255,14 +270,21 @@ def _surveillance(
     )
 
     synthetic: list[str] = []
+    stage("hotspots", 0.7)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntheticDataWarning)
         reports = load_reports(data, options.reports, seed=seed, database_url=settings.database_url)
         if reports.synthetic:
             synthetic.append("dumping reports")
         hotspots = analyse_hotspots(data, reports)
-        existing_cameras = demo_existing_cameras(data, seed=seed)
-        synthetic.append("existing cameras")
+        if options.existing_cameras is not None:
+            existing_cameras = options.existing_cameras
+            if "synthetic" in existing_cameras and existing_cameras["synthetic"].any():
+                synthetic.append("existing cameras")
+        else:
+            existing_cameras = demo_existing_cameras(data, seed=seed)
+            synthetic.append("existing cameras")
+        stage("cameras", 0.8)
         cameras = plan_cameras(
             data,
             hotspots,
@@ -306,7 +328,11 @@ def summarise(plan: WardPlan) -> dict[str, Any]:
 
 
 def _served_points(points: PointsPlan) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+    import pandas as pd
+
     served = points.proposed
     if points.existing is not None and len(points.existing):
-        served = points.existing.assign(status="existing")._append(served, ignore_index=True)
+        existing = points.existing.assign(status="existing").to_crs(served.crs)
+        served = gpd.GeoDataFrame(pd.concat([existing, served], ignore_index=True), crs=served.crs)
     return served.to_crs(4326)
