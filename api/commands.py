@@ -138,6 +138,16 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--database-url")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("scorecard", help="a ward's 2030 scorecard report (PDF and/or HTML)")
+    p.add_argument("ward", help="ward or commune name")
+    p.add_argument("--pdf", type=Path, help="write the report as PDF to this file")
+    p.add_argument("--html", type=Path, help="write the report as HTML to this file")
+    p.add_argument("--freq", choices=["month", "quarter"], default="month")
+    p.add_argument("--lang", choices=["vi", "en"], default="vi")
+    p.add_argument("--until", help="the report's last day (YYYY-MM-DD), default today")
+    p.add_argument("--database-url")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("hotspots", help="dumping hotspots from reports")
     area_args(p)
     _report_args(p)
@@ -523,4 +533,42 @@ def _dumps_set(args: argparse.Namespace, settings: Settings) -> int:
         ),
         as_json=args.json,
     )
+    return 0
+
+
+@command("scorecard")
+def _scorecard(args: argparse.Namespace, settings: Settings) -> int:
+    import datetime as dt
+
+    from gomrac.api.layers import migrated_engine
+    from gomrac.api.web.pages import pdf_from_html, report_end, scorecard_report_html
+    from gomrac.geo.wards import find_ward
+
+    if args.pdf is None and args.html is None:
+        msg = "give --pdf FILE and/or --html FILE"
+        raise ValidationError(msg)
+    try:
+        until = dt.date.fromisoformat(args.until) if args.until else None
+    except ValueError:
+        msg = f"--until {args.until!r} is not a date (YYYY-MM-DD)"
+        raise ValidationError(msg) from None
+    area = find_ward(args.ward, settings=settings)
+    with migrated_engine(args.database_url or settings.database_url) as engine:
+        html = scorecard_report_html(
+            title=area.name,
+            key=str(area.code),
+            plan=None,
+            engine=engine,
+            lang=args.lang,
+            freq=args.freq,
+            today=report_end(until),
+        )
+    files = {}
+    if args.html is not None:
+        args.html.write_text(html, encoding="utf-8")
+        files["html"] = str(args.html)
+    if args.pdf is not None:
+        args.pdf.write_bytes(pdf_from_html(html))
+        files["pdf"] = str(args.pdf)
+    emit({"ward": area.name, "code": area.code, "files": files}, as_json=args.json)
     return 0

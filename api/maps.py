@@ -3,23 +3,37 @@
 Every map carries the OSM attribution ("© OpenStreetMap contributors") and, for ward polygons,
 the boundary source's attribution; layers can be switched on and off; labels are Vietnamese with
 English in brackets where useful.
+
+A written map works offline: `finish` copies the scripts and style sheets it needs (Leaflet and
+the plugins its layers use, installed under ``api/static/vendor`` by ``scripts/setup.sh``) into
+``lib/`` beside the HTML file and points the page at them (jQuery too: folium writes pop-ups
+with it); folium's other defaults (Bootstrap, Font Awesome markers) are left out, as no layer
+here uses them. The
+OpenStreetMap raster background is an overlay that is off when the map opens: switched on, it
+needs the internet; the ward's own streets are drawn without it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import json
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
 
 import folium
 import geopandas as gpd
 import numpy as np
 from folium.plugins import HeatMap, MarkerCluster
 
+from gomrac.analysis.errors import DataNotFoundError
 from gomrac.geo.crs import WGS84
 from gomrac.geo.network import edges_gdf
 from gomrac.geo.osm import OSM_ATTRIBUTION
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from collections.abc import Iterator
+
+    from branca.element import Element
 
     from gomrac.api.pipeline import WardData
 
@@ -45,7 +59,15 @@ def base_map(data: WardData, *, title: str | None = None) -> folium.Map:
     area = data.area
     c = area.geometry.representative_point()
     m = folium.Map(location=[c.y, c.x], zoom_start=15, tiles=None, control_scale=True)
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=OSM_TILES_ATTR).add_to(m)
+    # no background tiles set the map's deepest zoom, and clustered markers need one
+    m.options["max_zoom"] = 19
+    folium.TileLayer(
+        "OpenStreetMap",
+        name="Nền OpenStreetMap – cần Internet (background, needs internet)",
+        attr=OSM_TILES_ATTR,
+        overlay=True,
+        show=False,
+    ).add_to(m)
     m.fit_bounds(
         [
             [area.geometry.bounds[1], area.geometry.bounds[0]],
@@ -110,24 +132,29 @@ def _roads(m: folium.Map, data: WardData) -> None:
 
 
 def _sites(m: folium.Map, data: WardData) -> None:
-    icons = {
-        "schools": ("Trường học (schools)", "blue", "graduation-cap"),
-        "kindergartens": ("Mầm non (kindergartens)", "lightblue", "child"),
-        "markets": ("Chợ (markets)", "orange", "shopping-cart"),
-        "hospitals": ("Y tế (hospitals, clinics)", "red", "plus"),
-        "worship": ("Cơ sở tôn giáo (worship)", "purple", "star"),
+    sites = {
+        "schools": ("Trường học (schools)", "#1f77b4"),
+        "kindergartens": ("Mầm non (kindergartens)", "#6baed6"),
+        "markets": ("Chợ (markets)", "#ff7f0e"),
+        "hospitals": ("Y tế (hospitals, clinics)", "#d62728"),
+        "worship": ("Cơ sở tôn giáo (worship)", "#9467bd"),
     }
-    for layer, (label, color, icon) in icons.items():
+    for layer, (label, color) in sites.items():
         gdf = data.features.layers.get(layer)
         if gdf is None or gdf.empty:
             continue
         fg = folium.FeatureGroup(name=label, show=False)
         for _, row in gdf.iterrows():
             p = row.geometry.representative_point()
-            folium.Marker(
+            folium.CircleMarker(
                 [p.y, p.x],
+                radius=6,
+                color="#ffffff",
+                weight=1.5,
+                fill=True,
+                fill_color=color,
+                fill_opacity=0.95,
                 tooltip=str(row.get("name") or label),
-                icon=folium.Icon(color=color, icon=icon, prefix="fa"),
             ).add_to(fg)
         fg.add_to(m)
     water = data.features.layers.get("water")
@@ -145,13 +172,19 @@ def _sites(m: folium.Map, data: WardData) -> None:
     if len(data.facilities):
         fg = folium.FeatureGroup(name="Cơ sở xử lý (waste facilities)", show=True)
         for _, row in data.facilities.iterrows():
-            folium.Marker(
+            folium.RegularPolygonMarker(
                 [row.geometry.y, row.geometry.x],
+                number_of_sides=4,
+                radius=9,
+                color="#ffffff",
+                weight=1.5,
+                fill=True,
+                fill_color="#8b0000",
+                fill_opacity=0.95,
                 popup=folium.Popup(
                     f"<b>{_esc(row['name'])}</b><br>Vị trí: {_esc(row['location_precision'])}",
                     max_width=320,
                 ),
-                icon=folium.Icon(color="darkred", icon="trash", prefix="fa"),
             ).add_to(fg)
         fg.add_to(m)
 
@@ -283,12 +316,139 @@ def add_legend(m: folium.Map, entries: list[tuple[str, str]]) -> None:
     )
 
 
+#: Where ``scripts/setup.sh`` installs Leaflet and its plugins (one folder per npm package).
+VENDOR_DIR: Final = Path(__file__).resolve().parent / "static" / "vendor"
+#: The folder beside a written map that holds its scripts and style sheets.
+LIB_DIR: Final = "lib"
+#: The local copy of each script or style sheet folium's elements ask for, by folium's name:
+#: (vendored package, file); None for those no layer of ours uses, left out of the page.
+LOCAL_ASSETS: Final[dict[str, tuple[str, str] | None]] = {
+    "leaflet": ("leaflet", "leaflet.js"),
+    "leaflet_css": ("leaflet", "leaflet.css"),
+    "markerclusterjs": ("leaflet.markercluster", "leaflet.markercluster.js"),
+    "markerclustercss": ("leaflet.markercluster", "MarkerCluster.css"),
+    "markerclusterdefaultcss": ("leaflet.markercluster", "MarkerCluster.Default.css"),
+    "leaflet-heat.js": ("leaflet.heat", "leaflet-heat.js"),
+    "jquery": ("jquery", "jquery.min.js"),  # folium writes its pop-ups with it
+    "bootstrap": None,
+    "bootstrap_css": None,
+    "glyphicons_css": None,
+    "awesome_markers": None,
+    "awesome_markers_font_css": None,
+    "awesome_markers_css": None,
+    "awesome_rotate_css": None,
+}
+#: What is copied of each vendored package: its files and folders (licence included).
+_PACKAGE_FILES: Final[dict[str, tuple[str, ...]]] = {
+    "leaflet": ("leaflet.js", "leaflet.css", "images", "LICENSE"),
+    "leaflet.markercluster": (
+        "leaflet.markercluster.js",
+        "MarkerCluster.css",
+        "MarkerCluster.Default.css",
+        "MIT-LICENCE.txt",
+    ),
+    "leaflet.heat": ("leaflet-heat.js", "LICENSE"),
+    "jquery": ("jquery.min.js", "LICENSE.txt"),
+}
+
+
 def finish(m: folium.Map, out: Path) -> Path:
-    """Add the layer control and write a standalone HTML file."""
+    """Add the layer control and write a standalone HTML file that works offline.
+
+    The scripts and style sheets the map's elements need are copied into ``lib/`` beside
+    `out` and referenced relatively (`use_local_assets`).
+
+    Raises
+    ------
+    DataNotFoundError
+        If Leaflet or a plugin the map needs is not installed (run ``scripts/setup.sh``).
+    """
     folium.LayerControl(collapsed=False).add_to(m)
+    _figure(m).script.add_child(
+        folium.Element(
+            # the credit in Leaflet's own corner too, whichever layers are on
+            "window.addEventListener('load', function () { "
+            f"{m.get_name()}.attributionControl.addAttribution({_js_string(OSM_ATTRIBUTION)}); "
+            "});"
+        )
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
+    packages = use_local_assets(m)
+    copy_assets(packages, out.parent / LIB_DIR)
     m.save(str(out))
     return out
+
+
+def use_local_assets(m: folium.Map) -> set[str]:
+    """Point every element of `m` at the local copies of its scripts and style sheets.
+
+    Returns
+    -------
+    set of str
+        The vendored packages the map needs (folders of `VENDOR_DIR`).
+
+    Raises
+    ------
+    ValueError
+        If an element asks for a script or style sheet with no local copy in `LOCAL_ASSETS`.
+    """
+    packages: set[str] = set()
+    for element in _elements(m.get_root()):
+        for attr in ("default_js", "default_css"):
+            links = getattr(element, attr, None)
+            if not links:
+                continue
+            local = []
+            for name, url in links:
+                if name not in LOCAL_ASSETS:
+                    msg = (
+                        f"{type(element).__name__} loads {name!r} from {url}: give it a local "
+                        "copy (scripts/setup.sh, then LOCAL_ASSETS in gomrac.api.maps)"
+                    )
+                    raise ValueError(msg)
+                asset = LOCAL_ASSETS[name]
+                if asset is None:
+                    continue
+                package, file = asset
+                packages.add(package)
+                local.append((name, f"{LIB_DIR}/{package}/{file}"))
+            setattr(element, attr, local)
+    return packages
+
+
+def copy_assets(packages: set[str], lib: Path) -> None:
+    """Copy the vendored `packages` into `lib` (one folder each), replacing older copies."""
+    for package in sorted(packages):
+        source = VENDOR_DIR / package
+        names = _PACKAGE_FILES.get(package, ())
+        missing = [n for n in names if not (source / n).exists()]
+        if not names or missing:
+            msg = (
+                f"{package} is not installed under {source} (missing {missing or names}): "
+                "run scripts/setup.sh"
+            )
+            raise DataNotFoundError(msg)
+        target = lib / package
+        target.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            if (source / name).is_dir():
+                shutil.copytree(source / name, target / name, dirs_exist_ok=True)
+            else:
+                shutil.copyfile(source / name, target / name)
+
+
+def _elements(root: Element) -> Iterator[Element]:
+    """Every element of a folium tree, `root` first."""
+    stack = [root]
+    while stack:
+        element = stack.pop()
+        yield element
+        stack.extend(element._children.values())
+
+
+def _js_string(text: str) -> str:
+    """Write `text` as a JavaScript string literal (JSON's, which JavaScript reads)."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _clean(gdf: gpd.GeoDataFrame) -> dict[str, Any]:

@@ -1,11 +1,13 @@
-/* The ward map: layers from /api/layers as GeoJSON, drawn with the app's own Leaflet. */
+/* The ward map: layers from /api/layers, drawn with the app's own Leaflet; the large base layers
+   (streets, buildings) as vector tiles through Leaflet.VectorGrid when the server has it, the
+   others as GeoJSON. */
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("gomrac-config").textContent);
   var lang = config.lang;
   var words = config.words;
   var statusEl = document.getElementById("map-status");
-  var state = { ready: false, layers: {}, truckGroups: {}, visibleTrucks: {} };
+  var state = { ready: false, layers: {}, truckGroups: {}, visibleTrucks: {}, tilesLoaded: {} };
   window.gomracMap = state;
 
   function setStatus(text) { if (statusEl) { statusEl.textContent = text; } }
@@ -115,6 +117,39 @@
     return parent;
   }
 
+  // the large base layers as vector tiles (SVG tiles: clicks go through Leaflet's own events)
+  var TILE_STYLES = {
+    streets: function (props) {
+      var truck = props.access === "truck";
+      return { color: truck ? "#6b6b6b" : "#c4b08a", weight: truck ? 2.5 : 1.2, opacity: 0.9 };
+    },
+    buildings: { color: "#9a8f85", weight: 0.5, fill: true, fillColor: "#cfc6bd", fillOpacity: 0.8 }
+  };
+  function tiled(spec) {
+    return spec.tiles && TILE_STYLES[spec.kind || spec.name] && L.vectorGrid && L.vectorGrid.protobuf;
+  }
+  function tileLayer(spec) {
+    var kind = spec.kind || spec.name;
+    var styles = {};
+    styles[kind] = TILE_STYLES[kind];
+    var interactive = spec.fields.length > 0;
+    var layer = L.vectorGrid.protobuf(spec.tiles, {
+      rendererFactory: L.svg.tile,
+      vectorTileLayerStyles: styles,
+      interactive: interactive,
+      pane: "base",
+      maxZoom: 20,
+      attribution: ""
+    });
+    if (interactive) {
+      layer.on("click", function (e) {
+        L.popup({ maxWidth: 320 }).setLatLng(e.latlng).setContent(popupHtml(spec, e.layer.properties || {})).openOn(map);
+      });
+    }
+    layer.on("load", function () { state.tilesLoaded[spec.name] = (state.tilesLoaded[spec.name] || 0) + 1; });
+    return layer;
+  }
+
   function badge(label) {
     // the full label ("MẪU HÀ NỘI / Hanoi sample") as the tooltip, its half in the page's language
     var synthetic = label.indexOf("SYNTHETIC") === 0;
@@ -177,10 +212,11 @@
     cat.attribution.forEach(function (a) { map.attributionControl.addAttribution(esc(a)); });
     var list = document.createElement("ul");
     return Promise.all(cat.layers.map(function (spec) {
+      if (tiled(spec)) { return { spec: spec, features: null }; }
       return fetchAll(spec.url, []).then(function (features) { return { spec: spec, features: features }; });
     })).then(function (loaded) {
       loaded.forEach(function (item) {
-        var layer = buildLayer(item.spec, item.features);
+        var layer = item.features === null ? tileLayer(item.spec) : buildLayer(item.spec, item.features);
         state.layers[item.spec.name] = layer;
         if (item.spec.shown) { layer.addTo(map); }
         addPanelEntry(list, item.spec, layer);

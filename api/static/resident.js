@@ -125,8 +125,17 @@
       if (answer.ok && answer.body.length && answer.body[0].service_request_id) {
         result.className = "ok";
         result.dataset.requestId = answer.body[0].service_request_id;
+        var notice = answer.body[0].service_notice;
         result.textContent = words.sent + " " + answer.body[0].service_request_id + "." +
-          (answer.body[0].service_notice ? " " + answer.body[0].service_notice : "");
+          (notice ? " " + ((config.notices || {})[notice] || notice) : "");
+        // the page where the resident follows the report
+        var follow = document.createElement("a");
+        follow.id = "follow-link";
+        follow.href = config.follow_url + encodeURIComponent(answer.body[0].service_request_id) +
+          (lang === "vi" ? "" : "?lang=en");
+        follow.textContent = words.follow_link;
+        result.appendChild(document.createElement("br"));
+        result.appendChild(follow);
       } else {
         var why = answer.body && answer.body.length && answer.body[0].description ? answer.body[0].description : "";
         result.className = "error";

@@ -8,6 +8,11 @@ minlat,maxlon,maxlat``), paged by ``page`` (from 1) and ``page_size`` (at most
 `MAX_PAGE_SIZE`). The page's counts and the next page's address are foreign members
 (``numberMatched``, ``numberReturned``, ``next``), as OGC API Features names them.
 
+The large layers (streets, buildings, groups, points, routes) are also served as Mapbox Vector
+Tiles, ``GET /api/layers/{key}/tiles/{layer}/{z}/{x}/{y}.mvt`` (XYZ scheme, Web Mercator; see
+`gomrac.api.web.tiles`): the same features, ids and properties as the GeoJSON, clipped and
+simplified per zoom, with an ``ETag``; an empty tile answers 204, a bad ``z``/``x``/``y`` 400.
+
 The routes and stops layers are those of one service day of the weekly plan
 (`gomrac.analysis.weekly.WeeklyPlan`): ``day`` (0 = Monday, the default) and ``stream``
 (``food``, ``recyclable``, ``residual``; all streams when omitted). Vehicle names are per stream
@@ -20,6 +25,7 @@ database: for now a plan is kept in memory per app (`register_plan`).
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import weakref
@@ -33,10 +39,11 @@ import numpy as np
 import pandas as pd
 import shapely
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from shapely.geometry import box, mapping
 
 from gomrac.analysis.errors import DataNotFoundError, ValidationError
+from gomrac.api.web import tiles
 from gomrac.api.web.schemas import Detail
 from gomrac.geo.crs import WGS84
 from gomrac.geo.network import edges_gdf
@@ -562,16 +569,18 @@ def _cameras(plan: WardPlan, _sel: Selection) -> gpd.GeoDataFrame:
         for n in (proposed["n_targets"] if "n_targets" in proposed else [None] * len(proposed))
     ]
     kinds = existing["camera_kind"] if "camera_kind" in existing else [None] * len(existing)
+    demo = "existing cameras" in plan.synthetic_layers
+    fake = existing["synthetic"].fillna(demo) if "synthetic" in existing else [demo] * len(existing)
     rows += [
         {
             "status": "existing",
-            "status_vi": "hiện có (SYNTHETIC)",
-            "status_en": "existing (SYNTHETIC)",
+            "status_vi": "hiện có (SYNTHETIC)" if bool(f) else "hiện có",
+            "status_en": "existing (SYNTHETIC)" if bool(f) else "existing",
             "targets": None,
             "kind": _CAMERA_KIND_VI.get(str(k), _text(k)),
-            "synthetic": True,
+            "synthetic": bool(f),
         }
-        for k in kinds
+        for k, f in zip(kinds, fake, strict=True)
     ]
     geoms = [*proposed.geometry.to_numpy(), *existing.geometry.to_numpy()]
     return _frame(
@@ -978,7 +987,18 @@ def _entry(
         "shown": spec.shown,
         "count": len(layer_frame(plan, spec.name, stream=sel.stream, day=sel.day)),
         "url": url,
+        "tiles": _tile_url(url, spec.name),
+        "tiles_min_zoom": TILE_MIN_ZOOM.get(spec.name),
     }
+
+
+def _tile_url(geojson_url: str, layer: str) -> str | None:
+    """Return the tile URL template of a layer's GeoJSON URL (same key and query), or None."""
+    if layer not in TILE_MIN_ZOOM:
+        return None
+    path, _, query = geojson_url.partition("?")
+    base = path.rsplit("/", 1)[0]
+    return f"{base}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt" + (f"?{query}" if query else "")
 
 
 def _vehicle_order(v: str) -> tuple[str, int, str]:
@@ -1045,6 +1065,106 @@ def get_layer(
 
     body = feature_collection(gdf, bbox=box_, page=page, page_size=page_size, next_url=next_url)
     return JSONResponse(body, media_type=GEOJSON_MEDIA_TYPE)
+
+
+# --- vector tiles --------------------------------------------------------------------------------
+
+#: The layers also served as Mapbox Vector Tiles, and the least zoom each is drawn from (a tile
+#: of a lower zoom is empty: 204).
+TILE_MIN_ZOOM: Final[dict[str, int]] = {
+    "streets": 12,
+    "buildings": 14,
+    "groups": 12,
+    "points": 12,
+    "routes": 10,
+}
+#: How long browsers and shared caches may keep a tile without asking again (seconds).
+TILE_CACHE_S: Final = 300
+#: Encoded tiles kept per plan (oldest dropped first).
+TILE_CACHE_SIZE: Final = 4096
+
+
+def layer_tile(
+    plan: WardPlan,
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    *,
+    stream: str | None = None,
+    day: int = 0,
+) -> bytes | None:
+    """Return tile `z/x/y` of a plan's layer as a Mapbox Vector Tile, or None when empty.
+
+    The tile holds one layer named `layer`, whose features carry the ids and the (non-null)
+    properties of the GeoJSON endpoint's; tiles are kept per plan once encoded.
+
+    Raises
+    ------
+    DataNotFoundError
+        For a layer that is not served as tiles (`TILE_MIN_ZOOM`).
+    ValidationError
+        For a stream the plan does not have, or a day outside 0..6.
+    """
+    if layer not in TILE_MIN_ZOOM:
+        tiled = ", ".join(TILE_MIN_ZOOM)
+        msg = f"layer {layer!r} has no vector tiles; the tiled layers are {tiled}"
+        raise DataNotFoundError(msg)
+    sel = Selection(stream, day) if layer in PER_DAY else Selection()
+    check_selection(plan, sel)
+    if z < TILE_MIN_ZOOM[layer]:
+        return None
+    cache: dict[tuple[Any, ...], bytes | None] = plan_cache(plan).setdefault("tiles", {})
+    key = (layer, sel, z, x, y)
+    if key not in cache:
+        gdf = layer_frame(plan, layer, stream=stream, day=day)
+        if len(cache) >= TILE_CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[key] = tiles.encode_tile(gdf, layer, z, x, y, properties=_json_value)
+    return cache[key]
+
+
+@router.get(
+    "/{key}/tiles/{layer}/{z}/{x}/{y}.mvt",
+    response_class=Response,
+    responses={
+        200: {"content": {tiles.MEDIA_TYPE: {}}, "description": "a Mapbox Vector Tile"},
+        204: {"description": "no feature of the layer in this tile (or below its least zoom)"},
+        304: {"description": "the tile has not changed since the ETag the client sent"},
+        **_ERRORS,
+    },
+)
+def get_tile(
+    request: Request,
+    key: str,
+    layer: str,
+    z: str,
+    x: str,
+    y: str,
+    stream: Annotated[
+        str | None,
+        Query(max_length=32, description="routes: one waste stream (default: all)"),
+    ] = None,
+    day: DayQuery = 0,
+) -> Response:
+    """One tile (XYZ scheme, Web Mercator) of a large layer as a Mapbox Vector Tile.
+
+    The tiled layers are streets, buildings, groups, points and routes (routes of service day
+    `day` and of `stream`, all streams when omitted). A tile with nothing in it answers 204;
+    ``z`` above `gomrac.api.web.tiles.MAX_ZOOM`, or ``x``/``y`` outside the zoom's grid, 400.
+    """
+    plan = require_plan(request.app.state, key)
+    zoom, col, row = tiles.check_tile(z, x, y)
+    data = layer_tile(plan, layer, zoom, col, row, stream=stream or None, day=day)
+    headers = {"Cache-Control": f"public, max-age={TILE_CACHE_S}"}
+    if data is None:
+        return Response(status_code=204, headers=headers)
+    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+    headers["ETag"] = etag
+    match = request.headers.get("if-none-match")
+    if match is not None and etag in {t.strip().removeprefix("W/") for t in match.split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type=tiles.MEDIA_TYPE, headers=headers)
 
 
 # --- small converters ---------------------------------------------------------------------------

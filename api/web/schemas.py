@@ -12,16 +12,19 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from gomrac.api.web.catalogue import catalogue
-from gomrac.geo.models import PUBLICATION_STATES, ROLES, WORKFLOW_STATUSES
+from gomrac.geo.models import PUBLICATION_STATES, REPORT_UNITS, ROLES, WORKFLOW_STATUSES
 
 WorkflowStatus = Literal["received", "verified", "assigned", "cleaned", "duplicate", "rejected"]
 Publication = Literal["pending", "published", "hidden"]
 Role = Literal["ward_office", "police", "waste_company", "admin"]
+AssignedUnit = Literal["ward_office", "police", "waste_company", "environment_company"]
 if {*get_args(WorkflowStatus), *get_args(Publication), *get_args(Role)} != {
     *WORKFLOW_STATUSES,
     *PUBLICATION_STATES,
     *ROLES,
-}:  # the Literal types of the schema follow the constants of the database models
+} or set(get_args(AssignedUnit)) != set(
+    REPORT_UNITS
+):  # the Literal types of the schema follow the constants of the database models
     msg = "api.web.schemas: a Literal type no longer matches the constants of geo.models"
     raise ImportError(msg)
 
@@ -257,6 +260,31 @@ class PublicationChange(_Strict):
     note: str | None = Field(default=None, max_length=2000, pattern=PLAIN_TEXT)
 
 
+class ReportLinks(_Strict):
+    """Assign a report to a unit and link it to a dump site and a camera (audited).
+
+    Only the fields sent change; ``null`` removes an assignment or a link.
+    """
+
+    assigned_unit: AssignedUnit | None = Field(
+        default=None, description="the unit that handles the report (null: none)"
+    )
+    agency_responsible: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        pattern=PLAIN_TEXT,
+        description="the unit's name as the public sees it (default: the unit in Vietnamese)",
+    )
+    dump_site_id: int | None = Field(
+        default=None, ge=1, le=2_147_483_647, description="the dump register's site (same ward)"
+    )
+    camera_id: int | None = Field(
+        default=None, ge=1, le=2_147_483_647, description="the camera that saw it (same ward)"
+    )
+    note: str | None = Field(default=None, max_length=2000, pattern=PLAIN_TEXT)
+
+
 class HistoryRow(_Strict):
     """One audit row."""
 
@@ -277,7 +305,11 @@ class ReportHistory(_Strict):
 
 
 class StaffReport(ServiceRequest):
-    """A report as staff see it: the public fields and the reporter's contact data."""
+    """A report as staff see it: public fields, contact data, assignment and links.
+
+    Besides the request object: the reporter's contact data, the unit the report is assigned
+    to, and its links to a dump site and a camera.
+    """
 
     email: str | None
     phone: str | None
@@ -285,6 +317,9 @@ class StaffReport(ServiceRequest):
     last_name: str | None
     device_id: str | None
     account_id: str | None
+    assigned_unit: AssignedUnit | None = None
+    dump_site_id: int | None = None
+    camera_id: int | None = None
 
 
 # -------------------------------------------------------------------------------- accounts

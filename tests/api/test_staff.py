@@ -114,6 +114,7 @@ def _bach_long_vi_report(client: Any) -> str:
 CHANGES = [
     ("patch", "/api/reports/{rid}", {"workflow_status": "verified"}),
     ("patch", "/api/reports/{rid}/publication", {"publication": "hidden", "note": "ảnh có mặt"}),
+    ("patch", "/api/reports/{rid}/links", {"assigned_unit": "waste_company"}),
 ]
 
 

@@ -1,4 +1,6 @@
-"""End to end in headless Chromium with the network cut off: the ward map and the residents' page.
+"""End to end in headless Chromium with the network cut off: the ward map (its base layers from
+vector tiles), the residents' page and a report's follow page, and the plan's written map.html
+opened from disk.
 
 Debian's ``chromium`` (``apt-get install -y chromium chromium-driver``) is driven by Playwright's
 Python package, launched from ``/usr/bin/chromium`` (never ``playwright install``). Every
@@ -295,7 +297,39 @@ def test_resident_phone__schedule_and_report_with_photo(
     assert result.get_attribute("class") == "ok", result.inner_text()
     request_id = int(result.get_attribute("data-request-id") or "0")
     assert f"Đã nhận phản ánh số {request_id}" in result.inner_text()
+    # the service's notice is shown in Vietnamese, never the catalogue's English
+    assert any(vi in result.inner_text() for vi in pages.NOTICES_VI.values())
+    assert not any(en in result.inner_text() for en in pages.NOTICES_VI)
     _shot(page, "resident_report_sent.png")
+
+    # the resident follows the report from the link given after posting
+    follow = page.locator("#follow-link")
+    assert follow.inner_text() == "Theo dõi phản ánh này"
+    follow.click()
+    page.wait_for_url(f"**/phan-anh/{request_id}")
+    page.wait_for_function("document.body.dataset.ready", timeout=30_000)
+    assert page.evaluate("document.body.dataset.ready") == "1"
+    assert page.inner_text("#report-number") == str(request_id)
+    assert page.inner_text("#report-step") == "Tình trạng: Đã tiếp nhận"
+    assert page.inner_text("#report-status") == "Đang mở"
+    assert page.inner_text("#report-description") == "Rác để ở đầu ngõ hai ngày chưa được thu gom"
+    photo_size = page.evaluate(
+        "(() => { const i = document.getElementById('report-photo');"
+        " return i && i.complete ? [i.naturalWidth, i.naturalHeight] : null; })()"
+    )
+    assert photo_size == [64, 48]  # the stripped photo, served by the app
+    assert page.locator("path.gomrac-report-place").count() == 1
+    assert "© OpenStreetMap contributors" in page.inner_text(".leaflet-control-attribution")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390  # fits the phone: nothing scrolls sideways
+    _shot(page, "resident_follow.png")
+
+    # and finds it again by its number from the residents' page
+    page.goto(f"{server.url}/wards/{LE_CHAN_WARD}")
+    page.fill("#follow-number", str(request_id))
+    page.click("#follow-go")
+    page.wait_for_url(f"**/phan-anh/{request_id}")
+    assert page.inner_text("#report-number") == str(request_id)
     context.close()
 
     with make_sessionmaker(server.app.state.engine)() as session:
@@ -307,6 +341,335 @@ def test_resident_phone__schedule_and_report_with_photo(
     assert watch.outside == []
 
 
+def test_ward_map__base_layers_from_vector_tiles(browser: Any, server: Server) -> None:
+    """Streets and buildings come as vector tiles (Leaflet.VectorGrid, served by the app) and
+    are drawn; a street's pop-up reads its name and access in Vietnamese."""
+    assert pages.vectorgrid_installed(), "Leaflet.VectorGrid is missing: run scripts/setup.sh"
+    watch = Watch()
+    context = _context(browser, server, watch, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    _watch(page, watch)
+    tiles: list[tuple[str, int, str]] = []
+    page.on(
+        "response",
+        lambda r: (
+            tiles.append((r.url, r.status, r.headers.get("content-type", "")))
+            if ".mvt" in r.url
+            else None
+        ),
+    )
+    page.goto(f"{server.url}/sample/map")
+    page.wait_for_function("document.body.dataset.ready", timeout=60_000)
+    page.wait_for_function(
+        "window.gomracMap.tilesLoaded.streets >= 1 && window.gomracMap.tilesLoaded.buildings >= 1",
+        timeout=60_000,
+    )
+    fetched = {url.split("/tiles/")[1].split("/")[0] for url, status, _ in tiles if status == 200}
+    assert fetched == {"streets", "buildings"}
+    assert all(t == "application/vnd.mapbox-vector-tile" for _, s, t in tiles if s == 200)
+    drawn = page.locator(".leaflet-base-pane svg path")
+    assert drawn.count() > 100
+    # no GeoJSON of the tiled layers was asked for
+    urls = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+    assert not [u for u in urls if "/streets.geojson" in u or "/buildings.geojson" in u]
+    _shot(page, "map_vector_tiles.png")
+    # a street drawn from the tiles opens its pop-up, in Vietnamese
+    streets = page.locator(".leaflet-base-pane svg path.leaflet-interactive")
+    assert streets.count() > 0
+    opened = False
+    for i in range(min(streets.count(), 40)):
+        try:
+            streets.nth(i).click(timeout=1_000, force=True)
+        except sync_api.Error:
+            continue
+        popup = page.locator(".leaflet-popup-content", has_text="Đường phố, ngõ")
+        if popup.count():
+            assert "Loại" in popup.first.inner_text()
+            opened = True
+            break
+    assert opened, "no street pop-up"
+    page.uncheck("#layer-buildings")
+    page.uncheck("#layer-streets")
+    assert page.locator(".leaflet-base-pane svg path").count() == 0
+    page.check("#layer-streets")
+    page.wait_for_function("document.querySelectorAll('.leaflet-base-pane svg path').length > 0")
+    context.close()
+    assert watch.errors == []
+    assert watch.outside == []
+
+
+@pytest.fixture(scope="module")
+def written_map(vanmieu_plan: WardPlan, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The plan's map.html as ``gomrac plan`` writes it, with its ``lib/``."""
+    import warnings
+
+    from gomrac.api.outputs import write_plan
+
+    out = tmp_path_factory.mktemp("written")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        write_plan(vanmieu_plan, out)
+    return out / "map.html"
+
+
+def test_written_map__opens_offline_from_disk(browser: Any, written_map: Path) -> None:
+    """The written map.html, opened from file:// with the network cut off, loads Leaflet and its
+    plugins from lib/, draws its layers with their panel, and logs no error."""
+    watch = Watch()
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+
+    def route(r: Any) -> None:
+        if r.request.url.startswith("file://"):
+            r.continue_()
+        else:
+            watch.outside.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    _watch(page, watch)
+    page.goto(written_map.as_uri())
+    page.wait_for_load_state("load")
+    assert page.evaluate("typeof L") == "object"
+    assert page.evaluate("typeof L.markerClusterGroup") == "function"
+    assert page.evaluate("typeof L.heatLayer") == "function"
+    panel = page.locator(".leaflet-control-layers")
+    assert panel.count() == 1
+    names = panel.locator("label").all_inner_texts()
+    assert any("Điểm tập kết đề xuất" in n for n in names)
+    assert any("SYNTHETIC" in n for n in names)
+    assert any("cần Internet" in n for n in names)  # the OSM background, off
+    assert page.locator("path.leaflet-interactive").count() > 0
+    assert "© OpenStreetMap contributors" in page.inner_text(".leaflet-control-attribution")
+    _shot(page, "written_map_offline.png")
+    # the heat map and the clustered households switch on without loading anything
+    for label in panel.locator("label").all():
+        text = label.inner_text()
+        if "heat map" in text or "uncovered" in text:
+            label.locator("input").check()
+    page.wait_for_timeout(300)
+    context.close()
+    assert watch.errors == []
+    assert watch.outside == []
+
+
 def test_chromium_is_debians() -> None:
     """The browser under test is the system Chromium, not a downloaded one."""
     assert shutil.which("chromium") == str(CHROMIUM)
+
+
+STAFF_PASSWORD = "mat khau cua can bo phuong"
+
+
+def _post_report(server: Server, description: str, *, service: str = "overflowing_point") -> int:
+    """Post a report in Lê Chân through the public Open311 intake; its number (of a service the
+    residents' test does not post, so that the duplicate check leaves it open)."""
+    import httpx
+
+    form = {
+        "service_code": service,
+        "lat": str(LE_CHAN["latitude"]),
+        "long": str(LE_CHAN["longitude"]),
+        "description": description,
+        "address_string": "Ngõ 12 Hàng Kênh",
+    }
+    response = httpx.post(f"{server.url}/open311/v2/requests.json", data=form, timeout=30)
+    assert response.status_code == 200, response.text
+    return int(response.json()[0]["service_request_id"])
+
+
+def test_staff_desktop__sign_in_change_status_and_plans(browser: Any, server: Server) -> None:
+    """A ward officer (an account made as ``gomrac users add`` makes it) signs in with the
+    keyboard after a wrong password, finds a resident's report in the table, moves it to "đang
+    xử lý" and then closes it with a note, assigns it to the collection company, sees each step
+    in its history, and the public Open311 answer shows the change; the plans section lists
+    the ward's runs; signing out clears the token, and a stale token sends back to sign-in."""
+    import httpx
+
+    from gomrac.api.web.accounts import add_user
+
+    request_id = _post_report(server, "Rác tồn đọng ở đầu ngõ 12")
+    add_user(
+        server.app.state.settings,
+        username="lan.nguyen",
+        password=STAFF_PASSWORD,
+        role="ward_office",
+        ward_codes=[LE_CHAN_WARD],
+        full_name="Nguyễn Thị Lan",
+    )
+    watch = Watch()
+    context = _context(browser, server, watch, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    _watch(page, watch)
+    page.goto(f"{server.url}/")
+    page.click("a.index-staff")
+    page.wait_for_url("**/can-bo")
+    page.wait_for_function("document.body.dataset.ready", timeout=30_000)
+    assert page.locator("#sign-in").is_visible()
+
+    # a wrong password: one Vietnamese line, still on the sign-in form
+    page.fill("#username", "lan.nguyen")
+    page.fill("#password", "sai mat khau roi")
+    page.press("#password", "Enter")
+    error = page.locator("#sign-in-error")
+    error.wait_for(state="visible")
+    assert error.inner_text() == "Sai tên đăng nhập hoặc mật khẩu."
+    assert page.locator("#signed-in").is_hidden()
+    _shot(page, "staff_sign_in_error.png")
+
+    page.fill("#password", STAFF_PASSWORD)
+    page.press("#password", "Enter")
+    row = page.locator(f"#report-{request_id}")
+    row.wait_for(timeout=30_000)
+    assert page.inner_text("#account-name") == "Nguyễn Thị Lan (lan.nguyen)"
+    assert page.inner_text("#account-role") == "Cán bộ UBND phường, xã"
+    assert page.inner_text("#account-wards") == f"Phường Lê Chân ({LE_CHAN_WARD})"
+    assert page.input_value("#password") == ""
+    stored = page.evaluate("sessionStorage.getItem('gomrac.staff.token')")
+    assert stored and stored not in page.url
+    assert page.evaluate("localStorage.length") == 0
+    assert row.locator("td.step").inner_text() == "Đã tiếp nhận"
+    assert row.locator("td.publication").inner_text() == "Đã công khai"
+    assert "Ngõ 12 Hàng Kênh" in row.inner_text()
+    assert "Phường Lê Chân" in row.inner_text()
+    _shot(page, "staff_reports.png")
+
+    # open it from the keyboard and move it to "đang xử lý"
+    row.locator("button.open-report").focus()
+    page.keyboard.press("Enter")
+    page.locator("#report-detail").wait_for(state="visible")
+    assert page.inner_text("#detail-number") == str(request_id)
+    page.wait_for_function("window.gomracStaff.historyLoaded >= 1")
+    page.select_option("#status-select", label="Đang xử lý (đã xác minh)")
+    page.fill("#status-note", "Cán bộ đã kiểm tra tại chỗ")
+    page.click("#status-save")
+    page.wait_for_function(
+        "document.querySelectorAll('#history-table tbody tr').length === 2", timeout=30_000
+    )
+    assert page.inner_text("#detail-step") == "Đang xử lý (đã xác minh)"
+    assert page.inner_text("#staff-message") == "Đã lưu."
+
+    # assign it to the collection company
+    page.select_option("#unit-select", "waste_company")
+    page.click("#links-save")
+    page.wait_for_function(
+        "document.querySelectorAll('#history-table tbody tr').length === 5", timeout=30_000
+    )
+    assert page.inner_text("#detail-agency") == "Đơn vị thu gom, vận chuyển rác"
+    assert page.inner_text("#detail-step") == "Đã lên lịch xử lý (đã giao đơn vị thu gom)"
+
+    # and close it with a note
+    page.select_option("#status-select", label="Đã xử lý xong")
+    page.fill("#status-note", "Đã thu gom sạch")
+    page.click("#status-save")
+    page.wait_for_function(
+        "document.querySelectorAll('#history-table tbody tr').length === 6", timeout=30_000
+    )
+    assert page.inner_text("#detail-step") == "Đã xử lý xong"
+    last = page.locator("#history-table tbody tr").last
+    cells = last.locator("td").all_inner_texts()
+    assert cells[1:] == [
+        "lan.nguyen",
+        "Bước xử lý",
+        "Đã lên lịch xử lý (đã giao đơn vị thu gom)",
+        "Đã xử lý xong",
+        "Đã thu gom sạch",
+    ]
+    page.wait_for_function(
+        f"document.querySelector('#report-{request_id} td.step').textContent === 'Đã xử lý xong'"
+    )
+    _shot(page, "staff_report_history.png")
+
+    wire = httpx.get(f"{server.url}/open311/v2/requests/{request_id}.json", timeout=30).json()[0]
+    assert wire["status"] == "closed"
+    assert wire["status_notes"] == "cleaned: Đã thu gom sạch"
+    assert wire["extended_attributes"]["workflow_status"] == "cleaned"
+    assert wire["agency_responsible"] == "Đơn vị thu gom, vận chuyển rác"
+    assert "assigned_unit" not in wire
+
+    # the ward's plans: the list, and a run queued from the page followed to its end
+    page.wait_for_function("window.gomracStaff.plansLoaded >= 1")
+    assert page.input_value("#plan-ward") == LE_CHAN_WARD
+    assert page.locator("#no-plans").is_visible()
+    page.click("#plan-queue")
+    page.locator("#plan-table tbody tr").first.wait_for(timeout=30_000)
+    message = page.inner_text("#staff-message")
+    assert message.startswith("Đã xếp lượt lập kế hoạch số ")
+    plan_id = int(message.rsplit(" ", 1)[1].rstrip("."))
+    plan_row = page.locator(f"#plan-{plan_id}")
+    page.wait_for_function(
+        f"['done', 'failed', 'cancelled'].includes("
+        f"document.getElementById('plan-{plan_id}').dataset.status)",
+        timeout=240_000,
+    )
+    status = plan_row.get_attribute("data-status")
+    assert (
+        plan_row.locator("td.status")
+        .inner_text()
+        .startswith({"done": "Hoàn thành", "failed": "Lỗi", "cancelled": "Đã hủy"}[status or ""])
+    )
+    assert plan_row.locator("progress").count() == 1
+    _shot(page, "staff_plans.png")
+
+    # sign out: the token is gone; a stale token sends back to the sign-in form
+    page.click("#sign-out")
+    page.locator("#sign-in").wait_for(state="visible")
+    assert page.evaluate("sessionStorage.getItem('gomrac.staff.token')") is None
+    page.evaluate(f"sessionStorage.setItem('gomrac.staff.token', {stored!r})")
+    page.reload()
+    page.wait_for_function("document.body.dataset.ready", timeout=30_000)
+    assert page.locator("#sign-in").is_visible()
+    assert page.inner_text("#sign-in-error") == "Phiên đăng nhập đã hết hạn; hãy đăng nhập lại."
+    context.close()
+    # the refused sign-in and the revoked token are the only failed requests
+    assert [e for e in watch.errors if "status of 401" not in e] == []
+    assert watch.outside == []
+
+
+def test_staff_phone__police_reads_without_changing(browser: Any, server: Server) -> None:
+    """On a phone, a police account of the ward signs in by tapping, reads the reports and a
+    report's history, and is offered no change the API would refuse it; nothing scrolls
+    sideways but the tables themselves."""
+    from gomrac.api.web.accounts import add_user
+
+    request_id = _post_report(server, "Đốt rác cạnh chợ", service="burning")
+    add_user(
+        server.app.state.settings,
+        username="cong.an.lechan",
+        password=STAFF_PASSWORD,
+        role="police",
+        ward_codes=[LE_CHAN_WARD],
+    )
+    watch = Watch()
+    context = _context(
+        browser,
+        server,
+        watch,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        locale="vi-VN",
+    )
+    page = context.new_page()
+    _watch(page, watch)
+    page.goto(f"{server.url}/can-bo")
+    page.wait_for_function("document.body.dataset.ready", timeout=30_000)
+    page.fill("#username", "cong.an.lechan")
+    page.fill("#password", STAFF_PASSWORD)
+    page.tap("#sign-in-button")
+    row = page.locator(f"#report-{request_id}")
+    row.wait_for(timeout=30_000)
+    assert page.inner_text("#account-role") == "Công an"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    row.locator("button.open-report").tap()
+    page.wait_for_function("window.gomracStaff.historyLoaded >= 1")
+    for form in ("#status-form", "#publication-form", "#links-form", "#plan-queue"):
+        assert page.locator(form).is_hidden(), form
+    history = page.locator("#history-table tbody tr")
+    assert history.count() == 1
+    assert history.first.locator("td.new").inner_text() == "Đã tiếp nhận"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(page, "staff_phone_police.png")
+    context.close()
+    assert watch.errors == []
+    assert watch.outside == []
