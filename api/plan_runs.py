@@ -31,6 +31,7 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 import shutil
 import socket
 import warnings
@@ -42,7 +43,7 @@ from sqlalchemy import func, select
 
 from gomrac.analysis import scorecard as sc
 from gomrac.analysis.errors import DataNotFoundError, GomracError, ValidationError
-from gomrac.api.planning import PlanOptions
+from gomrac.api.planning import PlanOptions, WardPlan
 from gomrac.geo import store
 from gomrac.geo.crs import to_metric
 from gomrac.geo.db import session_scope
@@ -56,12 +57,13 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from gomrac.api.pipeline import WardData
-    from gomrac.api.planning import WardPlan
     from gomrac.geo.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SAMPLE_WARD: Final = "sample"  # the ward code of runs on the Hanoi sample itself
+#: The run's `WardPlan`, for the web pages (pickled; read back only with its recorded SHA-256).
+PLAN_BUNDLE: Final = "ward_plan.pickle"
 _DEFAULTS: Final = PlanOptions()
 #: The registers a run reads, with whether the planning layer takes them.
 REGISTERS: Final = (
@@ -519,7 +521,57 @@ def _run(
     report("files", STAGES["files"])
     shutil.rmtree(folder, ignore_errors=True)  # a stale folder of an interrupted attempt
     written = write_plan(plan, folder)
+    with (folder / PLAN_BUNDLE).open("wb") as fh:  # what the web pages show (`load_ward_plan`)
+        pickle.dump(plan, fh, protocol=pickle.HIGHEST_PROTOCOL)
     return plan_summary(plan, written), plan.served_points().to_json()
+
+
+def load_ward_plan(
+    engine: Engine, settings: Settings, ward_code: str, *, known: int | None = None
+) -> tuple[int, WardPlan | None, Path, float] | None:
+    """
+    Read the ward's newest finished plan run back, as the web pages show it.
+
+    The run's `PLAN_BUNDLE` (the `WardPlan` the run wrote) is read only when its SHA-256 is
+    the one stored with the run: a file changed or replaced since is refused.
+
+    Parameters
+    ----------
+    engine, settings
+        The database and the plans folder.
+    ward_code
+        A ward code, or ``sample``.
+    known
+        The id of the run the caller already holds: when it is still the newest, nothing is
+        read and the plan is returned as None.
+
+    Returns
+    -------
+    tuple or None
+        ``(run id, plan, folder of its files, when it finished as a POSIX time)``, or None
+        when the ward has no finished run with a readable bundle.
+    """
+    with session_scope(engine) as session:
+        run = store.latest_plan(session, ward_code=ward_code)
+        if run is None:
+            return None
+        recorded = {f.path: f.sha256 for f in store.plan_files(session, run.id)}
+        run_id, output_dir = run.id, run.output_dir
+        finished = (run.finished_at or run.created_at).timestamp()
+    if output_dir is None or PLAN_BUNDLE not in recorded:
+        return None
+    folder = settings.plans_path / output_dir
+    if run_id == known:
+        return run_id, None, folder, finished
+    bundle = folder / PLAN_BUNDLE
+    if not bundle.is_file() or sha256_of(bundle) != recorded[PLAN_BUNDLE]:
+        log.warning("plan run %s: %s is missing or changed since the run", run_id, bundle)
+        return None
+    with bundle.open("rb") as fh:
+        plan = pickle.load(fh)  # written by our own worker; its SHA-256 is checked above
+    if not isinstance(plan, WardPlan):
+        return None
+    return run_id, plan, folder, finished
 
 
 def stored_ward_scorecard(engine: Engine, ward_code: str) -> tuple[Plan | None, list[sc.Indicator]]:

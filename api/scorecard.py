@@ -16,7 +16,7 @@ residential group.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -237,24 +237,12 @@ def stored_records(session: Session, ward_code: str) -> StoredRecords:
         },
         index=rep.index,
     )
-    rows = session.execute(
-        select(ReportUpdate.report_id, ReportUpdate.at, ReportUpdate.new)
-        .join(Report, Report.id == ReportUpdate.report_id)
-        .where(Report.ward_code == ward_code, ReportUpdate.field == "workflow_status")
-        .order_by(ReportUpdate.at, ReportUpdate.id)
-    ).all()
-    report_events = pd.DataFrame(
-        [(r[0], r[1], r[2]) for r in rows], columns=["report_id", "at", "status"]
+    report_events = _status_events(
+        session, ReportUpdate.report_id, Report, ward_code, "workflow_status", "report_id"
     )
     dumps = store.load_layer(session, kind="dump_sites", ward_code=ward_code)
-    rows = session.execute(
-        select(DumpSiteUpdate.dump_site_id, DumpSiteUpdate.at, DumpSiteUpdate.new)
-        .join(DumpSite, DumpSite.id == DumpSiteUpdate.dump_site_id)
-        .where(DumpSite.ward_code == ward_code, DumpSiteUpdate.field == "status")
-        .order_by(DumpSiteUpdate.at, DumpSiteUpdate.id)
-    ).all()
-    dump_events = pd.DataFrame(
-        [(r[0], r[1], r[2]) for r in rows], columns=["dump_site_id", "at", "status"]
+    dump_events = _status_events(
+        session, DumpSiteUpdate.dump_site_id, DumpSite, ward_code, "status", "dump_site_id"
     )
     first_row = pd.to_datetime(dump_events.groupby("dump_site_id")["at"].min(), utc=True)
     seen = pd.Series(
@@ -276,6 +264,28 @@ def stored_records(session: Session, ward_code: str) -> StoredRecords:
         gpd.GeoDataFrame(dumps[["synthetic"]], geometry=dumps.geometry, crs=4326),
         stored_plans(session, ward_code),
     )
+
+
+def _status_events(
+    session: Session,
+    parent_id: Any,
+    parent: type[Report | DumpSite],
+    ward_code: str,
+    field: str,
+    key: str,
+) -> pd.DataFrame:
+    """Audited changes of one status field of a ward's reports or dump sites, oldest first.
+
+    ``parent_id`` is the audit table's column naming the row (``ReportUpdate.report_id``).
+    """
+    update = parent_id.class_
+    rows = session.execute(
+        select(parent_id, update.at, update.new)
+        .join(parent, parent.id == parent_id)
+        .where(parent.ward_code == ward_code, update.field == field)
+        .order_by(update.at, update.id)
+    ).all()
+    return pd.DataFrame([(r[0], r[1], r[2]) for r in rows], columns=[key, "at", "status"])
 
 
 def stored_plans(session: Session, ward_code: str) -> pd.DataFrame:

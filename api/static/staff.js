@@ -381,6 +381,7 @@
       $("plan-code").value = config.ward;
     }
     $("plan-queue").hidden = !can(PLANNER_ROLES);
+    $("plan-sample-field").hidden = !can(PLANNER_ROLES);
   }
   function planWard() {
     var code = state.account && !state.account.ward_codes.length ? $("plan-code").value.trim() : $("plan-ward").value;
@@ -455,7 +456,7 @@
     event.preventDefault();
     var code = planWard();
     if (!code) { say(words.err_invalid); return; }
-    api("POST", "/wards/" + code + "/plans", {}).then(function (p) {
+    api("POST", "/wards/" + code + "/plans", { sample_if_missing: $("plan-sample").checked }).then(function (p) {
       say(words.plan_queued + " " + p.id + ".", "ok");
       return loadPlans();
     }).catch(failed);

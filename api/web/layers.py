@@ -26,8 +26,12 @@ database: for now a plan is kept in memory per app (`register_plan`).
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
+import pickle
 import re
+import threading
+import time
 import weakref
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -41,6 +45,7 @@ import shapely
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from shapely.geometry import box, mapping
+from sqlalchemy.exc import SQLAlchemyError
 
 from gomrac.analysis.errors import DataNotFoundError, ValidationError
 from gomrac.api.web import tiles
@@ -65,7 +70,11 @@ DEFAULT_PAGE_SIZE: Final = 2000
 #: Decimals of the coordinates served (6 decimals ≈ 0.11 m at the equator).
 COORDINATE_DECIMALS: Final = 6
 #: The key of the central-Hanoi sample plan.
+log = logging.getLogger(__name__)
+
 SAMPLE_KEY: Final = "sample"
+#: Seconds between two looks at the database for a newer finished plan run of a ward.
+STORED_PLAN_CHECK_S: Final = 5.0
 _KEY: Final = re.compile(r"sample|\d{5}")
 GEOJSON_MEDIA_TYPE: Final = "application/geo+json"
 
@@ -178,6 +187,9 @@ def register_plan(app: FastAPI, key: str, plan: WardPlan, *, week_dir: Path | No
     plans: dict[str, WardPlan] = getattr(app.state, "ward_plans", None) or {}
     plans[key] = plan
     app.state.ward_plans = plans
+    registered: dict[str, float] = getattr(app.state, "ward_plans_at", None) or {}
+    registered[key] = time.time()
+    app.state.ward_plans_at = registered
     folders: dict[str, Path] = getattr(app.state, "ward_plan_dirs", None) or {}
     folders.pop(key, None)
     if week_dir is not None:
@@ -186,7 +198,12 @@ def register_plan(app: FastAPI, key: str, plan: WardPlan, *, week_dir: Path | No
 
 
 def week_dir_for(state: State, key: str) -> Path | None:
-    """Return the folder a registered plan's week was written into, or None when it was not."""
+    """Return the folder the shown plan's week was written into, or None when it was not."""
+    if not _KEY.fullmatch(key):
+        return None
+    stored = _stored_plan(state, key)
+    if stored is not None:
+        return stored[1] / "week"
     folders: dict[str, Path] = getattr(state, "ward_plan_dirs", None) or {}
     return folders.get(key)
 
@@ -194,13 +211,61 @@ def week_dir_for(state: State, key: str) -> Path | None:
 def plan_for(state: State, key: str) -> WardPlan | None:
     """Return the plan of a ward code (or ``sample``), or None when there is none.
 
-    The one place the web pages get a plan from: today the app's memory (`register_plan`);
-    when plans are stored in the database, this reads the latest stored plan instead.
+    The one place the web pages get a plan from: the ward's newest finished plan run in the
+    database (`gomrac.api.plan_runs.load_ward_plan`), unless a plan registered in this server
+    (`register_plan`, ``gomrac serve --plan``) is newer.
     """
     if not _KEY.fullmatch(key):
         return None
+    stored = _stored_plan(state, key)
+    if stored is not None:
+        return stored[0]
     plans: dict[str, WardPlan] = getattr(state, "ward_plans", None) or {}
     return plans.get(key)
+
+
+_STORED_LOCK: Final = threading.Lock()
+
+
+def _stored_plan(state: State, key: str) -> tuple[WardPlan, Path] | None:
+    """Return the ward's newest finished plan run and its folder, or None.
+
+    None too when a plan registered here is newer. The database is looked at most every
+    `STORED_PLAN_CHECK_S` per ward.
+    """
+    from gomrac.api.plan_runs import load_ward_plan
+
+    engine, settings = getattr(state, "engine", None), getattr(state, "settings", None)
+    if engine is None or settings is None:
+        return None
+    with _STORED_LOCK:
+        held: dict[str, tuple[int, WardPlan, Path, float, float]] = (
+            getattr(state, "stored_plans", None) or {}
+        )
+        state.stored_plans = held
+        now = time.monotonic()
+        old = held.get(key)
+        if old is None or now - old[4] >= STORED_PLAN_CHECK_S:
+            try:
+                found = load_ward_plan(engine, settings, key, known=old[0] if old else None)
+            except (OSError, SQLAlchemyError, pickle.UnpicklingError) as exc:
+                log.warning("the stored plan of %s cannot be read: %s", key, exc)
+                found = None if old is None else (old[0], None, old[2], old[3])
+            if found is None:
+                held.pop(key, None)
+            else:
+                run_id, plan, folder, finished = found
+                if plan is None and old is not None:
+                    plan = old[1]
+                if plan is not None:
+                    held[key] = (run_id, plan, folder, finished, now)
+        entry = held.get(key)
+    if entry is None:
+        return None
+    registered: dict[str, float] = getattr(state, "ward_plans_at", None) or {}
+    if registered.get(key, -math.inf) > entry[3]:
+        return None  # a plan registered in this server after the run finished
+    return entry[1], entry[2]
 
 
 def require_plan(state: State, key: str) -> WardPlan:

@@ -45,6 +45,7 @@ import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
 
 from gomrac.analysis import scorecard as sc
 from gomrac.analysis.errors import ConfigError, DataNotFoundError
@@ -100,10 +101,6 @@ templates = Jinja2Templates(
 Lang = Literal["vi", "en"]
 LangQuery = Annotated[Lang, Query(description="page language: vi (default) or en")]
 Freq = Literal["month", "quarter"]
-FreqQuery = Annotated[Freq, Query(description="series points: month (default) or quarter ends")]
-UntilQuery = Annotated[
-    dt.date | None, Query(description="the report's last day (YYYY-MM-DD; default today)")
-]
 _ICS_NAME: Final = re.compile(r"to_(\d{1,9})\.ics")
 
 #: The pages' words, Vietnamese and English.
@@ -377,6 +374,10 @@ WORDS: Final[dict[str, dict[Lang, str]]] = {
     "staff_ward": {"vi": "Phường, xã", "en": "Ward"},
     "staff_ward_code": {"vi": "Mã phường, xã (5 chữ số)", "en": "Ward code (5 digits)"},
     "staff_queue_plan": {"vi": "Lập kế hoạch", "en": "Make a plan"},
+    "staff_plan_sample": {
+        "vi": "Phường chưa có dữ liệu đường thì lập trên mẫu Hà Nội (ghi rõ là mẫu)",
+        "en": "Without the ward's road data, plan the Hanoi sample (labelled as such)",
+    },
     "staff_plan_queued": {"vi": "Đã xếp lượt lập kế hoạch số", "en": "Queued plan run"},
     "staff_no_plans": {"vi": "Phường chưa có lần lập kế hoạch nào.", "en": "No plan runs yet."},
     "staff_col_status": {"vi": "Trạng thái", "en": "Status"},
@@ -658,50 +659,41 @@ def ward_scorecard_page(request: Request, code: str, lang: LangQuery = "vi") -> 
     return _scorecard_page(request, code, lang)
 
 
+class ReportParams(BaseModel):
+    """The printable scorecard report's query: language, series points and last day."""
+
+    lang: Lang = Field(default="vi", description="page language: vi (default) or en")
+    freq: Freq = Field(default="month", description="series points: month (default) or quarter")
+    until: dt.date | None = Field(
+        default=None, description="the report's last day (YYYY-MM-DD; default today)"
+    )
+
+
+ReportQuery = Annotated[ReportParams, Query()]
+
+
 @router.get("/sample/scorecard/report", response_class=HTMLResponse)
-def sample_scorecard_report(
-    request: Request,
-    lang: LangQuery = "vi",
-    freq: FreqQuery = "month",
-    until: UntilQuery = None,
-) -> Response:
+def sample_scorecard_report(request: Request, q: ReportQuery) -> Response:
     """Show the Hanoi sample's printable scorecard report (HTML, A4)."""
-    return _report_page(request, None, lang, freq, until, pdf=False)
+    return _report_page(request, None, q, pdf=False)
 
 
 @router.get("/sample/scorecard/report.pdf")
-def sample_scorecard_pdf(
-    request: Request,
-    lang: LangQuery = "vi",
-    freq: FreqQuery = "month",
-    until: UntilQuery = None,
-) -> Response:
+def sample_scorecard_pdf(request: Request, q: ReportQuery) -> Response:
     """Serve the Hanoi sample's scorecard report as PDF."""
-    return _report_page(request, None, lang, freq, until, pdf=True)
+    return _report_page(request, None, q, pdf=True)
 
 
 @router.get("/wards/{code}/scorecard/report", response_class=HTMLResponse)
-def ward_scorecard_report(
-    request: Request,
-    code: str,
-    lang: LangQuery = "vi",
-    freq: FreqQuery = "month",
-    until: UntilQuery = None,
-) -> Response:
+def ward_scorecard_report(request: Request, code: str, q: ReportQuery) -> Response:
     """Show a ward's printable scorecard report (HTML, A4): indicators, trends, groups, notes."""
-    return _report_page(request, code, lang, freq, until, pdf=False)
+    return _report_page(request, code, q, pdf=False)
 
 
 @router.get("/wards/{code}/scorecard/report.pdf")
-def ward_scorecard_pdf(
-    request: Request,
-    code: str,
-    lang: LangQuery = "vi",
-    freq: FreqQuery = "month",
-    until: UntilQuery = None,
-) -> Response:
+def ward_scorecard_pdf(request: Request, code: str, q: ReportQuery) -> Response:
     """Serve a ward's scorecard report as PDF (periodic reports, the December 2026 review)."""
-    return _report_page(request, code, lang, freq, until, pdf=True)
+    return _report_page(request, code, q, pdf=True)
 
 
 def _scorecard_page(request: Request, code: str | None, lang: Lang) -> HTMLResponse:
@@ -719,15 +711,8 @@ def _scorecard_page(request: Request, code: str | None, lang: Lang) -> HTMLRespo
     return templates.TemplateResponse(request, "scorecard.html.j2", ctx)
 
 
-def _report_page(
-    request: Request,
-    code: str | None,
-    lang: Lang,
-    freq: Freq,
-    until: dt.date | None,
-    *,
-    pdf: bool,
-) -> Response:
+def _report_page(request: Request, code: str | None, q: ReportParams, *, pdf: bool) -> Response:
+    lang, freq, until = q.lang, q.freq, q.until
     resolved = _resolve(request, code, lang)
     if isinstance(resolved, HTMLResponse):
         return resolved

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from sqlalchemy import text
 
 import gomrac
 from gomrac.api.jobs import run_worker_async, wait_for_plan
-from gomrac.api.plan_runs import PlanRequest, stored_ward_scorecard
+from gomrac.api.plan_runs import PlanRequest, load_ward_plan, stored_ward_scorecard
 from gomrac.geo import store
 from gomrac.geo.db import session_scope
 from gomrac.geo.settings import Settings
@@ -153,6 +154,7 @@ def test_plan_job__stored_with_inputs_files_and_scorecard(
     and summary, uses the ward's stored gathering points, and its scorecard reads back."""
     _store_points(engine)
     _store_cameras(engine)
+    assert client.get(f"/api/layers/{LE_CHAN_WARD}").status_code == 404  # no plan yet
     request = PlanRequest(time_limit_s=2, camera_budget=4, boundary=str(vanmieu_boundary))
     queue = client.app.state.plan_queue
     queued = queue.enqueue(LE_CHAN_WARD, request, created_by="lan.nguyen")
@@ -202,6 +204,20 @@ def test_plan_job__stored_with_inputs_files_and_scorecard(
     assert download.status_code == 200
     assert hashlib.sha256(download.content).hexdigest() == files["plan.json"]["sha256"]
 
+    # the ward's pages show the finished run: its points and its residents' calendars
+    assert "ward_plan.pickle" in files
+    points = client.get(f"/api/layers/{LE_CHAN_WARD}/points.geojson").json()["features"]
+    want = plan.summary["points"]["existing_points"] + plan.summary["points"]["new_points"]
+    assert len(points) == want
+    page = client.get(f"/wards/{LE_CHAN_WARD}")
+    assert page.status_code == 200
+    assert "MẪU HÀ NỘI" in page.text
+    ics = re.search(rf"/wards/{LE_CHAN_WARD}/lich/(to_\d+\.ics)", page.text)
+    assert ics is not None
+    cal = client.get(ics.group(0))
+    assert cal.status_code == 200
+    assert cal.content == (folder / "week" / "lich_thu_gom" / "ics" / ics.group(1)).read_bytes()
+
     # the scorecard read back from the database carries the stored plan's figures
     read, card = stored_ward_scorecard(engine, LE_CHAN_WARD)
     assert read is not None
@@ -218,6 +234,14 @@ def test_plan_job__stored_with_inputs_files_and_scorecard(
     assert f"watch {covered} of {total}" in (by_key["hotspots_watched"].reason or "")
     assert {by_key[k].basis for k in ("collection_cut", "households_within_walk")} == {"planned"}
     assert by_key["reports_resolved"].basis == "measured"
+
+    # a bundle changed after the run is not read back
+    found = load_ward_plan(engine, api_settings, LE_CHAN_WARD)
+    assert found is not None
+    assert found[0] == plan.id
+    bundle = folder / "ward_plan.pickle"
+    bundle.write_bytes(bundle.read_bytes() + b"\0")
+    assert load_ward_plan(engine, api_settings, LE_CHAN_WARD) is None
 
 
 def test_plan_job__cancel_queued_and_running(

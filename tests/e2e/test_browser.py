@@ -591,6 +591,9 @@ def test_staff_desktop__sign_in_change_status_and_plans(browser: Any, server: Se
     page.wait_for_function("window.gomracStaff.plansLoaded >= 1")
     assert page.input_value("#plan-ward") == LE_CHAN_WARD
     assert page.locator("#no-plans").is_visible()
+    # Lê Chân has no road data here: without the Hanoi sample the run fails, and says why
+    assert page.is_checked("#plan-sample")
+    page.uncheck("#plan-sample")
     page.click("#plan-queue")
     page.locator("#plan-table tbody tr").first.wait_for(timeout=30_000)
     message = page.inner_text("#staff-message")
@@ -602,12 +605,8 @@ def test_staff_desktop__sign_in_change_status_and_plans(browser: Any, server: Se
         f"document.getElementById('plan-{plan_id}').dataset.status)",
         timeout=240_000,
     )
-    status = plan_row.get_attribute("data-status")
-    assert (
-        plan_row.locator("td.status")
-        .inner_text()
-        .startswith({"done": "Hoàn thành", "failed": "Lỗi", "cancelled": "Đã hủy"}[status or ""])
-    )
+    assert plan_row.get_attribute("data-status") == "failed"
+    assert plan_row.locator("td.status").inner_text().startswith("Lỗi")
     assert plan_row.locator("progress").count() == 1
     _shot(page, "staff_plans.png")
 
