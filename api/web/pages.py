@@ -161,6 +161,10 @@ WORDS: Final[dict[str, dict[Lang, str]]] = {
     "g_reports": {"vi": "Phản ánh đã xử lý / tổng", "en": "Reports resolved / all"},
     "g_median": {"vi": "Trung vị (giờ)", "en": "Median (h)"},
     "g_dumps": {"vi": "Điểm đổ rác đã xóa / tổng", "en": "Dump sites closed / all"},
+    "g_trend": {
+        "vi": "Diễn biến: phản ánh đã xử lý · điểm đổ rác đã xóa",
+        "en": "Over time: reports resolved · dump sites closed",
+    },
     "yes": {"vi": "Có", "en": "Yes"},
     "no": {"vi": "Chưa", "en": "No"},
     "no_groups": {
@@ -833,6 +837,17 @@ def scorecard_context(
             groups_db = store.load_layer(session, kind="residential_groups", ward_code=ward_code)
     groups = group_rows(plan, records, groups=groups_db, at=now, register_reason=register_reason)
     group_table = [_group_row(g, lang) for g in groups]
+    # each group's reports resolved and dumps closed at the series' last points, from the records
+    trend_at = [s.at for s in series[-GROUP_TREND_POINTS:]] if records is not None else []
+    past = {
+        at: {g.group_id: g for g in group_rows(plan, records, groups=groups_db, at=at)}
+        for at in trend_at
+    }
+    for row in group_table:
+        row["trend"] = [
+            {"label": _period_label(at, freq), **_group_counts(past[at].get(row["id"]), lang)}
+            for at in trend_at
+        ]
     caveats: list[str] = []
     if plan is not None and plan.is_sample:
         caveats.append(w["sample_banner"])
@@ -906,6 +921,18 @@ def _period_label(at: pd.Timestamp, freq: Freq) -> str:
     if freq == "quarter":
         return f"Q{(before.month - 1) // 3 + 1}/{before.year}"
     return before.strftime("%m/%Y")
+
+
+#: How many of the series' last points the group table's trend column shows.
+GROUP_TREND_POINTS: Final = 4
+
+
+def _group_counts(g: sc.GroupRow | None, lang: Lang) -> dict[str, str]:
+    """Return a group's reports resolved / made and dumps closed / known, as in the table."""
+    if g is None:
+        return {"reports": "—", "dumps": "—"}
+    row = _group_row(g, lang)
+    return {"reports": row["reports"], "dumps": row["dumps"]}
 
 
 def _group_row(g: sc.GroupRow, lang: Lang) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from sqlalchemy import update
 
 from gomrac.analysis import scorecard as sc
 from gomrac.api.scorecard import group_rows, scorecard_over_time, stored_records
+from gomrac.api.web.pages import GROUP_TREND_POINTS, scorecard_context
 from gomrac.geo import store
 from gomrac.geo.db import session_scope
 from gomrac.geo.models import DumpSiteUpdate, Plan, ReportUpdate
@@ -165,6 +166,20 @@ def test_group_rows__reports_and_dumps_inside_each_stored_group(engine: Any) -> 
     assert "no plan for this ward yet" in west.reasons
     march = {r.name: r for r in group_rows(None, records, groups=groups, at=MARCH_END)}
     assert (march["Tổ 1"].dumps_closed, march["Tổ 2"].reports) == (0, 0)
+
+
+def test_scorecard_page__each_group_over_time(engine: Any) -> None:
+    """The group table's trend column gives each group's counts at the series' last points,
+    the same as the group rows at those dates."""
+    _store_history(engine)
+    ctx = scorecard_context(
+        title="Lê Chân", key=LE_CHAN_WARD, plan=None, engine=engine, lang="vi", today=TODAY
+    )
+    west = next(g for g in ctx["groups"] if g["name"] == "Tổ 1")
+    trend = {t["label"]: t for t in west["trend"]}
+    assert 1 <= len(trend) <= GROUP_TREND_POINTS
+    assert trend["03/2026"]["dumps"] == "0 / 1"  # closed in April
+    assert (trend["04/2026"]["reports"], trend["04/2026"]["dumps"]) == ("2 / 2", "1 / 1")
 
 
 def test_stored_plans__unfinished_plans_are_absent(engine: Any) -> None:
