@@ -239,13 +239,17 @@ def _stored_plan(state: State, key: str) -> tuple[WardPlan, Path] | None:
     if engine is None or settings is None:
         return None
     with _STORED_LOCK:
-        held: dict[str, tuple[int, WardPlan, Path, float, float]] = (
+        # the plans read (run id, plan, folder, finished) and when each ward was last looked at,
+        # a ward with no finished run included: the database is not asked on every request
+        held: dict[str, tuple[int, WardPlan, Path, float]] = (
             getattr(state, "stored_plans", None) or {}
         )
-        state.stored_plans = held
+        looked: dict[str, float] = getattr(state, "stored_plans_looked", None) or {}
+        state.stored_plans, state.stored_plans_looked = held, looked
         now = time.monotonic()
-        old = held.get(key)
-        if old is None or now - old[4] >= STORED_PLAN_CHECK_S:
+        if now - looked.get(key, -math.inf) >= STORED_PLAN_CHECK_S:
+            looked[key] = now
+            old = held.get(key)
             try:
                 found = load_ward_plan(engine, settings, key, known=old[0] if old else None)
             except (OSError, SQLAlchemyError, pickle.UnpicklingError) as exc:
@@ -255,10 +259,9 @@ def _stored_plan(state: State, key: str) -> tuple[WardPlan, Path] | None:
                 held.pop(key, None)
             else:
                 run_id, plan, folder, finished = found
-                if plan is None and old is not None:
-                    plan = old[1]
+                plan = plan if plan is not None else (old[1] if old is not None else None)
                 if plan is not None:
-                    held[key] = (run_id, plan, folder, finished, now)
+                    held[key] = (run_id, plan, folder, finished)
         entry = held.get(key)
     if entry is None:
         return None

@@ -50,3 +50,33 @@ def test_file_records__relative_paths_sizes_and_digests(tmp_path: Path) -> None:
         ("a.txt", 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
         ("week/b.csv", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
     ]
+
+
+def test_plan_for__the_database_is_asked_once_per_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ward with no finished run is looked up once per interval, not on every request; a
+    run finished meanwhile is seen at the next look."""
+    from starlette.datastructures import State
+
+    from gomrac.api import plan_runs
+    from gomrac.api.web import layers
+
+    clock = [1000.0]
+    calls: list[str] = []
+    run: list[Any] = []
+
+    def load(_engine: Any, _settings: Any, key: str, *, known: int | None = None) -> Any:
+        calls.append(key)
+        return run[0] if run else None
+
+    monkeypatch.setattr(plan_runs, "load_ward_plan", load)
+    monkeypatch.setattr(layers.time, "monotonic", lambda: clock[0])
+    state = State()
+    state.engine, state.settings = object(), object()
+    assert [layers.plan_for(state, "11383") for _ in range(5)] == [None] * 5
+    assert calls == ["11383"]
+    plan = object()
+    run.append((7, plan, Path("plan_7"), 0.0))
+    clock[0] += layers.STORED_PLAN_CHECK_S
+    assert layers.plan_for(state, "11383") is plan
+    assert layers.week_dir_for(state, "11383") == Path("plan_7") / "week"
+    assert calls == ["11383", "11383"]
