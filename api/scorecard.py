@@ -364,6 +364,7 @@ def group_rows(
     groups: gpd.GeoDataFrame | None = None,
     at: pd.Timestamp | None = None,
     register_reason: str | None = None,
+    counts_only: bool = False,
 ) -> list[sc.GroupRow]:
     """
     Return the group-level indicators of each residential group of a ward.
@@ -381,6 +382,9 @@ def group_rows(
         The moment of the report and dump counts (default: now).
     register_reason
         Why `records` is None.
+    counts_only
+        Only the report and dump counts at `at` (the planned figures, which do not depend on
+        the date, are left None): what a group's trend needs.
     """
     at = sc.as_utc(at) if at is not None else pd.Timestamp.now(tz="UTC")
     plan_reason = None
@@ -389,14 +393,15 @@ def group_rows(
     capacity = None
     if plan is not None and plan.data.groups is not None and len(plan.data.groups):
         areas = plan.data.groups
-        coverage = plan.points.groups_table
-        point_households = plan.week.groups
-        collected = _collected_points(plan)
-        demand = plan.data.demand
-        if demand is not None and "waste_kg_day" in demand:
-            gid = assign_groups(demand, areas)
-            kg = demand["waste_kg_day"].groupby(gid.to_numpy()).sum()
-        capacity = float(plan.points.summary.get("capacity_kg_per_point") or 0.0) or None
+        if not counts_only:
+            coverage = plan.points.groups_table
+            point_households = plan.week.groups
+            collected = _collected_points(plan)
+            demand = plan.data.demand
+            if demand is not None and "waste_kg_day" in demand:
+                gid = assign_groups(demand, areas)
+                kg = demand["waste_kg_day"].groupby(gid.to_numpy()).sum()
+            capacity = float(plan.points.summary.get("capacity_kg_per_point") or 0.0) or None
     elif groups is not None and len(groups):
         areas = gpd.GeoDataFrame(
             {

@@ -840,7 +840,10 @@ def scorecard_context(
     # each group's reports resolved and dumps closed at the series' last points, from the records
     trend_at = [s.at for s in series[-GROUP_TREND_POINTS:]] if records is not None else []
     past = {
-        at: {g.group_id: g for g in group_rows(plan, records, groups=groups_db, at=at)}
+        at: {
+            g.group_id: g
+            for g in group_rows(plan, records, groups=groups_db, at=at, counts_only=True)
+        }
         for at in trend_at
     }
     for row in group_table:

@@ -64,6 +64,10 @@ def test_group_rows__hanoi_sample(vanmieu_plan: WardPlan) -> None:
     by_groups = sum((r.collected_pct or 0.0) * (r.households or 0.0) / 100 for r in rows)
     assert by_groups == pytest.approx(ward_collected, rel=0.01)
     assert 0 < ward_collected < households.sum()
+    # a trend's rows: the same groups, only the dated counts (the planned figures left out)
+    counts = group_rows(vanmieu_plan, None, register_reason=SAMPLE_REASON, counts_only=True)
+    assert [(r.group_id, r.name) for r in counts] == [(r.group_id, r.name) for r in rows]
+    assert all(r.covered_pct is None and r.points_serving is None for r in counts)
 
 
 def test_scorecard_page__trends_and_group_table(web: TestClient, vanmieu_plan: WardPlan) -> None:
