@@ -67,7 +67,10 @@ class PlanQueue(Protocol):
     """What every plan queue offers (`InProcessQueue`, `ProcrastinateQueue`)."""
 
     def enqueue(self, ward_code: str, request: PlanRequest, *, created_by: str | None) -> Plan:
-        """Store a queued plan run for `ward_code` and hand it to the workers."""
+        """Store a queued plan run for `ward_code`, hand it to the workers, return it as queued.
+
+        A worker may claim it at once: read `get_plan_status` for what it is now.
+        """
 
     def cancel(self, plan_id: int) -> Plan:
         """Cancel a queued run at once, a running one at its next stage."""
@@ -155,11 +158,13 @@ class InProcessQueue:
 
     def enqueue(self, ward_code: str, request: PlanRequest, *, created_by: str | None) -> Plan:
         """Store a queued run and wake the worker thread."""
-        plan = _create_run(self.engine, ward_code, request, created_by)
         with session_scope(self.engine) as session:
-            store.set_plan_job(session, plan.id, job_id=f"in-process:{plan.id}")
-        self._wake.set()
-        return get_plan_status(self.engine, plan.id)
+            plan = store.create_plan_run(
+                session, ward_code=ward_code, params=request.to_params(), created_by=created_by
+            )
+            plan.job_id = f"in-process:{plan.id}"
+        self._wake.set()  # the worker may claim it at once: `plan` is the run as queued
+        return plan
 
     def cancel(self, plan_id: int) -> Plan:
         """Cancel a queued run at once, a running one at its next stage."""
@@ -294,7 +299,8 @@ class ProcrastinateQueue:
                 )
         with session_scope(self.engine) as session:
             store.set_plan_job(session, plan.id, job_id=str(job_id))
-        return get_plan_status(self.engine, plan.id)
+        plan.job_id = str(job_id)  # a worker may have claimed it already: this is the run as queued
+        return plan
 
     def cancel(self, plan_id: int) -> Plan:
         """Store the cancel, then cancel (queued) or abort (running) the procrastinate job."""
