@@ -98,7 +98,7 @@ from gomrac.analysis.routing import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     import geopandas as gpd
 
@@ -126,6 +126,9 @@ IntArray = npt.NDArray[np.int64]
 
 BALANCE_SLACK = 0.05
 """Share above the most balanced day load that the spatial step of `choose_patterns` may use."""
+
+PATTERN_SHARE = 0.1
+"""Share of `plan_periodic`'s progress counted as done once the visiting patterns are chosen."""
 
 _LLOYD_ROUNDS = 3
 _MOVE_SLACK = 0.10
@@ -965,6 +968,7 @@ def plan_periodic(
     max_iterations: int | None = None,
     pattern_time_limit_s: float | None = None,
     improve_rounds: int = 2,
+    on_progress: Callable[[float], None] | None = None,
 ) -> PeriodicSolution:
     """Solve a PVRP-IF: choose visiting patterns, then route every stream's day.
 
@@ -989,6 +993,10 @@ def plan_periodic(
         the pattern whose days' routes take them in most cheaply, routes the changed days
         again, and keeps a stream's new plan only if it drives less without more violations.
         The routing budget is shared equally among the first solve and the rounds.
+    on_progress
+        Called with the share of the work done (0 to 1): once the patterns are chosen, then
+        after each day problem of each round. An exception it raises stops the planning there
+        (how a job is cancelled between two day problems).
 
     Returns
     -------
@@ -1023,6 +1031,15 @@ def plan_periodic(
         len(p) and len(visit_patterns(len(p), h)) > 1 for ps in patterns.values() for p in ps
     )
     rounds = improve_rounds if has_free else 0
+    progress = on_progress or _no_progress
+    progress(PATTERN_SHARE)
+
+    def round_tick(r: int) -> Callable[[float], None]:
+        def tick(done: float) -> None:
+            progress(PATTERN_SHARE + (1.0 - PATTERN_SHARE) * (r + done) / (1 + rounds))
+
+        return tick
+
     cache: dict[tuple[object, ...], tuple[CollectionProblem, CollectionPlan, tuple[str, ...]]] = {}
     days = _route_days(
         problem,
@@ -1031,6 +1048,7 @@ def plan_periodic(
         seed=seed,
         max_iterations=max_iterations,
         cache=cache,
+        tick=round_tick(0),
     )
     for r in range(rounds):
         moved = _improve_patterns(problem, patterns, days)
@@ -1044,6 +1062,7 @@ def plan_periodic(
             seed=seed,
             max_iterations=max_iterations,
             cache=cache,
+            tick=round_tick(r + 1),
         )
         # keep, collection by collection, whichever plan drives less without more violations
         patterns = dict(patterns)
@@ -1059,6 +1078,7 @@ def plan_periodic(
                 patterns.update({g: moved[g] for g in group})
             kept.extend(new if better else old)
         days = sorted(kept, key=lambda dp: (order.index(dp.stream), dp.day))
+    progress(1.0)
     rows: list[dict[str, object]] = []
     violations: list[str] = []
     for dp in days:
@@ -1132,6 +1152,10 @@ def plan_periodic(
     return out
 
 
+def _no_progress(_done: float) -> None:
+    """Report nothing (`plan_periodic` without `on_progress`)."""
+
+
 def _day_distance(days: Sequence[DayPlan], problem: PeriodicProblem) -> float:
     total = 0.0
     for dp in days:
@@ -1149,11 +1173,13 @@ def _route_days(
     seed: int,
     max_iterations: int | None,
     cache: dict[tuple[object, ...], tuple[CollectionProblem, CollectionPlan, tuple[str, ...]]],
+    tick: Callable[[float], None] | None = None,
 ) -> list[DayPlan]:
     """Route every stream's day under `patterns`; identical day problems are solved once.
 
     Days are identical when they have the same points, loads and service times and the same
-    network (`PeriodicProblem.day_costs`).
+    network (`PeriodicProblem.day_costs`). `tick` is told the share of this round's points
+    routed after each new day problem.
     """
     pts = np.asarray(problem.points, dtype=np.int64)
     h = problem.horizon_days
@@ -1192,6 +1218,7 @@ def _route_days(
             jobs.append((s, d, due, kg, svc, key))
     todo = {job[5]: len(job[2]) for job in jobs if job[5] not in cache}
     total_pts = max(1, sum(todo.values()))
+    routed = 0
     days: list[DayPlan] = []
     for s, d, due, kg, svc, job_key in jobs:
         group = next(g for key, g, _ in problem.collections() if key == s)
@@ -1220,6 +1247,9 @@ def _route_days(
             share = budget * len(due) / total_pts
             plan = solve(cp, time_limit_s=max(0.2, share), seed=seed, max_iterations=max_iterations)
             cache[job_key] = (cp, plan, tuple(check_plan(cp, plan)))
+            routed += len(due)
+            if tick is not None:
+                tick(min(1.0, routed / total_pts))
         cp, plan, issues = cache[job_key]
         days.append(
             DayPlan(

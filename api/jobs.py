@@ -2,9 +2,10 @@
 
 A job is a plan run (`gomrac.api.plan_runs`): `PlanQueue.enqueue` stores a ``queued`` plan row
 and hands its id to the queue; a worker claims it, runs `execute_plan_run` (progress stored at
-each stage, a cancel honoured at the next stage) and stores the outcome in the same row. The
-row is the job's state for everyone: the web app, the command line and a city-wide batch read
-status, progress, summary and files from the database, whichever worker ran it.
+each stage and each weekly day problem, a cancel honoured there) and stores the outcome in the
+same row. The row is the job's state for everyone: the web app, the command line and a
+city-wide batch read status, progress, summary and files from the database, whichever worker
+ran it.
 
 =============  ==========================================================================
 database       queue
@@ -20,7 +21,8 @@ SpatiaLite     an in-process worker (`InProcessQueue`): one thread of the web ap
 
 A cancel asked for a queued job cancels it at once (procrastinate's job too); for a running
 job it is stored and the run stops before its next stage (points, week, hotspots, cameras,
-files), its partial files removed. A solver already running finishes its time limit first.
+files) or, in the weekly routing, before its next day problem; its partial files are removed.
+The points and cameras models, once started, finish their time limit first.
 
 Examples
 --------

@@ -12,7 +12,8 @@ with `execute_plan_run`:
    (existing gathering points as `PlanOptions.existing_points`, residential groups as the
    area's groups, stored reports for the hotspots);
 4. `gomrac.api.planning.plan_ward` runs, reporting its stages (points, week, hotspots,
-   cameras) as progress; a cancel asked meanwhile stops it at the next stage;
+   cameras, and the weekly routing's day problems) as progress; a cancel asked meanwhile
+   stops it at the next of these;
 5. the plan is written (`gomrac.api.outputs.write_plan`) under ``<plans folder>/plan_<id>`` and
    every file is recorded with its size and SHA-256; the summary keeps the plan's figures and
    its planned scorecard indicators.

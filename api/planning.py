@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 
 #: The label every output of the Hanoi stand-in carries.
 SAMPLE_LABEL: Final = "MẪU HÀ NỘI / Hanoi sample, not Hai Phong"
+#: Shares of `plan_ward`'s progress: the weekly plan starts at the first and takes the second.
+WEEK_STARTS: Final = 0.3
+WEEK_SHARE: Final = 0.4
 
 
 @dataclass(frozen=True)
@@ -206,7 +209,8 @@ def plan_ward(
     Reports and existing cameras with no public source come from the scenario generator when
     none are given, and are named in `WardPlan.synthetic_layers`. `on_stage` is called with
     each step's name (``points``, ``week``, ``hotspots``, ``cameras``) and the share of the plan
-    done before it; an exception it raises stops the plan there (how a job is cancelled).
+    done before it, and again with ``week`` after each day problem of the weekly routing; an
+    exception it raises stops the plan there (how a job is cancelled).
     """
     from gomrac.api.points import PointsParams, plan_points
     from gomrac.api.weekly import WeekParams, assignment_from_points_plan, plan_week
@@ -227,7 +231,7 @@ def plan_ward(
         ),
     )
     served = _served_points(points)
-    stage("week", 0.3)
+    stage("week", WEEK_STARTS)
     week = plan_week(
         data,
         served,
@@ -238,6 +242,7 @@ def plan_ward(
         params=WeekParams(garage_lonlat=options.garage_lonlat),
         time_limit_s=limit,
         seed=seed,
+        on_progress=lambda done: stage("week", WEEK_STARTS + WEEK_SHARE * done),
     )
     return _surveillance(
         data, settings, options, label, is_sample, points, week, served, limit, seed, stage
@@ -270,7 +275,7 @@ def _surveillance(
     )
 
     synthetic: list[str] = []
-    stage("hotspots", 0.7)
+    stage("hotspots", WEEK_STARTS + WEEK_SHARE)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntheticDataWarning)
         reports = load_reports(data, options.reports, seed=seed, database_url=settings.database_url)

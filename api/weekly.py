@@ -64,6 +64,8 @@ from gomrac.geo.osm import OSM_ATTRIBUTION
 from gomrac.geo.streams import StreamSet, facilities_for_streams, load_streams
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from gomrac.api.pipeline import WardData
     from gomrac.api.points import PointsPlan
 
@@ -382,6 +384,7 @@ def plan_week(
     time_limit_s: float = 30.0,
     max_iterations: int | None = None,
     seed: int = 0,
+    on_progress: Callable[[float], None] | None = None,
 ) -> WeeklyPlan:
     """Plan a ward's week: bins, visiting days and routes per stream, from one assignment.
 
@@ -418,6 +421,9 @@ def plan_week(
         Optional PyVRP iteration cap per day problem.
     seed
         Seed of HiGHS and PyVRP.
+    on_progress
+        Told the share of the routing done (`gomrac.analysis.weekly.plan_periodic`); an
+        exception it raises stops the plan between two day problems.
 
     Returns
     -------
@@ -670,7 +676,11 @@ def plan_week(
         stop_s=params.service_base_s,
     )
     solution = plan_periodic(
-        problem, time_limit_s=time_limit_s, seed=seed, max_iterations=max_iterations
+        problem,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        max_iterations=max_iterations,
+        on_progress=on_progress,
     )
     notes.extend(solution.violations)
 

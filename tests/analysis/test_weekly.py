@@ -12,6 +12,7 @@ import pytest
 from gomrac.analysis.errors import ValidationError
 from gomrac.analysis.routing import Fleet, VehicleType
 from gomrac.analysis.weekly import (
+    PATTERN_SHARE,
     PeriodicProblem,
     StreamService,
     bins_for,
@@ -137,6 +138,42 @@ def test_plan_periodic__every_visit_on_pattern() -> None:
     assert v.groupby("stream")["kg"].sum().to_dict() == pytest.approx(
         {"food": 6 * 700.0, "recyclable": 6 * 140.0}
     )
+
+
+def test_plan_periodic__progress_after_each_day_problem() -> None:
+    """Progress starts once the patterns are chosen, rises after each new day problem of each
+    round (3 in the first: one daily food day, two recyclable days) and ends at 1."""
+    seen: list[float] = []
+    sol = plan_periodic(
+        _line_problem(), time_limit_s=2, max_iterations=200, on_progress=seen.append
+    )
+    assert sol.violations == ()
+    assert seen[0] == PATTERN_SHARE
+    assert seen[-1] == 1.0
+    assert seen == sorted(seen)
+    assert len(seen) >= 1 + 3 + 1
+    assert PATTERN_SHARE < seen[1] < seen[3] < 1.0
+
+
+def test_plan_periodic__stops_where_on_progress_raises() -> None:
+    """An exception from `on_progress` (a cancelled job) stops the planning at that call."""
+
+    class Cancelled(Exception):
+        pass
+
+    seen: list[float] = []
+
+    def cancel_at_second(done: float) -> None:
+        seen.append(done)
+        if len(seen) == 2:
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        plan_periodic(
+            _line_problem(), time_limit_s=2, max_iterations=200, on_progress=cancel_at_second
+        )
+    assert len(seen) == 2
+    assert seen[1] < 1.0
 
 
 def test_plan_periodic__daily_stream_solved_once() -> None:

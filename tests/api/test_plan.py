@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import gomrac.api.planning
 from gomrac.api.cli import main
 
@@ -61,3 +63,38 @@ def test_plan__without_fallback_explains(tmp_path, monkeypatch, capsys) -> None:
     status = main(["plan", "Lê Chân", "--out", str(tmp_path)])
     assert status == 2
     assert "osmium extract" in capsys.readouterr().err
+
+
+def test_plan_ward__week_progress_and_stop_between_day_problems(vanmieu_data, settings) -> None:
+    """`plan_ward` reports the weekly stage's progress after each day problem, between its
+    start and the hotspots' share; an exception from `on_stage` there (a cancelled job) stops
+    the plan before its hotspots."""
+    import warnings
+
+    from gomrac.api.planning import WEEK_SHARE, WEEK_STARTS, PlanOptions, plan_ward
+
+    class Cancelled(Exception):
+        pass
+
+    seen: list[tuple[str, float]] = []
+
+    def on_stage(name: str, done: float) -> None:
+        seen.append((name, done))
+        if sum(1 for n, _ in seen if n == "week") == 4:
+            raise Cancelled
+
+    with warnings.catch_warnings(), pytest.raises(Cancelled):
+        warnings.simplefilter("ignore")
+        plan_ward(
+            vanmieu_data,
+            settings=settings,
+            options=PlanOptions(time_limit_s=2, camera_budget=2),
+            is_sample=True,
+            on_stage=on_stage,
+        )
+    names = [n for n, _ in seen]
+    assert names == ["points", "week", "week", "week", "week"]
+    week = [d for n, d in seen if n == "week"]
+    assert week[0] == WEEK_STARTS
+    assert week == sorted(week)
+    assert WEEK_STARTS < week[1] < week[3] < WEEK_STARTS + WEEK_SHARE
