@@ -11,10 +11,14 @@ with it); folium's other defaults (Bootstrap, Font Awesome markers) are left out
 here uses them. The
 OpenStreetMap raster background is an overlay that is off when the map opens: switched on, it
 needs the internet; the ward's own streets are drawn without it.
+
+The fixed boxes (title, credits, legend) and the pop-ups are HTML fragments rendered from the
+autoescaped Jinja2 templates in ``api/templates/maps``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from pathlib import Path
@@ -22,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import folium
 import geopandas as gpd
+import jinja2
 import numpy as np
 from folium.plugins import HeatMap, MarkerCluster
 
@@ -52,6 +57,35 @@ PALETTE = [
 OSM_TILES_ATTR = (
     '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap contributors</a>'
 )
+#: The folder of the map's HTML fragments (Jinja2 templates).
+_TEMPLATES_DIR: Final = Path(__file__).resolve().parent / "templates" / "maps"
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    """Return the Jinja2 environment of the map's fragments (made once, autoescaped, strict)."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def _render(template: str, /, **context: object) -> str:
+    """Render the HTML fragment `template` (a file of ``templates/maps``) with `context`."""
+    return _templates().get_template(template).render(**context)
+
+
+class _HtmlElement(folium.Element):
+    """A page element that writes its HTML `fragment` as it is.
+
+    A `folium.Element` reads its text as a Jinja2 template: a title holding ``{{`` would be
+    read as code. Here the text is a value of the element's template, written unchanged.
+    """
+
+    def __init__(self, fragment: str) -> None:
+        super().__init__("{{ this.fragment }}")
+        self.fragment = fragment
 
 
 def base_map(data: WardData, *, title: str | None = None) -> folium.Map:
@@ -77,14 +111,7 @@ def base_map(data: WardData, *, title: str | None = None) -> folium.Map:
     heading = title or area.name
     attribution = " · ".join(data.attribution())
     _figure(m).html.add_child(
-        folium.Element(
-            f'<div id="gomrac-title" style="position:fixed;top:8px;left:50px;z-index:9999;'
-            f"background:white;padding:4px 8px;border-radius:4px;font:14px sans-serif;"
-            f'box-shadow:0 0 4px #888"><b>{_esc(heading)}</b></div>'
-            f'<div id="gomrac-attribution" style="position:fixed;bottom:18px;left:8px;z-index:9999;'
-            f'background:rgba(255,255,255,.85);padding:2px 6px;font:11px sans-serif">'
-            f"{_esc(attribution)}</div>"
-        )
+        _HtmlElement(_render("title.html.j2", heading=heading, attribution=attribution))
     )
     folium.GeoJson(
         area.to_gdf().__geo_interface__,
@@ -182,7 +209,11 @@ def _sites(m: folium.Map, data: WardData) -> None:
                 fill_color="#8b0000",
                 fill_opacity=0.95,
                 popup=folium.Popup(
-                    f"<b>{_esc(row['name'])}</b><br>Vị trí: {_esc(row['location_precision'])}",
+                    _render(
+                        "facility_popup.html.j2",
+                        name=str(row["name"]),
+                        precision=str(row["location_precision"]),
+                    ),
                     max_width=320,
                 ),
             ).add_to(fg)
@@ -208,16 +239,18 @@ def add_points(
     target = MarkerCluster().add_to(fg) if cluster else fg
     for _, row in gdf.iterrows():
         p = row.geometry.representative_point()
-        html = "<br>".join(
-            f"<b>{_esc(c)}</b>: {_esc(_fmt(row[c]))}" for c in (popup_cols or []) if c in row
-        )
+        rows = [(str(c), _fmt(row[c])) for c in (popup_cols or []) if c in row]
         folium.CircleMarker(
             [p.y, p.x],
             radius=radius,
             color=color,
             fill=True,
             fill_opacity=0.8,
-            popup=folium.Popup(html, max_width=320) if html else None,
+            popup=(
+                folium.Popup(_render("point_popup.html.j2", rows=rows), max_width=320)
+                if rows
+                else None
+            ),
         ).add_to(target)
     fg.add_to(m)
 
@@ -276,9 +309,12 @@ def add_routes(
                     color=color,
                     fill=True,
                     popup=folium.Popup(
-                        f"<b>{_esc(s.get('name', ''))}</b><br>Giờ đến (arrival): "
-                        f"{_esc(s.get('arrival', ''))}<br>"
-                        f"Tải (load): {_esc(_fmt(s.get('load_kg', '')))} kg",
+                        _render(
+                            "stop_popup.html.j2",
+                            name=str(s.get("name", "")),
+                            arrival=str(s.get("arrival", "")),
+                            load_kg=_fmt(s.get("load_kg", "")),
+                        ),
                         max_width=300,
                     ),
                 ).add_to(fg)
@@ -302,18 +338,7 @@ def _figure(m: folium.Map) -> folium.Figure:
 
 def add_legend(m: folium.Map, entries: list[tuple[str, str]]) -> None:
     """Add a fixed legend box: (colour, label) pairs."""
-    rows = "".join(
-        f'<div><span style="display:inline-block;width:12px;height:12px;'
-        f'background:{c};margin-right:6px"></span>{_esc(t)}</div>'
-        for c, t in entries
-    )
-    _figure(m).html.add_child(
-        folium.Element(
-            f'<div id="gomrac-legend" style="position:fixed;bottom:40px;right:10px;z-index:9999;'
-            f'background:white;padding:6px 10px;font:12px sans-serif;box-shadow:0 0 4px #888">'
-            f"{rows}</div>"
-        )
-    )
+    _figure(m).html.add_child(_HtmlElement(_render("legend.html.j2", entries=entries)))
 
 
 #: Where ``scripts/setup.sh`` installs Leaflet and its plugins (one folder per npm package).
@@ -467,16 +492,6 @@ def _fmt(value: object) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(map(str, value))
     return "" if value is None else str(value)
-
-
-def _esc(text: object) -> str:
-    return (
-        str(text)
-        .replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-    )
 
 
 __all__ = [

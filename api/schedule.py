@@ -7,11 +7,12 @@ truck comes. Ready to post at the ward office and on the group's notice board.
 
 from __future__ import annotations
 
-import html
+import functools
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
+import jinja2
 import numpy as np
 import pandas as pd
 
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
 LEAD_MIN = 30
 #: Half-width of the announced arrival window (minutes).
 WINDOW_MIN = 15
+#: The folder of the package's page templates.
+_TEMPLATES_DIR: Final = Path(__file__).resolve().parent / "templates"
+#: The printable page: one table of every group's collections (Jinja2, autoescaped).
+_SCHEDULE_TEMPLATE: Final = "lich_thu_gom_bang.html.j2"
 
 
 def schedule_table(
@@ -105,40 +110,36 @@ HEADERS_VI = {
 }
 
 
+@functools.cache
+def _templates() -> jinja2.Environment:
+    """Return the Jinja2 environment of the schedule page (made once, autoescaped, strict)."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
 def write_schedule(
     table: pd.DataFrame, out: Path, *, ward: str, notes: list[str]
 ) -> dict[str, str]:
-    """Write the schedule as CSV (UTF-8 with BOM for Excel) and as a printable HTML page."""
+    """Write the schedule as CSV (UTF-8 with BOM for Excel) and as a printable HTML page.
+
+    The page is rendered from the autoescaped template ``templates/lich_thu_gom_bang.html.j2``.
+    """
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "lich_thu_gom.csv"
     table.rename(columns=HEADERS_VI).to_csv(csv_path, index=False, encoding="utf-8-sig")
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-        for row in table.itertuples(index=False)
+    template = _templates().get_template(_SCHEDULE_TEMPLATE)
+    page = template.render(
+        ward=ward,
+        headers=[HEADERS_VI[c] for c in table.columns],
+        rows=[[str(v) for v in row] for row in table.itertuples(index=False)],
+        notes=notes,
+        made_on=f"{date.today():%d/%m/%Y}",
+        osm_attribution=OSM_ATTRIBUTION,
     )
-    head = "".join(f"<th>{html.escape(HEADERS_VI[c])}</th>" for c in table.columns)
-    notes_html = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
-    footer = (
-        f"Lập ngày {date.today():%d/%m/%Y} bằng gomrac. "
-        f"Dữ liệu đường: {html.escape(OSM_ATTRIBUTION)}."
-    )
-    page = f"""<!doctype html>
-<html lang="vi"><head><meta charset="utf-8">
-<title>Lịch thu gom rác sinh hoạt – {html.escape(ward)}</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;width:100%}}
-th,td{{border:1px solid #999;padding:4px 6px;font-size:13px}}th{{background:#e8f0e8}}
-@media print{{body{{margin:0.5cm}}}}</style></head><body>
-<h1>Lịch thu gom rác sinh hoạt – {html.escape(ward)}</h1>
-<p>Công khai thời gian, địa điểm và tuyến thu gom chất thải rắn sinh hoạt tới từng hộ gia đình.
-Hộ gia đình phân loại rác tại nguồn thành rác thực phẩm, rác tái chế và rác còn lại
-(Luật Bảo vệ môi trường 2020, Điều 75) và mang rác đến điểm tập kết trước giờ ghi trong bảng.
-Không vứt, đổ rác ra đường, vỉa hè, kênh mương; không đốt rác. Phản ánh vi phạm qua đường dây nóng
-của phường.</p>
-<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
-<h3>Ghi chú</h3><ul>{notes_html}</ul>
-<p style="font-size:11px">{footer}</p>
-</body></html>
-"""
     html_path = out / "lich_thu_gom.html"
     html_path.write_text(page, encoding="utf-8")
     return {"schedule_csv": str(csv_path), "schedule_html": str(html_path)}

@@ -1,9 +1,10 @@
 """Small line charts as inline SVG: an indicator's value over time against its 2030 target.
 
-Drawn on the server as plain SVG text (no script, no library, nothing fetched), so that the
-scorecard page, its printable report and the PDF show the same picture. Labels are text in
-the page's language and font, so Vietnamese diacritics render as the page's do; numbers are
-formatted by the caller (decimal comma in Vietnamese).
+Drawn on the server as plain SVG (no script, nothing fetched), so that the scorecard page, its
+printable report and the PDF show the same picture. Labels are text in the page's language and
+font, so Vietnamese diacritics render as the page's do; numbers are formatted by the caller
+(decimal comma in Vietnamese). The geometry is computed in plain Python (`trend_geometry`); the
+markup comes from the autoescaped Jinja2 template ``templates/web/trend.svg.j2``.
 
 Examples
 --------
@@ -15,10 +16,14 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
-from xml.sax.saxutils import escape
+
+import jinja2
 
 WIDTH: Final = 520
 HEIGHT: Final = 190
@@ -26,6 +31,9 @@ _LEFT: Final = 62
 _RIGHT: Final = 14
 _TOP: Final = 16
 _BOTTOM: Final = 34
+#: The folder of the web templates (as `gomrac.api.web.pages`), and the chart's template.
+_TEMPLATES_DIR: Final = Path(__file__).resolve().parent.parent / "templates" / "web"
+_TEMPLATE: Final = "trend.svg.j2"
 
 
 def _nice_top(high: float) -> float:
@@ -37,6 +45,176 @@ def _nice_top(high: float) -> float:
         if high <= step * power + 1e-9:
             return step * power
     return 10.0 * power
+
+
+@dataclass(frozen=True)
+class Label:
+    """A text at a point of the chart, in SVG user units (y is the baseline)."""
+
+    x: float
+    y: float
+    text: str
+    anchor: str = "middle"
+
+
+@dataclass(frozen=True)
+class TrendGeometry:
+    """Where everything of a trend chart goes, in SVG user units (origin top left).
+
+    Attributes
+    ----------
+    width, height
+        The chart's size.
+    title
+        The chart's accessible title.
+    left, right
+        The x of the plot area's left and right edges (grid lines run between them).
+    grid
+        The horizontal grid lines, bottom to top: each one's y and its axis label.
+    dates
+        The labels under the plot (every date, or a thinned set when there are many).
+    target
+        The target line's y and its label (None: no target line).
+    runs
+        The value line's ``(x, y)`` vertices, one run per stretch without a gap.
+    dots
+        One marker per known value, with its ``date: value`` text.
+    last
+        The last known value's label (None when no value is known).
+    empty
+        The label that says the chart has no value (None when one is known).
+    """
+
+    width: int
+    height: int
+    title: str
+    left: int
+    right: int
+    grid: tuple[tuple[float, Label], ...]
+    dates: tuple[Label, ...]
+    target: tuple[float, Label] | None
+    runs: tuple[tuple[tuple[float, float], ...], ...]
+    dots: tuple[Label, ...]
+    last: Label | None
+    empty: Label | None
+
+
+def trend_geometry(
+    points: Sequence[tuple[str, float | None]],
+    *,
+    target: float | None,
+    fmt: Callable[[float], str],
+    title: str,
+    target_label: str,
+    empty_label: str,
+    unit: str = "%",
+    percent_axis: bool = True,
+) -> TrendGeometry:
+    """
+    Lay out a trend chart: axis, grid, labels, the value line and its markers.
+
+    Pure: no markup is written here; `trend_svg` renders the result. The parameters are
+    `trend_svg`'s.
+
+    Returns
+    -------
+    TrendGeometry
+        The chart's positions (SVG user units) and texts, unescaped.
+    """
+    values = [v for _, v in points if v is not None and math.isfinite(v)]
+    candidates = [*values, *([target] if target is not None else [])]
+    low = min([0.0, *candidates])
+    high = max([100.0 if percent_axis else 0.0, *candidates])
+    top = _nice_top(high)
+    bottom = -_nice_top(-low) if low < 0 else 0.0
+    plot_w = WIDTH - _LEFT - _RIGHT
+    plot_h = HEIGHT - _TOP - _BOTTOM
+    n = len(points)
+
+    def x_at(i: int) -> float:
+        return _LEFT + (plot_w / 2 if n <= 1 else plot_w * i / (n - 1))
+
+    def y_at(v: float) -> float:
+        return _TOP + plot_h * (top - v) / (top - bottom)
+
+    ticks = [bottom + (top - bottom) * k / 4 for k in range(5)]
+    step = max(1, math.ceil(n / 8))
+    dates = [
+        Label(
+            x_at(i),
+            HEIGHT - _BOTTOM + 14,
+            label,
+            "start" if i == 0 and n > 1 else "end" if i == n - 1 and n > 1 else "middle",
+        )
+        for i, (label, _) in enumerate(points)
+        if not (i % step and i != n - 1)
+    ]
+    runs: list[tuple[tuple[float, float], ...]] = []
+    run: list[tuple[float, float]] = []
+    for i, (_, v) in enumerate(points):
+        if v is None or not math.isfinite(v):
+            if run:
+                runs.append(tuple(run))
+            run = []
+            continue
+        run.append((x_at(i), y_at(v)))
+    if run:
+        runs.append(tuple(run))
+    dots = [
+        Label(x_at(i), y_at(v), f"{label}: {fmt(v)}{unit}")
+        for i, (label, v) in enumerate(points)
+        if v is not None and math.isfinite(v)
+    ]
+    known = [(i, v) for i, (_, v) in enumerate(points) if v is not None and math.isfinite(v)]
+    last = known[-1] if known else None
+    last_label = None
+    if last is not None:
+        i, v = last
+        y = y_at(v) + 15 if y_at(v) < _TOP + 18 else y_at(v) - 7
+        last_label = Label(x_at(i) - 4, y, f"{fmt(v)}{unit}", "end")
+    return TrendGeometry(
+        width=WIDTH,
+        height=HEIGHT,
+        title=title,
+        left=_LEFT,
+        right=WIDTH - _RIGHT,
+        grid=tuple(
+            (y_at(t), Label(_LEFT - 4, y_at(t) + 3.5, f"{fmt(t)}{unit}", "end")) for t in ticks
+        ),
+        dates=tuple(dates),
+        target=(
+            (y_at(target), Label(_LEFT + 4, y_at(target) - 4, target_label, "start"))
+            if target is not None
+            else None
+        ),
+        runs=tuple(runs),
+        dots=tuple(dots),
+        last=last_label,
+        empty=(
+            Label(_LEFT + plot_w / 2, _TOP + plot_h / 2, empty_label)
+            if last_label is None
+            else None
+        ),
+    )
+
+
+def _coord(value: float) -> str:
+    """Write a coordinate: a whole-number constant as it is, a computed one to 0.1 unit."""
+    return str(value) if isinstance(value, int) else f"{value:.1f}"
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    """Return the Jinja2 environment of the charts (made once, autoescaped for SVG, strict)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["coord"] = _coord
+    return env
 
 
 def trend_svg(
@@ -73,99 +251,17 @@ def trend_svg(
     Returns
     -------
     str
-        An ``<svg>`` element.
+        An ``<svg>`` element, every text escaped (`trend_geometry` lays it out, the template
+        ``trend.svg.j2`` writes it).
     """
-    values = [v for _, v in points if v is not None and math.isfinite(v)]
-    candidates = [*values, *([target] if target is not None else [])]
-    low = min([0.0, *candidates])
-    high = max([100.0 if percent_axis else 0.0, *candidates])
-    top = _nice_top(high)
-    bottom = -_nice_top(-low) if low < 0 else 0.0
-    plot_w = WIDTH - _LEFT - _RIGHT
-    plot_h = HEIGHT - _TOP - _BOTTOM
-    n = len(points)
-
-    def x_at(i: int) -> float:
-        return _LEFT + (plot_w / 2 if n <= 1 else plot_w * i / (n - 1))
-
-    def y_at(v: float) -> float:
-        return _TOP + plot_h * (top - v) / (top - bottom)
-
-    out = [
-        (
-            f'<svg xmlns="http://www.w3.org/2000/svg" class="trend" viewBox="0 0 {WIDTH} {HEIGHT}" '
-            f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{escape(title, _QUOTE)}">'
-        ),
-        f"<title>{escape(title)}</title>",
-    ]
-    for k in range(5):  # horizontal grid and axis labels
-        tick = bottom + (top - bottom) * k / 4
-        y = y_at(tick)
-        out.append(
-            f'<line x1="{_LEFT}" y1="{y:.1f}" x2="{WIDTH - _RIGHT}" y2="{y:.1f}" '
-            f'stroke="#ddd" stroke-width="1"/>'
-        )
-        out.append(
-            f'<text x="{_LEFT - 4}" y="{y + 3.5:.1f}" font-size="10" text-anchor="end" '
-            f'fill="#444">{escape(fmt(tick))}{escape(unit)}</text>'
-        )
-    step = max(1, math.ceil(n / 8))
-    for i, (label, _) in enumerate(points):
-        if i % step and i != n - 1:
-            continue
-        anchor = "start" if i == 0 and n > 1 else "end" if i == n - 1 and n > 1 else "middle"
-        out.append(
-            f'<text x="{x_at(i):.1f}" y="{HEIGHT - _BOTTOM + 14}" font-size="10" '
-            f'text-anchor="{anchor}" fill="#444">{escape(label)}</text>'
-        )
-    if target is not None:
-        y = y_at(target)
-        out.append(
-            f'<line class="target" x1="{_LEFT}" y1="{y:.1f}" x2="{WIDTH - _RIGHT}" y2="{y:.1f}" '
-            f'stroke="#c0392b" stroke-width="1.5" stroke-dasharray="6 4"/>'
-        )
-        out.append(
-            f'<text x="{_LEFT + 4}" y="{y - 4:.1f}" font-size="10" text-anchor="start" '
-            f'fill="#c0392b">{escape(target_label)}</text>'
-        )
-    run: list[str] = []
-    runs: list[list[str]] = []
-    for i, (_, v) in enumerate(points):
-        if v is None or not math.isfinite(v):
-            if run:
-                runs.append(run)
-            run = []
-            continue
-        run.append(f"{x_at(i):.1f},{y_at(v):.1f}")
-    if run:
-        runs.append(run)
-    for r in runs:
-        out.append(
-            f'<polyline class="value" points="{" ".join(r)}" fill="none" stroke="#1f6f3f" '
-            f'stroke-width="2"/>'
-        )
-    for i, (_, v) in enumerate(points):
-        if v is not None and math.isfinite(v):
-            out.append(
-                f'<circle cx="{x_at(i):.1f}" cy="{y_at(v):.1f}" r="3" fill="#1f6f3f">'
-                f"<title>{escape(points[i][0])}: {escape(fmt(v))}{escape(unit)}</title></circle>"
-            )
-    last = next(((i, v) for i, (_, v) in reversed(list(enumerate(points))) if v is not None), None)
-    if last is not None:
-        i, v = last
-        y = y_at(v) + 15 if y_at(v) < _TOP + 18 else y_at(v) - 7
-        out.append(
-            f'<text class="last" x="{x_at(i) - 4:.1f}" y="{y:.1f}" font-size="11" '
-            f'text-anchor="end" font-weight="bold" fill="#1f6f3f">'
-            f"{escape(fmt(v))}{escape(unit)}</text>"
-        )
-    else:
-        out.append(
-            f'<text x="{_LEFT + plot_w / 2:.1f}" y="{_TOP + plot_h / 2:.1f}" font-size="12" '
-            f'text-anchor="middle" fill="#777">{escape(empty_label)}</text>'
-        )
-    out.append("</svg>")
-    return "".join(out)
-
-
-_QUOTE: Final = {'"': "&quot;"}
+    chart = trend_geometry(
+        points,
+        target=target,
+        fmt=fmt,
+        title=title,
+        target_label=target_label,
+        empty_label=empty_label,
+        unit=unit,
+        percent_axis=percent_axis,
+    )
+    return _templates().get_template(_TEMPLATE).render(chart=chart)
