@@ -18,7 +18,6 @@ autoescaped Jinja2 templates in ``api/templates/maps``.
 
 from __future__ import annotations
 
-import functools
 import json
 import shutil
 from pathlib import Path
@@ -26,11 +25,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 import folium
 import geopandas as gpd
-import jinja2
 import numpy as np
 from folium.plugins import HeatMap, MarkerCluster
 
 from gomrac.analysis.errors import DataNotFoundError
+from gomrac.api.templating import render
 from gomrac.geo.crs import WGS84
 from gomrac.geo.network import edges_gdf
 from gomrac.geo.osm import OSM_ATTRIBUTION
@@ -57,23 +56,6 @@ PALETTE = [
 OSM_TILES_ATTR = (
     '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap contributors</a>'
 )
-#: The folder of the map's HTML fragments (Jinja2 templates).
-_TEMPLATES_DIR: Final = Path(__file__).resolve().parent / "templates" / "maps"
-
-
-@functools.cache
-def _templates() -> jinja2.Environment:
-    """Return the Jinja2 environment of the map's fragments (made once, autoescaped, strict)."""
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_TEMPLATES_DIR),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
-def _render(template: str, /, **context: object) -> str:
-    """Render the HTML fragment `template` (a file of ``templates/maps``) with `context`."""
-    return _templates().get_template(template).render(**context)
 
 
 class _HtmlElement(folium.Element):
@@ -111,7 +93,7 @@ def base_map(data: WardData, *, title: str | None = None) -> folium.Map:
     heading = title or area.name
     attribution = " · ".join(data.attribution())
     _figure(m).html.add_child(
-        _HtmlElement(_render("title.html.j2", heading=heading, attribution=attribution))
+        _HtmlElement(render("maps/title.html.j2", heading=heading, attribution=attribution))
     )
     folium.GeoJson(
         area.to_gdf().__geo_interface__,
@@ -209,8 +191,8 @@ def _sites(m: folium.Map, data: WardData) -> None:
                 fill_color="#8b0000",
                 fill_opacity=0.95,
                 popup=folium.Popup(
-                    _render(
-                        "facility_popup.html.j2",
+                    render(
+                        "maps/facility_popup.html.j2",
                         name=str(row["name"]),
                         precision=str(row["location_precision"]),
                     ),
@@ -247,7 +229,7 @@ def add_points(
             fill=True,
             fill_opacity=0.8,
             popup=(
-                folium.Popup(_render("point_popup.html.j2", rows=rows), max_width=320)
+                folium.Popup(render("maps/point_popup.html.j2", rows=rows), max_width=320)
                 if rows
                 else None
             ),
@@ -309,8 +291,8 @@ def add_routes(
                     color=color,
                     fill=True,
                     popup=folium.Popup(
-                        _render(
-                            "stop_popup.html.j2",
+                        render(
+                            "maps/stop_popup.html.j2",
                             name=str(s.get("name", "")),
                             arrival=str(s.get("arrival", "")),
                             load_kg=_fmt(s.get("load_kg", "")),
@@ -338,7 +320,7 @@ def _figure(m: folium.Map) -> folium.Figure:
 
 def add_legend(m: folium.Map, entries: list[tuple[str, str]]) -> None:
     """Add a fixed legend box: (colour, label) pairs."""
-    _figure(m).html.add_child(_HtmlElement(_render("legend.html.j2", entries=entries)))
+    _figure(m).html.add_child(_HtmlElement(render("maps/legend.html.j2", entries=entries)))
 
 
 #: Where ``scripts/setup.sh`` installs Leaflet and its plugins (one folder per npm package).

@@ -7,17 +7,16 @@ truck comes. Ready to post at the ward office and on the group's notice board.
 
 from __future__ import annotations
 
-import functools
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-import jinja2
 import numpy as np
 import pandas as pd
 
 from gomrac.analysis.demand import assign_groups
 from gomrac.api.routes import COLLECTIONS, STREAM_VI
+from gomrac.api.templating import render
 from gomrac.geo.osm import OSM_ATTRIBUTION
 
 if TYPE_CHECKING:
@@ -28,8 +27,6 @@ if TYPE_CHECKING:
 LEAD_MIN = 30
 #: Half-width of the announced arrival window (minutes).
 WINDOW_MIN = 15
-#: The folder of the package's page templates.
-_TEMPLATES_DIR: Final = Path(__file__).resolve().parent / "templates"
 #: The printable page: one table of every group's collections (Jinja2, autoescaped).
 _SCHEDULE_TEMPLATE: Final = "lich_thu_gom_bang.html.j2"
 
@@ -110,17 +107,6 @@ HEADERS_VI = {
 }
 
 
-@functools.cache
-def _templates() -> jinja2.Environment:
-    """Return the Jinja2 environment of the schedule page (made once, autoescaped, strict)."""
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_TEMPLATES_DIR),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-
-
 def write_schedule(
     table: pd.DataFrame, out: Path, *, ward: str, notes: list[str]
 ) -> dict[str, str]:
@@ -131,8 +117,8 @@ def write_schedule(
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "lich_thu_gom.csv"
     table.rename(columns=HEADERS_VI).to_csv(csv_path, index=False, encoding="utf-8-sig")
-    template = _templates().get_template(_SCHEDULE_TEMPLATE)
-    page = template.render(
+    page = render(
+        _SCHEDULE_TEMPLATE,
         ward=ward,
         headers=[HEADERS_VI[c] for c in table.columns],
         rows=[[str(v) for v in row] for row in table.itertuples(index=False)],

@@ -29,7 +29,6 @@ from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import icalendar
-import jinja2
 import numpy as np
 import pandas as pd
 import pyproj
@@ -57,6 +56,7 @@ from gomrac.analysis.weekly import (
 )
 from gomrac.api.points import aggregate_by_node
 from gomrac.api.routes import MAX_FACILITY_SNAP_M, MAX_STOP_WALK_M
+from gomrac.api.templating import render
 from gomrac.geo.crs import METRIC_CRS, WGS84, to_metric
 from gomrac.geo.gpx import write_gpx
 from gomrac.geo.layers import save_layer
@@ -81,7 +81,6 @@ LEAD_MIN = 30
 WINDOW_MIN = 15
 SAMPLE_LABEL = "MẪU HÀ NỘI / Hanoi sample"
 _GEOD = pyproj.Geod(ellps="WGS84")
-_TEMPLATES = Path(__file__).with_name("templates")
 
 
 @dataclass(frozen=True)
@@ -1252,10 +1251,8 @@ def write_week(
                 "ics": f"ics/{ics_name}",
             }
         )
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True, keep_trailing_newline=True
-    )
-    page = env.get_template("lich_thu_gom.html.j2").render(
+    page = render(
+        "lich_thu_gom.html.j2",
         ward=ward,
         groups=groups_html,
         label=label,
