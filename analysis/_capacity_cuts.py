@@ -61,6 +61,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order, connected_components, maximum_flow
 
 from gomrac.analysis._highs import Mip
+from gomrac.analysis.stopping import stop_requested
 
 log = logging.getLogger(__name__)
 
@@ -276,7 +277,7 @@ class CapacityCutLoop:
         added = 0
         for _ in range(max_rounds):
             left = deadline - time.perf_counter()
-            if left <= 0.05:
+            if left <= 0.05 or stop_requested():
                 break
             res = self._master().solve(
                 maximize=False,
@@ -449,7 +450,7 @@ class CapacityCutLoop:
         stats["lp_s"] = time.perf_counter() - t
         while True:
             left = deadline - time.perf_counter()
-            if left <= 0.05 or best_obj <= out.bound:
+            if left <= 0.05 or best_obj <= out.bound or stop_requested():
                 break
             t = time.perf_counter()
             mip = self._master()

@@ -31,6 +31,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from gomrac.analysis.errors import GomracError
+from gomrac.analysis.stopping import current_stop
 
 log = logging.getLogger(__name__)
 
@@ -227,11 +228,16 @@ class Mip:
             )
         t0 = time.perf_counter()
         # HiGHS checks its time limit coarsely in some phases; interrupt it from the simplex,
-        # IPM and MIP callbacks once the limit is passed by a small grace period
+        # IPM and MIP callbacks once the limit is passed by a small grace period, or once the
+        # caller asks the solvers to stop (`gomrac.analysis.stopping.stop_when`)
         hard_stop = t0 + float(time_limit_s) + 0.5 + 0.05 * float(time_limit_s)
+        asked_to_stop = current_stop()
+
+        interrupted: list[bool] = []
 
         def _interrupt(event: highspy.HighsCallbackEvent) -> None:
-            if time.perf_counter() > hard_stop:
+            if time.perf_counter() > hard_stop or asked_to_stop():
+                interrupted.append(True)
                 event.interrupt()
 
         h.cbSimplexInterrupt += _interrupt
@@ -279,6 +285,8 @@ class Mip:
             first.run_s = again.run_s
             return first
         mst = highspy.HighsModelStatus
+        if interrupted and ms == mst.kNotset:  # stopped before HiGHS had a status to give
+            ms = mst.kInterrupt
         if ms == mst.kOptimal:
             return MipOutcome("optimal", x, obj, bound, run_s)
         if ms in (mst.kInfeasible, mst.kUnboundedOrInfeasible):

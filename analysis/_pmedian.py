@@ -26,12 +26,13 @@ from __future__ import annotations
 import heapq
 import logging
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+
+from gomrac.analysis.stopping import in_time
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ class Median:
         n = self.n
         rows = np.arange(n)
         cap = 2.0 * self.big + 1.0
-        while time.perf_counter() < deadline:
+        while in_time(deadline):
             O = np.flatnonzero(open_mask)  # noqa: E741 - O is the set of open sites
             closed = np.flatnonzero(self.free & ~open_mask)
             removable = self.free[O]
@@ -158,7 +159,7 @@ class Median:
         while (
             rounds < max_rounds
             and since < patience
-            and time.perf_counter() < deadline
+            and in_time(deadline)
             and best_cost > stop_at + 1e-9 * max(1.0, abs(stop_at))
         ):
             rounds += 1
@@ -240,7 +241,7 @@ class Median:
         target = ub
         buf = np.empty(vals.shape)
         for it in range(max_iter):
-            if time.perf_counter() > deadline:
+            if not in_time(deadline):
                 break
             np.subtract(vals, lam[:, None], out=buf)
             np.minimum(buf, 0.0, out=buf)
@@ -488,7 +489,7 @@ def branch_and_bound(
     count = nodes = 0
     pruned = math.inf  # least bound of the nodes discarded as no better than the incumbent
     while heap:
-        if time.perf_counter() > deadline:
+        if not in_time(deadline):
             break
         bound, _, node = heapq.heappop(heap)
         cut = cut_of(best_cost)

@@ -26,6 +26,8 @@ import pyvrp
 from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxIterations, MaxRuntime, NoImprovement
 
+from gomrac.analysis.stopping import current_stop
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -81,7 +83,8 @@ class SearchOutcome:
     runtime_s
         Wall time of the search, seconds.
     stop_reason
-        ``"no_improvement"``, ``"max_iterations"`` or ``"time_limit"``.
+        ``"no_improvement"``, ``"max_iterations"``, ``"time_limit"`` or ``"stopped"`` (the
+        caller asked the solvers to stop).
     penalty_bound
         Whether PyVRP warned that its penalties saturated.
     """
@@ -97,11 +100,16 @@ class SearchOutcome:
 
 
 class _Stop:
-    """Progress rules first, then the clock; remembers which rule fired."""
+    """Progress rules first, then the clock; remembers which rule fired.
+
+    The search also stops, with reason ``"stopped"``, when the caller asks the solvers to
+    (`gomrac.analysis.stopping.stop_when`; in this process only).
+    """
 
     def __init__(
         self, time_limit_s: float, max_iterations: int | None, no_improvement: int | None
     ) -> None:
+        self._asked = current_stop()
         self._rules: list[tuple[str, MaxIterations | NoImprovement | MaxRuntime]] = []
         if max_iterations is not None:
             self._rules.append(("max_iterations", MaxIterations(max_iterations)))
@@ -112,6 +120,8 @@ class _Stop:
 
     def __call__(self, best_cost: int) -> bool:
         fired = [name for name, rule in self._rules if rule(best_cost)]  # every rule counts
+        if self._asked():
+            fired.insert(0, "stopped")
         if fired:
             self.reason = fired[0]
             return True

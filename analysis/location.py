@@ -48,6 +48,7 @@ from gomrac.analysis._capacity_cuts import CapacityCutLoop
 from gomrac.analysis._highs import Mip, MipStatus
 from gomrac.analysis._pmedian import Median, branch_and_bound, pm_heuristic
 from gomrac.analysis.errors import GomracError, InfeasibleError, ValidationError
+from gomrac.analysis.stopping import stop_requested
 
 __all__ = [
     "CoverageCurveRow",
@@ -1886,7 +1887,7 @@ class PMedian(_LocationModel):
         start_mask = incumbent
         while True:
             remaining = deadline - time.perf_counter()
-            if remaining <= 0.05 + 0.02 * n / 1000:  # building the model takes time too
+            if remaining <= 0.05 + 0.02 * n / 1000 or stop_requested():  # building takes time too
                 break
             mip, y_local, z_blocks, offset = self._build_radius(
                 med, allowed_idx, sorted_w, order, trunc, fix1

@@ -1596,7 +1596,9 @@ def solve(
         out.stop_reason,
         plan.solve_s,
     )
-    if not out.feasible:
+    if out.stop_reason == "stopped":
+        log.info("solve: stopped on request after %d iterations", out.iterations)
+    elif not out.feasible:
         log.warning("solve: PyVRP found no feasible plan in %.1f s; see check_plan()", time_limit_s)
     return plan
 

@@ -96,6 +96,7 @@ from gomrac.analysis.routing import (
     check_plan,
     solve,
 )
+from gomrac.analysis.stopping import current_stop
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -425,6 +426,13 @@ def _solve_assignment(
         if minimise_max:
             x0[n_x] = float(day_load.max())
         h.setSolution(n_col, np.arange(n_col, dtype=np.int32), x0)
+    asked_to_stop = current_stop()
+
+    def _interrupt(event: highspy.HighsCallbackEvent) -> None:
+        if asked_to_stop():  # `gomrac.analysis.stopping.stop_when`
+            event.interrupt()
+
+    h.cbMipInterrupt += _interrupt
     h.run()
     info = h.getInfo()
     if info.primal_solution_status != 2:  # kSolutionStatusFeasible

@@ -22,7 +22,9 @@ SpatiaLite     an in-process worker (`InProcessQueue`): one thread of the web ap
 A cancel asked for a queued job cancels it at once (procrastinate's job too); for a running
 job it is stored and the run stops before its next stage (points, week, hotspots, cameras,
 files) or, in the weekly routing, before its next day problem; its partial files are removed.
-The points and cameras models, once started, finish their time limit first.
+A HiGHS model or a PyVRP search running then polls the request (`gomrac.analysis.stopping`)
+and ends within about a second instead of running to its time limit; so does a run whose
+worker is shutting down.
 
 Examples
 --------

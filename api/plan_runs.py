@@ -44,6 +44,7 @@ from sqlalchemy import func, select
 
 from gomrac.analysis import scorecard as sc
 from gomrac.analysis.errors import DataNotFoundError, GomracError, ValidationError
+from gomrac.analysis.stopping import stop_when
 from gomrac.api.planning import PlanOptions, WardPlan
 from gomrac.geo import store
 from gomrac.geo.crs import to_metric
@@ -454,10 +455,19 @@ def execute_plan_run(
     inputs: dict[str, Any] = {"gomrac": __version__}
     folder = run_folder(settings, plan_id)
     report = _progress(engine, plan_id, should_abort)
+
+    def stop_asked() -> bool:
+        if should_abort is not None and should_abort():
+            return True
+        with session_scope(engine) as session:
+            return store.plan_stop_asked(session, plan_id)
+
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            summary, result = _run(engine, ward_code, params, settings, inputs, folder, report)
+            summary, result = _run(
+                engine, ward_code, params, settings, inputs, folder, report, stop_asked
+            )
         summary["warnings"] = sorted({store.one_line(str(w.message)) for w in caught})
         files = file_records(folder)
         with session_scope(engine) as session:
@@ -475,10 +485,24 @@ def execute_plan_run(
         with session_scope(engine) as session:
             return store.cancel_plan_run(session, plan_id)
     except Exception as exc:  # a worker stores every failure, then goes on
-        log.exception("plan %s failed", plan_id)
         shutil.rmtree(folder, ignore_errors=True)
+        # a solver stopped early for a cancel or a shutdown may make what follows fail:
+        # that is the cancel or the shutdown, not an error of the plan
         with session_scope(engine) as session:
-            return store.fail_plan_run(session, plan_id, error=error_line(exc), inputs=inputs)
+            row = store.get_plan(session, plan_id)
+            if row.status == "running" and row.cancel_requested_at is not None:
+                log.info("plan %s cancelled (%s)", plan_id, error_line(exc))
+                return store.cancel_plan_run(session, plan_id)
+        error = error_line(exc)
+        if (
+            should_abort is not None
+            and should_abort()
+            and not isinstance(exc, PlanInterruptedError)
+        ):
+            error = "the worker stopped during the plan; queue the plan again"
+        log.exception("plan %s failed", plan_id)
+        with session_scope(engine) as session:
+            return store.fail_plan_run(session, plan_id, error=error, inputs=inputs)
 
 
 def _run(
@@ -489,8 +513,13 @@ def _run(
     inputs: dict[str, Any],
     folder: Path,
     report: Callable[[str, float], None],
+    stop_asked: Callable[[], bool],
 ) -> tuple[dict[str, Any], str]:
-    """Run the steps, filling `inputs` as they are read; return (summary, result GeoJSON)."""
+    """Run the steps, filling `inputs` as they are read; return (summary, result GeoJSON).
+
+    `report` stores each stage's progress (raising on a cancel); `stop_asked`, polled by the
+    running solvers, says when a cancel or a shutdown should stop them early.
+    """
     from gomrac.api.outputs import write_plan
     from gomrac.api.planning import plan_ward
 
@@ -518,7 +547,11 @@ def _run(
     def stage(name: str, done: float) -> None:
         report(name, STAGES["plan"] + _PLAN_SHARE * done)
 
-    plan = plan_ward(data, settings=settings, options=options, is_sample=is_sample, on_stage=stage)
+    # a cancel or a shutdown also stops a running HiGHS model or PyVRP search within a second
+    with stop_when(stop_asked):
+        plan = plan_ward(
+            data, settings=settings, options=options, is_sample=is_sample, on_stage=stage
+        )
     report("files", STAGES["files"])
     shutil.rmtree(folder, ignore_errors=True)  # a stale folder of an interrupted attempt
     written = write_plan(plan, folder)

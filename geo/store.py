@@ -1626,6 +1626,14 @@ def set_plan_progress(session: Session, plan_id: int, *, progress: float, stage:
     return row.status != "running" or row.cancel_requested_at is not None
 
 
+def plan_stop_asked(session: Session, plan_id: int) -> bool:
+    """Return True when a running plan should stop: a cancel was asked, or it is not running."""
+    row = session.execute(
+        select(Plan.status, Plan.cancel_requested_at).where(Plan.id == plan_id)
+    ).one_or_none()
+    return row is None or row.status != "running" or row.cancel_requested_at is not None
+
+
 def request_plan_cancel(session: Session, plan_id: int) -> Plan:
     """
     Cancel a plan run: a queued one at once, a running one at its next stage.
