@@ -1,4 +1,4 @@
-"""The package's page templates: one autoescaped, strict Jinja2 environment over ``templates/``.
+"""The package's page templates: autoescaped, strict Jinja2 environments over ``templates/``.
 
 Every HTML file gomrac writes (schedules, residents' sheets, the map's boxes and pop-ups) is
 rendered here from a template named by its path under ``api/templates``; a value the template
@@ -33,9 +33,24 @@ def environment() -> jinja2.Environment:
     )
 
 
+@functools.cache
+def web_environment() -> jinja2.Environment:
+    """Return the environment of the web app's pages and charts (``templates/web``, made once).
+
+    Block tags leave no blank lines behind (``trim_blocks``, ``lstrip_blocks``).
+    """
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR / "web"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
 def render(template: str, /, **context: object) -> str:
     """Render `template` (its path under ``api/templates``) with `context`."""
     return environment().get_template(template).render(**context)
 
 
-__all__ = ["TEMPLATES_DIR", "environment", "render"]
+__all__ = ["TEMPLATES_DIR", "environment", "render", "web_environment"]

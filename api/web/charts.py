@@ -8,22 +8,21 @@ markup comes from the autoescaped Jinja2 template ``templates/web/trend.svg.j2``
 
 Examples
 --------
->>> svg = trend_svg([("01/2026", 40.0), ("02/2026", 55.5)], target=100.0, fmt=str,
-...                 title="x", target_label="target", empty_label="no data")
+>>> chart = trend_geometry([("01/2026", 40.0), ("02/2026", 55.5)], target=100.0, fmt=str,
+...                        title="x", target_label="target", empty_label="no data")
+>>> svg = trend_svg(chart)
 >>> svg.startswith("<svg") and "55.5%" in svg
 True
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Final
 
-import jinja2
+from gomrac.api.templating import web_environment
 
 WIDTH: Final = 520
 HEIGHT: Final = 190
@@ -31,8 +30,7 @@ _LEFT: Final = 62
 _RIGHT: Final = 14
 _TOP: Final = 16
 _BOTTOM: Final = 34
-#: The folder of the web templates (as `gomrac.api.web.pages`), and the chart's template.
-_TEMPLATES_DIR: Final = Path(__file__).resolve().parent.parent / "templates" / "web"
+#: The chart's template, in ``templates/web``.
 _TEMPLATE: Final = "trend.svg.j2"
 
 
@@ -113,8 +111,24 @@ def trend_geometry(
     """
     Lay out a trend chart: axis, grid, labels, the value line and its markers.
 
-    Pure: no markup is written here; `trend_svg` renders the result. The parameters are
-    `trend_svg`'s.
+    Pure: no markup is written here; `trend_svg` draws the result.
+
+    Parameters
+    ----------
+    points
+        ``(label, value)`` per date, oldest first; a None or NaN value leaves a gap.
+    target
+        The target line's value (None: no line).
+    fmt
+        Formats a number for the labels (the page's `_number`).
+    title
+        The chart's accessible title.
+    target_label, empty_label
+        The words for the target line and for a chart with no value.
+    unit
+        Appended to the numbers (``%``, `` h``).
+    percent_axis
+        Draw the vertical axis from 0 to at least 100 (else from 0 to the data's maximum).
 
     Returns
     -------
@@ -198,70 +212,10 @@ def trend_geometry(
     )
 
 
-def _coord(value: float) -> str:
-    """Write a coordinate: a whole-number constant as it is, a computed one to 0.1 unit."""
-    return str(value) if isinstance(value, int) else f"{value:.1f}"
-
-
-@functools.cache
-def _templates() -> jinja2.Environment:
-    """Return the Jinja2 environment of the charts (made once, autoescaped for SVG, strict)."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_TEMPLATES_DIR),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["coord"] = _coord
-    return env
-
-
-def trend_svg(
-    points: Sequence[tuple[str, float | None]],
-    *,
-    target: float | None,
-    fmt: Callable[[float], str],
-    title: str,
-    target_label: str,
-    empty_label: str,
-    unit: str = "%",
-    percent_axis: bool = True,
-) -> str:
+def trend_svg(chart: TrendGeometry) -> str:
     """
-    Draw a value over time, with its target as a dashed line.
+    Draw a chart laid out by `trend_geometry`: an ``<svg>`` element, every text escaped.
 
-    Parameters
-    ----------
-    points
-        ``(label, value)`` per date, oldest first; a None value leaves a gap.
-    target
-        The target line's value (None: no line).
-    fmt
-        Formats a number for the labels (the page's `_number`).
-    title
-        The chart's accessible title.
-    target_label, empty_label
-        The words for the target line and for a chart with no value.
-    unit
-        Appended to the numbers (``%``, `` h``).
-    percent_axis
-        Draw the vertical axis from 0 to at least 100 (else from 0 to the data's maximum).
-
-    Returns
-    -------
-    str
-        An ``<svg>`` element, every text escaped (`trend_geometry` lays it out, the template
-        ``trend.svg.j2`` writes it).
+    The markup comes from the template ``templates/web/trend.svg.j2``.
     """
-    chart = trend_geometry(
-        points,
-        target=target,
-        fmt=fmt,
-        title=title,
-        target_label=target_label,
-        empty_label=empty_label,
-        unit=unit,
-        percent_axis=percent_axis,
-    )
-    return _templates().get_template(_TEMPLATE).render(chart=chart)
+    return web_environment().get_template(_TEMPLATE).render(chart=chart)

@@ -40,7 +40,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
-import jinja2
 import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -59,9 +58,10 @@ from gomrac.api.scorecard import (
     stored_records,
     ward_scorecard,
 )
+from gomrac.api.templating import web_environment
 from gomrac.api.web import layers
 from gomrac.api.web.catalogue import catalogue as service_catalogue
-from gomrac.api.web.charts import trend_svg
+from gomrac.api.web.charts import trend_geometry, trend_svg
 from gomrac.api.web.intake import parse_report_id
 from gomrac.api.web.reports import HAIPHONG_TZ, service_request
 from gomrac.geo import store
@@ -82,21 +82,12 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 HERE: Final = Path(__file__).resolve().parent.parent
-TEMPLATES_DIR: Final = HERE / "templates" / "web"
 #: Folder served at ``/static``: the app's own scripts and styles, and ``vendor/leaflet``.
 STATIC_DIR: Final = HERE / "static"
 LEAFLET_FILES: Final = ("vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css")
 _CODE: Final = re.compile(r"\d{5}")
 
-templates = Jinja2Templates(
-    env=jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-)
+templates = Jinja2Templates(env=web_environment())
 
 Lang = Literal["vi", "en"]
 LangQuery = Annotated[Lang, Query(description="page language: vi (default) or en")]
@@ -809,12 +800,14 @@ def scorecard_context(
         target = sc.INDICATORS[row["key"]]
         row["chart"] = (
             trend_svg(
-                list(zip(labels, [s.value(row["key"]) for s in series], strict=True)),
-                target=target.target_pct,
-                fmt=lambda x: _number(x, lang),
-                title=row["name"],
-                target_label=f"{w['trend_target']}: {target.target_text}",
-                empty_label=w["unknown"],
+                trend_geometry(
+                    list(zip(labels, [s.value(row["key"]) for s in series], strict=True)),
+                    target=target.target_pct,
+                    fmt=lambda x: _number(x, lang),
+                    title=row["name"],
+                    target_label=f"{w['trend_target']}: {target.target_text}",
+                    empty_label=w["unknown"],
+                )
             )
             if series
             else None
@@ -822,14 +815,16 @@ def scorecard_context(
     median_chart = None
     if series:
         median_chart = trend_svg(
-            list(zip(labels, [s.median_hours for s in series], strict=True)),
-            target=None,
-            fmt=lambda x: _number(x, lang),
-            title=w["median_hours"],
-            target_label="",
-            empty_label=w["unknown"],
-            unit=" h" if lang == "en" else " giờ",
-            percent_axis=False,
+            trend_geometry(
+                list(zip(labels, [s.median_hours for s in series], strict=True)),
+                target=None,
+                fmt=lambda x: _number(x, lang),
+                title=w["median_hours"],
+                target_label="",
+                empty_label=w["unknown"],
+                unit=" h" if lang == "en" else " giờ",
+                percent_axis=False,
+            )
         )
     groups_db = None
     if plan is None and records is not None and ward_code is not None and engine is not None:

@@ -17,7 +17,7 @@ from gomrac.api.main import create_app
 from gomrac.api.planning import WardPlan
 from gomrac.api.scorecard import collected_households, group_rows, plan_indicators
 from gomrac.api.web import layers
-from gomrac.api.web.charts import trend_svg
+from gomrac.api.web.charts import trend_geometry, trend_svg
 from gomrac.geo.settings import Settings
 
 with warnings.catch_warnings():
@@ -180,18 +180,22 @@ def test_report__english_and_quarters(web: TestClient) -> None:
 def test_trend_svg__gaps_and_negative_values() -> None:
     """A None value breaks the line; a negative cut stretches the axis below zero."""
     svg = trend_svg(
-        [("01", 10.0), ("02", None), ("03", -12.0), ("04", 35.0)],
-        target=30.0,
-        fmt=lambda x: f"{x:g}",
-        title="cut",
-        target_label="target",
-        empty_label="no data",
+        trend_geometry(
+            [("01", 10.0), ("02", None), ("03", -12.0), ("04", 35.0)],
+            target=30.0,
+            fmt=lambda x: f"{x:g}",
+            title="cut",
+            target_label="target",
+            empty_label="no data",
+        )
     )
     assert svg.count('<polyline class="value"') == 2
     assert "-20%" in svg  # the axis goes down to the round number below -12
     assert 'class="last"' in svg and ">35%</text>" in svg
     empty = trend_svg(
-        [("01", None)], target=None, fmt=str, title="t", target_label="", empty_label="no data"
+        trend_geometry(
+            [("01", None)], target=None, fmt=str, title="t", target_label="", empty_label="no data"
+        )
     )
     assert "no data" in empty and "polyline" not in empty
 

@@ -59,12 +59,14 @@ def test_trend_svg__parses_with_points_labels_and_escaped_title() -> None:
     thinned date labels, and a title with markup kept as text."""
     points = [(f"{i + 1:02d}/2026", None if i in (4, 5) else float(i * 3)) for i in range(23)]
     svg = trend_svg(
-        points,
-        target=60.0,
-        fmt=lambda x: f"{x:g}",
-        title=HOSTILE,
-        target_label="Mục tiêu <2030>",
-        empty_label="no data",
+        trend_geometry(
+            points,
+            target=60.0,
+            fmt=lambda x: f"{x:g}",
+            title=HOSTILE,
+            target_label="Mục tiêu <2030>",
+            empty_label="no data",
+        )
     )
     root = ET.fromstring(svg)  # raises on unescaped markup
     assert root.tag == f"{SVG}svg" and root.get("aria-label") == HOSTILE
@@ -97,7 +99,9 @@ def test_trend_geometry__positions_of_a_two_point_chart() -> None:
 def test_trend_svg__no_value_says_so() -> None:
     """A chart without a value has its empty label and no line, still well-formed."""
     svg = trend_svg(
-        [("01", None)], target=None, fmt=str, title="t", target_label="", empty_label=HOSTILE
+        trend_geometry(
+            [("01", None)], target=None, fmt=str, title="t", target_label="", empty_label=HOSTILE
+        )
     )
     root = ET.fromstring(svg)
     assert root.find(f"{SVG}polyline") is None and root.find(f"{SVG}circle") is None
