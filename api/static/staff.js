@@ -280,7 +280,7 @@
   function loadHistory(id) {
     return api("GET", "/api/reports/" + encodeURIComponent(id) + "/history").then(function (h) {
       document.querySelector("#history-table tbody").innerHTML = h.data.map(function (row) {
-        return '<tr data-field="' + esc(row.field) + '"><td>' + esc(when(row.at)) + "</td><td>" + esc(row.actor) + "</td>" +
+        return '<tr data-field="' + esc(row.field) + '"><td>' + esc(when(row.at)) + "</td><td>" + esc(words["actor_" + row.actor] || row.actor) + "</td>" +
           "<td>" + esc(words["field_" + row.field] || row.field) + "</td>" +
           "<td>" + esc(historyValue(row.field, row.old)) + "</td>" +
           '<td class="new">' + esc(historyValue(row.field, row.new)) + "</td>" +

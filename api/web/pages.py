@@ -357,6 +357,11 @@ WORDS: Final[dict[str, dict[Lang, str]]] = {
     "staff_col_old": {"vi": "Trước", "en": "Before"},
     "staff_col_new": {"vi": "Sau", "en": "After"},
     "staff_col_note": {"vi": "Ghi chú", "en": "Note"},
+    "staff_actor_citizen": {"vi": "Người dân (gửi phản ánh)", "en": "Resident (report sent)"},
+    "staff_actor_system:duplicate-check": {
+        "vi": "Hệ thống (kiểm tra trùng)",
+        "en": "System (duplicate check)",
+    },
     "staff_field_workflow_status": {"vi": "Bước xử lý", "en": "Step"},
     "staff_field_publication": {"vi": "Công khai", "en": "Publication"},
     "staff_field_note": {"vi": "Ghi chú", "en": "Note"},

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from gomrac.api.main import create_app
 from gomrac.api.planning import WardPlan
 from gomrac.api.web import layers, pages
+from gomrac.geo import store
 from gomrac.geo.db import make_sessionmaker
 from gomrac.geo.models import Report
 from gomrac.geo.settings import Settings
@@ -575,6 +576,8 @@ def test_staff_desktop__sign_in_change_status_and_plans(browser: Any, server: Se
         "Đã xử lý xong",
         "Đã thu gom sạch",
     ]
+    first = page.locator("#history-table tbody tr").first.locator("td").all_inner_texts()
+    assert first[1:3] == ["Người dân (gửi phản ánh)", "Bước xử lý"]  # the intake, in words
     page.wait_for_function(
         f"document.querySelector('#report-{request_id} td.step').textContent === 'Đã xử lý xong'"
     )
@@ -609,6 +612,36 @@ def test_staff_desktop__sign_in_change_status_and_plans(browser: Any, server: Se
     assert plan_row.locator("td.status").inner_text().startswith("Lỗi")
     assert plan_row.locator("progress").count() == 1
     _shot(page, "staff_plans.png")
+
+    # the labelled Hanoi sample: its progress bar moves while it runs; cancel stops it
+    page.check("#plan-sample")
+    page.click("#plan-queue")
+    page.wait_for_function(
+        f"document.querySelector('#plan-table tbody tr:not(#plan-{plan_id})') !== null",
+        timeout=30_000,
+    )
+    second_id = int(page.inner_text("#staff-message").rsplit(" ", 1)[1].rstrip("."))
+    second_row = page.locator(f"#plan-{second_id}")
+    # running, past its data (10 %): the bar shows what the worker stored
+    page.wait_for_function(
+        f"(() => {{ const r = document.getElementById('plan-{second_id}');"
+        " return r && r.dataset.status === 'running'"
+        " && Number(r.querySelector('progress').value) >= 10; })()",
+        timeout=240_000,
+    )
+    shown = int(second_row.locator("progress").get_attribute("value") or "0")
+    with make_sessionmaker(server.app.state.engine)() as session:
+        run_now = store.get_plan(session, second_id)
+    assert run_now.status in {"running", "done"}
+    assert shown <= round(100 * run_now.progress)  # the page shows no more than was stored
+    second_row.locator("button.cancel-plan").click()
+    page.wait_for_function(
+        f"document.getElementById('plan-{second_id}').dataset.status === 'cancelled'",
+        timeout=60_000,
+    )
+    assert second_row.locator("td.status").inner_text().startswith("Đã hủy")
+    assert second_row.locator("button.cancel-plan").count() == 0
+    _shot(page, "staff_plan_cancelled.png")
 
     # sign out: the token is gone; a stale token sends back to the sign-in form
     page.click("#sign-out")
