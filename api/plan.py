@@ -10,7 +10,8 @@ labelled synthetic everywhere.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+import time
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from gomrac.api._cli import emit, fleet_rules, read_groups
 from gomrac.api.commands import service_options, siting_rules
@@ -67,10 +68,51 @@ def run_plan(args: argparse.Namespace, settings: Settings) -> int:
         siting_rules=siting_rules(args).get("rules"),
     )
     sys.stderr.write("gomrac plan: points, the weekly plan per stream, hotspots, cameras…\n")
-    plan = plan_ward(data, settings=settings, options=options, is_sample=why is not None)
+    stages = StageLog(sys.stderr)
+    plan = plan_ward(
+        data, settings=settings, options=options, is_sample=why is not None, on_stage=stages
+    )
+    stages("files", 1.0)
     result = write_plan(plan, args.out)
     emit(_headline(result) if not args.json else result, as_json=args.json)
     return 0
+
+
+#: What each step of `plan_ward` is called on the terminal.
+STAGE_NAMES: Final = {
+    "points": "gathering points",
+    "week": "weekly plan per stream",
+    "hotspots": "dumping hotspots",
+    "cameras": "cameras",
+    "files": "writing the files",
+}
+
+
+class StageLog:
+    """Write a line per step of a plan, and one per tenth of the plan within a long step.
+
+    Parameters
+    ----------
+    out
+        Where the lines go (the terminal's standard error).
+    """
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._t0 = time.perf_counter()
+        self._stage = ""
+        self._tenth = -1
+
+    def __call__(self, stage: str, done: float) -> None:
+        """Note that `stage` is running with `done` (0 to 1) of the plan behind it."""
+        tenth = int(10 * done + 1e-9)
+        if stage == self._stage and tenth <= self._tenth:
+            return
+        self._stage, self._tenth = stage, tenth
+        elapsed = time.perf_counter() - self._t0
+        name = STAGE_NAMES.get(stage, stage)
+        self._out.write(f"gomrac plan: {elapsed:5.0f} s {100 * done:3.0f} %  {name}\n")
+        self._out.flush()
 
 
 def _headline(result: dict[str, Any]) -> dict[str, Any]:

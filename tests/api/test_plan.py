@@ -35,6 +35,18 @@ def test_plan__le_chan_falls_back_to_labelled_sample(
     out, err = capsys.readouterr()
     assert status == 0
     assert "no road data for Lê Chân" in err and "HANOI SAMPLE AREA" in err
+    # one line per step, in order, with the share of the plan behind it
+    steps = [line.split("%  ", 1) for line in err.splitlines() if "%  " in line]
+    names = list(dict.fromkeys(name for _, name in steps))
+    assert names == [
+        "gathering points",
+        "weekly plan per stream",
+        "dumping hotspots",
+        "cameras",
+        "writing the files",
+    ]
+    shares = [int(head.split()[-1]) for head, _ in steps]
+    assert shares == sorted(shares) and shares[0] == 0 and shares[-1] == 100
     result = json.loads(out)
     assert result["hanoi_sample"] is True and "Hanoi sample, not Hai Phong" in result["label"]
     assert set(result["synthetic_layers"]) == {"dumping reports", "existing cameras"}
