@@ -16,7 +16,7 @@ import geopandas as gpd
 from gomrac.api import maps
 from gomrac.api.planning import summarise
 from gomrac.geo.gpx import write_gpx
-from gomrac.geo.layers import save_layer
+from gomrac.geo.layers import remove_stale, save_layer
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -58,6 +58,7 @@ def write_points(plan: PointsPlan, out: Path, *, attribution: list[str]) -> dict
 def write_routes(result: RoutesResult, out: Path, *, attribution: list[str]) -> dict[str, str]:
     """Routes and stops (GeoJSON, CSV), one GPX per vehicle, handcart rounds and the summary."""
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale(out / "gpx", "xe_*.gpx")  # no GPX of a vehicle this plan does not use
     files: dict[str, Any] = {
         "routes": save_layer(
             result.routes.drop(columns="nodes"), out / "routes.geojson", attribution=attribution

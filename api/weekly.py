@@ -59,7 +59,7 @@ from gomrac.api.routes import MAX_FACILITY_SNAP_M, MAX_STOP_WALK_M
 from gomrac.api.templating import render
 from gomrac.geo.crs import METRIC_CRS, WGS84, to_metric
 from gomrac.geo.gpx import write_gpx
-from gomrac.geo.layers import save_layer
+from gomrac.geo.layers import remove_stale, save_layer
 from gomrac.geo.osm import OSM_ATTRIBUTION
 from gomrac.geo.streams import StreamSet, facilities_for_streams, load_streams
 
@@ -1135,7 +1135,8 @@ def write_week(
     plan
         The weekly plan.
     out_dir
-        Folder to write into (created).
+        Folder to write into (created); the ``gpx/*.gpx`` and ``lich_thu_gom/ics/*.ics`` of a
+        previous run there are replaced, not kept beside the new ones.
     label
         Data label carried by every output (e.g. `SAMPLE_LABEL`); empty for real ward data.
     attribution
@@ -1143,6 +1144,9 @@ def write_week(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # a folder written again: no GPX of a truck-day or calendar of a group this plan lacks
+    remove_stale(out / "gpx", "*.gpx")
+    remove_stale(out / "lich_thu_gom" / "ics", "*.ics")
     attribution = attribution or [OSM_ATTRIBUTION]
     attr = " · ".join(attribution)
     files: dict[str, Path] = {}

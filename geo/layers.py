@@ -408,6 +408,29 @@ def _parse_local_times(values: pd.Series) -> pd.Series:
     return pd.Series(times, index=values.index)
 
 
+def remove_stale(folder: Path, pattern: str) -> int:
+    """Remove the files matching `pattern` in `folder` that a previous run wrote as a set.
+
+    A writer whose files come one per vehicle or per residential group calls this first, so
+    that a folder written again holds no GPX or calendar of a truck or a group the new plan
+    no longer has. Only files matching `pattern` directly in `folder` are removed; returns
+    how many.
+    """
+    if not folder.is_dir():
+        return 0
+    stale = [p for p in folder.glob(pattern) if p.is_file()]
+    for path in stale:
+        path.unlink()
+    if stale:
+        log.info(
+            "remove_stale: %d files %s of a previous run removed from %s",
+            len(stale),
+            pattern,
+            folder,
+        )
+    return len(stale)
+
+
 def save_layer(
     gdf: gpd.GeoDataFrame, path: str | Path, *, attribution: list[str] | None = None
 ) -> Path:

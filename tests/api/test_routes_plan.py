@@ -114,6 +114,17 @@ def test_routes__outputs_gpx_and_schedule(
     assert "Lịch thu gom rác sinh hoạt" in html and "OpenStreetMap" in html
 
 
+def test_routes__written_again_keeps_no_old_gpx(vanmieu_data, vanmieu_routes, tmp_path) -> None:
+    """A folder written again holds one GPX per vehicle of this plan, not an old vehicle's."""
+    gpx = tmp_path / "gpx"
+    gpx.mkdir()
+    (gpx / "xe_99.gpx").write_text("<gpx/>", encoding="utf-8")
+    files = write_routes(vanmieu_routes, tmp_path, attribution=vanmieu_data.attribution())
+    written = {p.rsplit("/", 1)[-1] for k, p in files.items() if k.startswith("gpx_")}
+    vehicles = set(vanmieu_routes.routes["vehicle"].astype(str))
+    assert {p.name for p in gpx.glob("*.gpx")} == written == {f"xe_{v}.gpx" for v in vehicles}
+
+
 def test_routes__demand_above_every_capacity(vanmieu_data, vanmieu_points) -> None:
     """A fleet of 1 t trucks cannot take a 2.5 t point: the error names the point."""
     fleet = Fleet((VehicleType(count=5, capacity_kg=1000, garage=0),))

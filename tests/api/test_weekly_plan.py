@@ -262,6 +262,32 @@ def test_check_week__catches_planted_violation(week, tmp_path: Path, how: str, e
     assert any(expect in i for i in issues), issues
 
 
+def test_write_week__again_over_an_older_run(week, tmp_path: Path) -> None:
+    """Written again into a folder holding another run's files (a truck-day and a group this
+    plan does not have), the folder holds this plan's GPX and calendars only, and the checker
+    finds nothing; other files there are left alone."""
+    plan, out, files = week
+    again = tmp_path / "again"
+    shutil.copytree(out, again)
+    (again / "gpx" / "XE-99_6.gpx").write_bytes(next((out / "gpx").glob("*.gpx")).read_bytes())
+    ics = next((out / "lich_thu_gom" / "ics").glob("*.ics"))
+    (again / "lich_thu_gom" / "ics" / "to_no_such_group.ics").write_bytes(ics.read_bytes())
+    (again / "gpx" / "notes.txt").write_text("a driver's note", encoding="utf-8")
+    assert any("calendar events" in i for i in check_week(again))  # the copy counts twice
+    written = write_week(plan, again, label=SAMPLE_LABEL)
+
+    def names(folder: Path, pattern: str) -> set[str]:
+        return {p.name for p in folder.glob(pattern)}
+
+    assert names(again / "gpx", "*.gpx") == names(out / "gpx", "*.gpx")
+    assert names(again / "lich_thu_gom" / "ics", "*.ics") == names(
+        out / "lich_thu_gom" / "ics", "*.ics"
+    )
+    assert (again / "gpx" / "notes.txt").read_text(encoding="utf-8") == "a driver's note"
+    assert set(written) == set(files)
+    assert check_week(again) == []
+
+
 def test_plan_week__point_larger_than_a_truck(vanmieu_data, vanmieu_points) -> None:
     """A point whose waste per collection exceeds every truck is refused, naming the point."""
     small = Fleet((VehicleType(count=2, capacity_kg=50.0),))
