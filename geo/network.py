@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 import geopandas as gpd
 import networkx as nx
+import numpy as np
 import osmnx as ox
 import pandas as pd
 import shapely
@@ -869,11 +870,30 @@ def edges_gdf(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
 
 
 def road_km_within(G: nx.MultiDiGraph, polygon_wgs84: BaseGeometry) -> float:
-    """Kilometres of street centre-line of `G` in a polygon, each two-way street counted once."""
-    U = ox.convert.to_undirected(G)
-    edges = ox.convert.graph_to_gdfs(U, nodes=False, fill_edge_geometry=True).to_crs(METRIC_CRS)
+    """Kilometres of street centre-line of `G` in a polygon, each two-way street counted once.
+
+    A two-way street is an edge each way between the same two nodes along the same line (the
+    same length and middle point): one of the two is kept, as ``osmnx.convert.to_undirected``
+    does, without building the undirected graph.
+    """
+    edges = ox.convert.graph_to_gdfs(G, nodes=False, fill_edge_geometry=True)
+    if edges.empty:
+        return 0.0
+    u = edges.index.get_level_values("u").to_numpy()
+    v = edges.index.get_level_values("v").to_numpy()
+    middle = shapely.line_interpolate_point(edges.geometry.to_numpy(), 0.5, normalized=True)
+    pair = pd.DataFrame(
+        {
+            "a": np.minimum(u, v),
+            "b": np.maximum(u, v),
+            "length": np.round(edges["length"].to_numpy(dtype=float), 1),
+            "x": np.round(shapely.get_x(middle), 7),
+            "y": np.round(shapely.get_y(middle), 7),
+        }
+    )
+    once = edges[~pair.duplicated().to_numpy()].to_crs(METRIC_CRS)
     poly = gpd.GeoSeries([polygon_wgs84], crs=WGS84).to_crs(METRIC_CRS).iloc[0]
-    return float(edges.geometry.intersection(poly).length.sum() / 1000)
+    return float(once.geometry.intersection(poly).length.sum() / 1000)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from gomrac.geo.network import (
     exclusion_report,
     largest_scc_share,
     networks_for,
+    road_km_within,
 )
 from gomrac.geo.restrictions import CLOSED_ATTR
 
@@ -325,3 +326,25 @@ def test_exclusion_report__counts_match_raw_xml(settings, hanoi_area, hanoi_stre
     # garbled conditionals are counted, not raised: 2 ways "@ (...)", 1 way "no @ @ (...)"
     bad = report.problems[report.problems["kind"] == "syntax"]
     assert bad["ways"].sum() == 3
+
+
+@pytest.mark.parametrize("mode", ["truck", "cart"])
+def test_road_km_within__each_street_once_as_osmnx_counts_it(vanmieu_data, mode: str) -> None:
+    """The centre-line km of the Văn Miếu networks equal those of osmnx's undirected graph
+    (two-way streets once, parallel ways both), clipped to the area."""
+    import geopandas as gpd
+
+    from gomrac.geo.crs import METRIC_CRS, WGS84
+
+    G = getattr(vanmieu_data.networks, mode)
+    poly = vanmieu_data.area.geometry
+    undirected = ox.convert.graph_to_gdfs(
+        ox.convert.to_undirected(G), nodes=False, fill_edge_geometry=True
+    ).to_crs(METRIC_CRS)
+    clip = gpd.GeoSeries([poly], crs=WGS84).to_crs(METRIC_CRS).iloc[0]
+    want = float(undirected.geometry.intersection(clip).length.sum() / 1000)
+    directed = ox.convert.graph_to_gdfs(G, nodes=False, fill_edge_geometry=True).to_crs(METRIC_CRS)
+    both_ways = float(directed.geometry.intersection(clip).length.sum() / 1000)
+    assert want > 1.0
+    assert road_km_within(G, poly) == pytest.approx(want, rel=1e-9)
+    assert both_ways > 1.2 * want  # counting each direction would be a different number
