@@ -1189,10 +1189,12 @@ def write_week(
         ppos = plan.points.set_index("point_id")
         wpts: list[tuple[str, float, float, str]] = []
         types: list[str] = []
-        events = [
-            (float(rows["arrival_s"].iloc[0]), "thu gom", _records(rows))
-            for _, rows in mine.groupby(["point_id", "arrival_s"], sort=False)
-        ] + [(float(r["unload_arrival_s"]), "do tai", [r]) for r in _records(trips)]
+        at_stop: dict[tuple[Any, Any], list[dict[str, Any]]] = {}  # one stop, its streams
+        for r in _records(mine):
+            at_stop.setdefault((r["point_id"], r["arrival_s"]), []).append(r)
+        events = [(float(rs[0]["arrival_s"]), "thu gom", rs) for rs in at_stop.values()] + [
+            (float(r["unload_arrival_s"]), "do tai", [r]) for r in _records(trips)
+        ]
         for t, kind, rs in sorted(events, key=lambda e: e[0]):
             r = rs[0]
             load = " + ".join(
