@@ -36,6 +36,7 @@ from typing import Any
 import icalendar
 import pandas as pd
 import pyproj
+from dateutil.rrule import rrulestr
 
 from gomrac.analysis.errors import DataNotFoundError
 from gomrac.geo.streams import StreamSet, load_streams
@@ -408,9 +409,18 @@ def _schedule(out: Path, visits: pd.DataFrame) -> list[str]:
             rule = ev.get("rrule")
             if rule is None or [str(x).upper() for x in rule.get("FREQ", [])] != ["WEEKLY"]:
                 issues.append(f"{ics.name}: an event does not repeat weekly")
-            # the event opens the announced window, WINDOW_MIN before the (5-minute) arrival
-            arrival = ev.decoded("dtstart") + timedelta(minutes=WINDOW_MIN)
-            days[_WEEKDAYS[arrival.weekday()]] += 1
+                continue
+            # the event's first week, expanded by dateutil from its RRULE (BYDAY or not); each
+            # occurrence opens the announced window, WINDOW_MIN before the (5-minute) arrival
+            start = ev.decoded("dtstart")
+            week = rrulestr(rule.to_ical().decode(), dtstart=start)
+            firsts = week.between(start, start + timedelta(days=7, seconds=-1), inc=True)
+            if not firsts or firsts[0] != start:
+                firsts = [start, *firsts]
+                issues.append(f"{ics.name}: an event starts on a day its rule does not repeat on")
+            for when in firsts:
+                arrival = when + timedelta(minutes=WINDOW_MIN)
+                days[_WEEKDAYS[arrival.weekday()]] += 1
     for group, want in group_days.items():
         got = found.get(group, Counter())
         if got != want:

@@ -24,7 +24,7 @@ import warnings
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
 import geopandas as gpd
@@ -1079,7 +1079,7 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 def _ics(
     group: str, rows: pd.DataFrame, *, ward: str, label: str, attribution: str, tz: ZoneInfo
 ) -> bytes:
-    """Build one calendar per group: a weekly-repeating event per collection (RFC 5545)."""
+    """Build one calendar per group: weekly-repeating events of its collections (RFC 5545)."""
     cal = icalendar.Calendar()
     cal.add("prodid", "-//gomrac//lich thu gom//VI")
     cal.add("version", "2.0")
@@ -1089,14 +1089,29 @@ def _ics(
     about = f"Lịch thu gom rác sinh hoạt – {ward}. Dữ liệu đường phố: {attribution}."
     cal.add("x-wr-caldesc", f"{label}. {about}" if label else about)
     stamp = datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC"))
+    # one event for the collections of a point and stream at the same time on several days
+    # (the same truck): it repeats weekly on each of those weekdays
+    same: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for r in _records(rows):
+        key = (
+            r["ma_diem"],
+            r["stream"],
+            r["xe_so"],
+            r["mang_rac_ra_truoc"],
+            r["window_start"].time(),
+        )
+        same.setdefault(key, []).append(r)
+    for days in same.values():
+        days.sort(key=lambda d: d["window_start"])
+        r = days[0]
         start = r["window_start"].replace(tzinfo=tz)  # the announced window, as published
         ev = icalendar.Event()
         ev.add("uid", f"{r['group_id']}-{r['ma_diem']}-{r['stream']}-{start:%Y%m%dT%H%M}@gomrac")
         ev.add("dtstamp", stamp)
         ev.add("dtstart", start)
         ev.add("dtend", start + timedelta(minutes=2 * WINDOW_MIN))
-        ev.add("rrule", {"freq": "weekly"})
+        byday = [_ICAL_DAYS[d["window_start"].weekday()] for d in days]
+        ev.add("rrule", {"freq": "weekly", "byday": byday} if len(days) > 1 else {"freq": "weekly"})
         ev.add("summary", f"Thu gom {str(r['loai_rac']).lower()} – {r['diem_tap_ket']}")
         place = f"{r['diem_tap_ket']}" + (f" – {r['dia_diem']}" if r["dia_diem"] else "")
         ev.add("location", place)
@@ -1107,6 +1122,10 @@ def _ics(
     cal.add_component(_vtimezone(str(tz.key)))
     data: bytes = cal.to_ical()
     return data
+
+
+#: RFC 5545 weekday codes, Monday first (``datetime.weekday()``).
+_ICAL_DAYS: Final = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
 @functools.cache

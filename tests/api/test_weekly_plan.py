@@ -18,6 +18,7 @@ import gpxpy
 import icalendar
 import pandas as pd
 import pytest
+from dateutil.rrule import rrulestr
 
 from gomrac.analysis.errors import InfeasibleError, ValidationError
 from gomrac.analysis.routing import Fleet, VehicleType
@@ -130,6 +131,7 @@ def test_write_week__ics_hold_the_plan_events(week) -> None:
     per_group = plan.groups.groupby("group_id")["point_id"].apply(set)
     files = sorted((out / "lich_thu_gom" / "ics").glob("to_*.ics"))
     assert len(files) == len(per_group)
+    n_events = n_visits = 0
     for path in files:
         gid = int(path.stem.removeprefix("to_"))
         cal = icalendar.Calendar.from_ical(path.read_bytes())
@@ -137,11 +139,21 @@ def test_write_week__ics_hold_the_plan_events(week) -> None:
         assert [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")] == ["Asia/Ho_Chi_Minh"]
         assert "COMMENT" not in cal.walk("VTIMEZONE")[0]  # icalendar's English note is dropped
         visits = plan.visits[plan.visits["point_id"].isin(per_group[gid])]
-        assert len(events) == len(visits)
+        # an event repeats weekly on each weekday its point and stream are collected at the
+        # same time: its first week's occurrences are the visits
+        starts = []
+        for ev in events:
+            first = ev.decoded("dtstart")
+            rule = rrulestr(ev["rrule"].to_ical().decode(), dtstart=first)
+            week = rule.between(first, first + timedelta(days=7, seconds=-1), inc=True)
+            assert week[0] == first  # the rule's first occurrence is the event's start
+            starts += [w.replace(tzinfo=None) for w in week]
+        assert len(starts) == len(visits)
+        n_events, n_visits = n_events + len(events), n_visits + len(visits)
         name = plan.groups.loc[plan.groups["group_id"] == gid, "group"].iloc[0]
-        assert len(events) == int((table["Tổ dân phố"] == name).sum())
-        # each event opens the announced window: 15 min before the arrival (to 5 min, down)
-        starts = sorted(ev.decoded("dtstart").replace(tzinfo=None) for ev in events)
+        assert len(starts) == int((table["Tổ dân phố"] == name).sum())
+        # each occurrence opens the announced window: 15 min before the arrival (to 5 min, down)
+        starts.sort()
         want = sorted(
             datetime.fromisoformat(WEEK.isoformat())
             + timedelta(days=int(d), seconds=t // 300 * 300 - 900)
@@ -151,6 +163,7 @@ def test_write_week__ics_hold_the_plan_events(week) -> None:
         ends = [ev.decoded("dtend") - ev.decoded("dtstart") for ev in events]
         assert set(ends) == {timedelta(minutes=30)}
         assert all(str(ev["rrule"]["FREQ"][0]).upper() == "WEEKLY" for ev in events)
+    assert n_events < n_visits  # the same time on several days is one event
 
 
 def test_write_week__html_in_vietnamese(week) -> None:
@@ -239,6 +252,17 @@ def _plant(out: Path, tmp_path: Path, how: str) -> Path:
         t = pd.read_csv(bad / "trips.csv")
         t.loc[0, "unload_lon"] += 0.01
         t.to_csv(bad / "trips.csv", index=False)
+    elif how == "off_rule":
+        ics = max((bad / "lich_thu_gom" / "ics").glob("*.ics"), key=lambda p: p.stat().st_size)
+        text = ics.read_text(encoding="utf-8")
+        rule = re.search(r"RRULE:FREQ=WEEKLY;BYDAY=[A-Z,]+", text)
+        assert rule is not None, "no event repeats on several days"
+        start = re.findall(r"DTSTART;TZID=[^:]+:(\d{8})T", text[: rule.start()])[-1]
+        weekday = date(int(start[:4]), int(start[4:6]), int(start[6:])).weekday()
+        off = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[(weekday + 1) % 7]  # not its start day
+        ics.write_text(
+            text.replace(rule.group(0), f"RRULE:FREQ=WEEKLY;BYDAY={off}", 1), encoding="utf-8"
+        )
     elif how == "km_mismatch":
         t = pd.read_csv(bad / "trips.csv")
         t.loc[0, "km"] *= 1.01
@@ -253,6 +277,7 @@ def _plant(out: Path, tmp_path: Path, how: str) -> Path:
         ("overflow", "accumulate in the longest interval"),
         ("wrong_facility", "m from the"),
         ("km_mismatch", "the street lines measure"),
+        ("off_rule", "starts on a day its rule does not repeat on"),
     ],
 )
 def test_check_week__catches_planted_violation(week, tmp_path: Path, how: str, expect: str) -> None:
