@@ -72,6 +72,24 @@ def _without_stdout(factory: Callable[[], highspy.Highs]) -> highspy.Highs:
         os.close(saved)
 
 
+def interrupt_when(h: highspy.Highs, should_stop: Callable[[], bool]) -> list[bool]:
+    """Interrupt `h` from its simplex, IPM and MIP callbacks once `should_stop()` is True.
+
+    Returns a list that gets an entry when it did (HiGHS may then have no status to give).
+    """
+    interrupted: list[bool] = []
+
+    def _interrupt(event: highspy.HighsCallbackEvent) -> None:
+        if should_stop():
+            interrupted.append(True)
+            event.interrupt()
+
+    h.cbSimplexInterrupt += _interrupt
+    h.cbIpmInterrupt += _interrupt
+    h.cbMipInterrupt += _interrupt
+    return interrupted
+
+
 @dataclass
 class MipOutcome:
     status: MipStatus
@@ -232,17 +250,7 @@ class Mip:
         # caller asks the solvers to stop (`gomrac.analysis.stopping.stop_when`)
         hard_stop = t0 + float(time_limit_s) + 0.5 + 0.05 * float(time_limit_s)
         asked_to_stop = current_stop()
-
-        interrupted: list[bool] = []
-
-        def _interrupt(event: highspy.HighsCallbackEvent) -> None:
-            if time.perf_counter() > hard_stop or asked_to_stop():
-                interrupted.append(True)
-                event.interrupt()
-
-        h.cbSimplexInterrupt += _interrupt
-        h.cbIpmInterrupt += _interrupt
-        h.cbMipInterrupt += _interrupt
+        interrupted = interrupt_when(h, lambda: time.perf_counter() > hard_stop or asked_to_stop())
         h.run()
         run_s = time.perf_counter() - t0
         ms = h.getModelStatus()

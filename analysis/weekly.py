@@ -86,6 +86,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from gomrac.analysis._highs import interrupt_when, new_highs
 from gomrac.analysis.errors import InfeasibleError, ValidationError
 from gomrac.analysis.routing import (
     CollectionPlan,
@@ -410,8 +411,7 @@ def _solve_assignment(
     lp.integrality_ = [highspy.HighsVarType.kInteger] * n_x + (
         [highspy.HighsVarType.kContinuous] if minimise_max else []
     )
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("time_limit", float(max(time_limit_s, 0.05)))
     h.setOptionValue("random_seed", int(seed))
     h.setOptionValue("mip_rel_gap", 1e-3)
@@ -426,13 +426,7 @@ def _solve_assignment(
         if minimise_max:
             x0[n_x] = float(day_load.max())
         h.setSolution(n_col, np.arange(n_col, dtype=np.int32), x0)
-    asked_to_stop = current_stop()
-
-    def _interrupt(event: highspy.HighsCallbackEvent) -> None:
-        if asked_to_stop():  # `gomrac.analysis.stopping.stop_when`
-            event.interrupt()
-
-    h.cbMipInterrupt += _interrupt
+    interrupt_when(h, current_stop())  # `gomrac.analysis.stopping.stop_when`
     h.run()
     info = h.getInfo()
     if info.primal_solution_status != 2:  # kSolutionStatusFeasible

@@ -1605,7 +1605,7 @@ def claim_plan_run(session: Session, plan_id: int, *, worker: str) -> bool:
 
 def set_plan_progress(session: Session, plan_id: int, *, progress: float, stage: str) -> bool:
     """
-    Record a running plan's progress (0–1) and stage; return True when a cancel was asked.
+    Record a running plan's progress (0–1) and stage; return `plan_stop_asked`.
 
     Raises
     ------
@@ -1620,10 +1620,7 @@ def set_plan_progress(session: Session, plan_id: int, *, progress: float, stage:
         .where(Plan.id == plan_id, Plan.status == "running")
         .values(progress=float(progress), stage=stage[:64], updated_at=utcnow())
     )
-    row = session.execute(
-        select(Plan.status, Plan.cancel_requested_at).where(Plan.id == plan_id)
-    ).one()
-    return row.status != "running" or row.cancel_requested_at is not None
+    return plan_stop_asked(session, plan_id)
 
 
 def plan_stop_asked(session: Session, plan_id: int) -> bool:
